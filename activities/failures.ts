@@ -1,0 +1,25 @@
+import { ApplicationFailure } from '@temporalio/activity';
+import { redactSecrets } from '../src/config/secrets.js';
+import { LifeboatError, shortMessage } from '../src/errors.js';
+
+/**
+ * Converts any error into an `ApplicationFailure` that is safe for Temporal history: one bounded
+ * line, secrets scrubbed, typed by error code, non-retryable where a retry cannot help.
+ */
+export function toFailure(err: unknown): ApplicationFailure {
+  if (err instanceof ApplicationFailure) return err;
+  if (err instanceof LifeboatError) {
+    return ApplicationFailure.create({
+      type: err.code,
+      message: redactSecrets(shortMessage(err.message)),
+      nonRetryable: err.nonRetryable,
+      details: err.subject ? [{ subject: redactSecrets(err.subject) }] : undefined,
+    });
+  }
+  const e = err as Error;
+  return ApplicationFailure.create({
+    type: 'INTERNAL',
+    message: redactSecrets(shortMessage(`${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`)),
+    nonRetryable: false,
+  });
+}

@@ -1,0 +1,19 @@
+import type { BackupKind } from '../../workflows/types.js';
+
+export interface BackupRequest {
+  database: string;
+  kind: BackupKind;
+  backupId: string;
+  workflow: { workflowId: string; runId: string; attempt: number };
+}
+
+export interface BackupProgress {
+  phase: 'connecting' | 'dumping' | 'confirming' | 'committing';
+  rawBytes: number;
+  storedBytes: number;
+}
+
+export interface BackupHooks {
+  signal?: AbortSignal;
+  onProgress?: (p: BackupProgress) => void;
+}

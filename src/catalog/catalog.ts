@@ -1,0 +1,67 @@
+import { LifeboatError } from '../errors.js';
+import type { Storage } from '../storage/index.js';
+import { ManifestSchema, isManifestKey, keys, type Manifest } from './manifest.js';
+
+export interface CatalogListing {
+  backups: Manifest[];
+  /** Manifests that exist but cannot be read; reported, never silently dropped. */
+  problems: string[];
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  });
+  await Promise.all(workers);
+  return out;
+}
+
+export function parseManifest(raw: Buffer | string, where: string): Manifest {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw.toString());
+  } catch {
+    throw new LifeboatError('STORAGE_FAILED', `Unreadable manifest: not JSON: ${where}`, { subject: where });
+  }
+  const parsed = ManifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    throw new LifeboatError('STORAGE_FAILED', `Unreadable manifest: ${first?.path.join('.')}: ${first?.message}: ${where}`, { subject: where });
+  }
+  return parsed.data;
+}
+
+/** Newest first: by start time, then backup id. */
+export function compareNewestFirst(a: Manifest, b: Manifest): number {
+  return b.startedAt.localeCompare(a.startedAt) || b.backupId.localeCompare(a.backupId);
+}
+
+/** Lists the committed backups of a database (manifests only), newest first. */
+export async function listBackups(storage: Storage, database: string): Promise<CatalogListing> {
+  const objects = await storage.list(keys.databasePrefix(database));
+  const manifestKeys = objects.map((o) => o.key).filter(isManifestKey);
+  const problems: string[] = [];
+  const read = await mapLimit(manifestKeys, 16, async (key) => {
+    try {
+      return parseManifest(await storage.getBuffer(key), storage.describe(key));
+    } catch (err) {
+      problems.push((err as Error).message);
+      return undefined;
+    }
+  });
+  const backups = read.filter((m): m is Manifest => m !== undefined && m.database === database);
+  backups.sort(compareNewestFirst);
+  return { backups, problems };
+}
+
+/** Reads one committed backup's manifest, or undefined when it is not committed. */
+export async function readManifest(storage: Storage, database: string, backupId: string): Promise<Manifest | undefined> {
+  const key = keys.manifest(database, backupId);
+  if (!(await storage.head(key))) return undefined;
+  return parseManifest(await storage.getBuffer(key), storage.describe(key));
+}

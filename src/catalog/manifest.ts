@@ -1,0 +1,53 @@
+import { z } from 'zod';
+
+export const MANIFEST_FORMAT = 1;
+
+export const ManifestSchema = z.object({
+  formatVersion: z.literal(MANIFEST_FORMAT),
+  backupId: z.string(),
+  database: z.string(),
+  kind: z.enum(['full', 'schema', 'data']),
+  engine: z.enum(['postgres', 'mysql']),
+  provider: z.string(),
+  /** `pg_dump-custom`: `pg_restore` reads it; `sql`: plain SQL for `psql`/`mysql`. */
+  format: z.enum(['pg_dump-custom', 'sql']),
+  server: z.object({ version: z.string(), sizeBytes: z.number().optional() }),
+  tool: z.object({ name: z.string(), version: z.string() }),
+  startedAt: z.string(),
+  finishedAt: z.string(),
+  durationMs: z.number(),
+  rawBytes: z.number(),
+  artifact: z.object({
+    storage: z.string(),
+    key: z.string(),
+    bytes: z.number(),
+    sha256: z.string().regex(/^[0-9a-f]{64}$/),
+    compression: z.object({ codec: z.enum(['zstd', 'gzip', 'none']), level: z.number() }),
+    encryption: z.null().or(z.object({ type: z.literal('age'), recipients: z.array(z.string()) })),
+  }),
+  rowCounts: z.union([
+    z.null(),
+    z.object({
+      /** `same-snapshot`: counted in the exported snapshot the dump itself read. */
+      consistency: z.enum(['same-snapshot', 'separate-snapshot']),
+      tables: z.record(z.string(), z.number()),
+    }),
+  ]),
+  workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }),
+  lifeboatVersion: z.string(),
+});
+
+export type Manifest = z.infer<typeof ManifestSchema>;
+
+/** Where things live inside a storage target. All keys are relative to the target's prefix. */
+export const keys = {
+  databasePrefix: (database: string) => `${database}/backups/`,
+  backupPrefix: (database: string, backupId: string) => `${database}/backups/${backupId}/`,
+  manifest: (database: string, backupId: string) => `${database}/backups/${backupId}/manifest.json`,
+  artifact: (database: string, backupId: string, attemptTag: string, extension: string) =>
+    `${database}/backups/${backupId}/${backupId}.${attemptTag}${extension}`,
+};
+
+export function isManifestKey(key: string): boolean {
+  return /\/backups\/[^/]+\/manifest\.json$/.test(key);
+}

@@ -1,0 +1,49 @@
+import type { DatabaseConfig } from '../config/schema.js';
+
+export type Provider = NonNullable<DatabaseConfig['provider']>;
+
+export interface ProviderPreset {
+  provider: Provider;
+  /** libpq sslmode used when the URL does not say. */
+  sslmode?: string;
+  /** Connection poolers in transaction mode cannot export snapshots; dump through a direct host. */
+  poolerHint?: string;
+}
+
+const HOST_RULES: Array<[RegExp, Provider]> = [
+  [/\.neon\.tech$/i, 'neon'],
+  [/\.supabase\.(co|com)$/i, 'supabase'],
+  [/(\.rlwy\.net|\.railway\.app|\.railway\.internal)$/i, 'railway'],
+  [/\.vercel-storage\.com$/i, 'vercel'],
+  [/\.rds\.amazonaws\.com$/i, 'rds'],
+  [/\.ondigitalocean\.com$/i, 'digitalocean'],
+  [/\.psdb\.cloud$/i, 'planetscale'],
+];
+
+/** Detects a hosted provider from the host name; `self-hosted` when nothing matches. */
+export function detectProvider(host: string): Provider {
+  for (const [re, p] of HOST_RULES) if (re.test(host)) return p;
+  return 'self-hosted';
+}
+
+export function providerPreset(configured: Provider | undefined, host: string): ProviderPreset {
+  const provider = configured ?? detectProvider(host);
+  switch (provider) {
+    case 'self-hosted':
+      return { provider };
+    case 'neon':
+      return {
+        provider,
+        sslmode: 'require',
+        poolerHint: /-pooler\./i.test(host) ? 'use the direct endpoint (without "-pooler") for backups' : undefined,
+      };
+    case 'supabase':
+      return {
+        provider,
+        sslmode: 'require',
+        poolerHint: /pooler\.supabase\.com$/i.test(host) ? 'use the direct connection (db.<ref>.supabase.co:5432) or the session pooler' : undefined,
+      };
+    default:
+      return { provider, sslmode: 'require' };
+  }
+}

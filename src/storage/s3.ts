@@ -1,0 +1,236 @@
+import type { Readable } from 'node:stream';
+import {
+  AbortMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import type { S3StorageConfig } from '../config/schema.js';
+import { resolveSecret } from '../config/secrets.js';
+import { LifeboatError } from '../errors.js';
+import type { IncompleteUpload, PutStreamOptions, Storage, StoredObject } from './types.js';
+
+const MiB = 1024 * 1024;
+const MAX_PARTS = 10_000;
+
+/**
+ * Chooses a multipart part size so that `sizeHint` bytes (with 50% headroom for growth during the
+ * dump) fit in S3's 10,000 parts; at least 8 MiB.
+ */
+export function choosePartSize(sizeHint: number | undefined, configuredMiB?: number): number {
+  if (configuredMiB) return configuredMiB * MiB;
+  const needed = Math.ceil(((sizeHint ?? 0) * 1.5) / (MAX_PARTS - 100));
+  return Math.max(8 * MiB, Math.ceil(needed / MiB) * MiB);
+}
+
+function isNotFound(err: unknown): boolean {
+  const e = err as S3ServiceException;
+  return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
+}
+
+function isPreconditionFailed(err: unknown): boolean {
+  const e = err as S3ServiceException;
+  return e?.name === 'PreconditionFailed' || e?.$metadata?.httpStatusCode === 412;
+}
+
+export class S3Storage implements Storage {
+  private readonly client: S3Client;
+  private readonly prefix: string;
+
+  constructor(
+    public readonly name: string,
+    private readonly cfg: S3StorageConfig,
+    baseDir?: string,
+  ) {
+    const label = `storage.${name}`;
+    const accessKeyId = cfg.accessKeyId ? resolveSecret(cfg.accessKeyId, `${label}.accessKeyId`, baseDir) : undefined;
+    const secretAccessKey = cfg.secretAccessKey
+      ? resolveSecret(cfg.secretAccessKey, `${label}.secretAccessKey`, baseDir)
+      : undefined;
+    const sessionToken = cfg.sessionToken ? resolveSecret(cfg.sessionToken, `${label}.sessionToken`, baseDir) : undefined;
+    this.client = new S3Client({
+      region: cfg.region,
+      endpoint: cfg.endpoint,
+      forcePathStyle: cfg.forcePathStyle,
+      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
+      // Integrity is ours (sha256 over the stored bytes); don't rely on server-side checksums.
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+      responseChecksumValidation: 'WHEN_REQUIRED',
+    });
+    this.prefix = cfg.prefix && !cfg.prefix.endsWith('/') ? `${cfg.prefix}/` : cfg.prefix;
+  }
+
+  private full(key: string): string {
+    return `${this.prefix}${key}`;
+  }
+
+  private rel(fullKey: string): string {
+    return fullKey.startsWith(this.prefix) ? fullKey.slice(this.prefix.length) : fullKey;
+  }
+
+  describe(key: string): string {
+    return `s3://${this.cfg.bucket}/${this.full(key)}`;
+  }
+
+  private fail(action: string, key: string, err: unknown): LifeboatError {
+    const e = err as S3ServiceException;
+    const status = e?.$metadata?.httpStatusCode ? ` (HTTP ${e.$metadata.httpStatusCode})` : '';
+    return new LifeboatError('STORAGE_FAILED', `${action} failed: ${e?.name ?? 'Error'}: ${e?.message ?? String(err)}${status}: ${this.describe(key)}`, {
+      subject: this.describe(key),
+      cause: err,
+    });
+  }
+
+  async putStream(key: string, body: Readable, options: PutStreamOptions = {}): Promise<{ bytes: number }> {
+    let bytes = 0;
+    body.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+    });
+    const upload = new Upload({
+      client: this.client,
+      queueSize: this.cfg.queueSize,
+      partSize: choosePartSize(options.sizeHint, this.cfg.partSizeMiB),
+      leavePartsOnError: false,
+      params: {
+        Bucket: this.cfg.bucket,
+        Key: this.full(key),
+        Body: body,
+        ContentType: options.contentType ?? 'application/octet-stream',
+      },
+    });
+    const onAbort = () => body.destroy(new LifeboatError('CANCELLED', 'Upload cancelled'));
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      await upload.done();
+    } catch (err) {
+      // Make sure nothing stays half-uploaded, even if lib-storage could not abort.
+      await this.abortUploadsFor(key).catch(() => undefined);
+      if (err instanceof LifeboatError) throw err;
+      throw this.fail('Upload', key, err);
+    } finally {
+      options.signal?.removeEventListener('abort', onAbort);
+    }
+    return { bytes };
+  }
+
+  private async abortUploadsFor(key: string): Promise<void> {
+    for (const u of await this.listIncompleteUploads(key)) {
+      if (u.key === key) await this.abortIncompleteUpload(u);
+    }
+  }
+
+  async putIfAbsent(key: string, data: Buffer | string, contentType = 'application/json'): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, IfNoneMatch: '*' }),
+      );
+      return true;
+    } catch (err) {
+      if (isPreconditionFailed(err) || (err as S3ServiceException)?.$metadata?.httpStatusCode === 409) return false;
+      throw this.fail('Conditional write', key, err);
+    }
+  }
+
+  async put(key: string, data: Buffer | string, contentType = 'application/json'): Promise<void> {
+    try {
+      await this.client.send(new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType }));
+    } catch (err) {
+      throw this.fail('Write', key, err);
+    }
+  }
+
+  async getStream(key: string, signal?: AbortSignal): Promise<Readable> {
+    try {
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }), { abortSignal: signal });
+      return res.Body as Readable;
+    } catch (err) {
+      throw this.fail('Read', key, err);
+    }
+  }
+
+  async getBuffer(key: string): Promise<Buffer> {
+    const stream = await this.getStream(key);
+    const chunks: Buffer[] = [];
+    for await (const c of stream) chunks.push(c as Buffer);
+    return Buffer.concat(chunks);
+  }
+
+  async head(key: string): Promise<StoredObject | undefined> {
+    try {
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }));
+      return { key, bytes: res.ContentLength ?? 0, lastModified: res.LastModified };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw this.fail('Head', key, err);
+    }
+  }
+
+  async list(prefix: string): Promise<StoredObject[]> {
+    const out: StoredObject[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const res = await this.client.send(
+          new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), ContinuationToken: token }),
+        );
+        for (const o of res.Contents ?? []) {
+          if (o.Key) out.push({ key: this.rel(o.Key), bytes: o.Size ?? 0, lastModified: o.LastModified });
+        }
+        token = res.IsTruncated ? res.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.fail('List', prefix, err);
+    }
+    return out;
+  }
+
+  async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }));
+    } catch (err) {
+      throw this.fail('Delete', key, err);
+    }
+  }
+
+  async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+    const out: IncompleteUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      do {
+        const res = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.cfg.bucket,
+            Prefix: this.full(prefix),
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        );
+        for (const u of res.Uploads ?? []) {
+          if (u.Key && u.UploadId) out.push({ key: this.rel(u.Key), uploadId: u.UploadId, initiated: u.Initiated });
+        }
+        keyMarker = res.IsTruncated ? res.NextKeyMarker : undefined;
+        uploadIdMarker = res.IsTruncated ? res.NextUploadIdMarker : undefined;
+      } while (keyMarker);
+    } catch (err) {
+      throw this.fail('List multipart uploads', prefix, err);
+    }
+    return out;
+  }
+
+  async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
+    try {
+      await this.client.send(
+        new AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: this.full(upload.key), UploadId: upload.uploadId }),
+      );
+    } catch (err) {
+      if (!isNotFound(err)) throw this.fail('Abort multipart upload', upload.key, err);
+    }
+  }
+}

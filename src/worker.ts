@@ -1,0 +1,85 @@
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import type { LifeboatConfig } from './config/schema.js';
+import type { Logger } from './logger.js';
+import { createActivities } from '../activities/index.js';
+import { connectWorkerConnection } from './temporal.js';
+
+/** The workflows entry point: compiled JavaScript when built, the TypeScript source otherwise. */
+export function workflowsPath(): string {
+  for (const ext of ['js', 'ts']) {
+    const p = fileURLToPath(new URL(`../workflows/index.${ext}`, import.meta.url));
+    if (existsSync(p)) return p;
+  }
+  throw new Error('Workflows not found: run `npm run build`');
+}
+
+let runtimeInstalled = false;
+
+/** Routes the Temporal SDK's own logs (and workflow logs) to pino; call once per process. */
+export function installRuntime(logger: Logger): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  const sdk = logger.child({ component: 'temporal' });
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      const level = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
+      const meta: LogMetadata = { ...(entry.meta ?? {}) };
+      sdk[level](meta, entry.message);
+    }),
+    shutdownSignals: [],
+  });
+}
+
+export interface WorkerOptions {
+  connection?: NativeConnection;
+  taskQueue?: string;
+  /** Time given to in-flight activities after a shutdown request before they are cancelled. */
+  shutdownGraceTime?: string;
+  heartbeatIntervalMs?: number;
+}
+
+/** Creates a worker serving Lifeboat's workflows and activities on the configured task queue. */
+export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: WorkerOptions = {}): Promise<Worker> {
+  const connection = opts.connection ?? (await connectWorkerConnection(cfg));
+  return Worker.create({
+    connection,
+    namespace: cfg.temporal.namespace,
+    taskQueue: opts.taskQueue ?? cfg.temporal.taskQueue,
+    workflowsPath: workflowsPath(),
+    activities: createActivities({ config: cfg, logger, heartbeatIntervalMs: opts.heartbeatIntervalMs }),
+    shutdownGraceTime: (opts.shutdownGraceTime ?? '3s') as `${number}s`,
+    bundlerOptions: { ignoreModules: [] },
+  });
+}
+
+/**
+ * Runs a worker until SIGINT/SIGTERM. In-flight activities are cancelled after a short grace
+ * period: their dump processes are killed, uploads aborted, and Temporal retries them elsewhere.
+ */
+export async function runWorker(cfg: LifeboatConfig, logger: Logger): Promise<void> {
+  installRuntime(logger);
+  const connection = await connectWorkerConnection(cfg);
+  const worker = await createWorker(cfg, logger, { connection });
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down: cancelling in-flight activities');
+    worker.shutdown();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  logger.info({ taskQueue: cfg.temporal.taskQueue, namespace: cfg.temporal.namespace, address: cfg.temporal.address }, 'worker started');
+  try {
+    await worker.run();
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+    await connection.close();
+    logger.info('worker stopped');
+  }
+}
+
+export type { LogLevel };

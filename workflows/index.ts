@@ -1,0 +1,1 @@
+export { backupDatabase } from './backup-database.js';
