@@ -38,6 +38,8 @@ export interface WorkerOptions {
   /** Time given to in-flight activities after a shutdown request before they are cancelled. */
   shutdownGraceTime?: string;
   heartbeatIntervalMs?: number;
+  /** Most time between heartbeats sent to the server (what `--wait` progress can show). */
+  maxHeartbeatThrottleInterval?: string;
 }
 
 /** Creates a worker serving Lifeboat's workflows and activities on the configured task queue. */
@@ -50,6 +52,10 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
     workflowsPath: workflowsPath(),
     activities: createActivities({ config: cfg, logger, heartbeatIntervalMs: opts.heartbeatIntervalMs }),
     shutdownGraceTime: (opts.shutdownGraceTime ?? '3s') as `${number}s`,
+    // The server only sees a heartbeat per throttle interval (by default 80% of the heartbeat
+    // timeout); keep it short so progress stays live.
+    maxHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '2s') as `${number}s`,
+    defaultHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '2s') as `${number}s`,
     bundlerOptions: { ignoreModules: [] },
   });
 }

