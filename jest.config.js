@@ -1,6 +1,8 @@
 /** Jest runs the TypeScript sources as native ES modules (execa is ESM-only). */
 export default {
   testEnvironment: 'node',
+  // Jest 30's soft globals cleanup recurses forever on signal-exit's emitter (used by execa).
+  testEnvironmentOptions: { globalsCleanup: 'off' },
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   transform: {

@@ -28,6 +28,10 @@ export function formatIssues(issues: z.core.$ZodIssue[]): string[] {
       for (const sub of formatIssues(best)) out.push(prefixPath(issue.path, sub));
       continue;
     }
+    if (issue.code === 'invalid_key' && issue.issues.length > 0) {
+      out.push(`${issue.path.map(String).join('.')}: ${issue.issues[0]!.message}`);
+      continue;
+    }
     const where = issue.path.length ? issue.path.map(String).join('.') : '(top level)';
     out.push(`${where}: ${issue.message}`);
   }

@@ -45,7 +45,7 @@ const S3StorageSchema = z.strictObject({
     .default('')
     .refine((p) => !p.startsWith('/'), 'must not start with "/"'),
   region: z.string().min(1).default('us-east-1'),
-  endpoint: z.url({ error: 'expected a URL such as http://127.0.0.1:9000' }).optional(),
+  endpoint: z.url({ protocol: /^https?$/, error: 'expected a URL such as http://127.0.0.1:9000' }).optional(),
   forcePathStyle: z.boolean().default(false),
   accessKeyId: ValueOrRefSchema.optional(),
   secretAccessKey: SecretRefSchema.optional(),
@@ -147,8 +147,8 @@ export const LogSchema = z.strictObject({
 export const ConfigSchema = z
   .strictObject({
     temporal: TemporalConfigSchema.default({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lifeboat' }),
-    storage: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), StorageSchema, { error: 'expected a map of storage targets' }),
-    databases: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), DatabaseSchema, { error: 'expected a map of databases' }),
+    storage: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), StorageSchema),
+    databases: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), DatabaseSchema),
     log: LogSchema.default({ level: 'info' }),
   })
   .superRefine((cfg, ctx) => {

@@ -158,10 +158,17 @@ export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBac
     },
   });
 
+  // Failures are reported through the returned promise; the stream's 'error' event may fire before
+  // the storage has attached its own listener.
+  gate.on('error', () => undefined);
+
   function fail(err: Error): void {
     if (!firstError) firstError = err;
     ac.abort();
     gate.destroy(firstError);
+    // Release the pipes even if a grandchild of the tool still holds them open.
+    dump.stdout.destroy();
+    dump.stderr.destroy();
   }
 
   processesDone.catch(fail);

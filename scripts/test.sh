@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# `npm test`: installs what is missing, builds, lints, then runs the whole suite against real
+# services (a Temporal dev server, an S3-protocol server and an ephemeral PostgreSQL cluster that
+# the suite starts itself). Extra arguments go to jest, e.g. `npm test -- test/unit`.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+LIFEBOAT_BOOTSTRAP_QUIET=1 bash scripts/bootstrap.sh
+npm run --silent build
+npx --no-install eslint --max-warnings=0 .
+export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
+NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning" exec npx --no-install jest "$@"

@@ -1,0 +1,68 @@
+import { ERROR_CODES, LifeboatError, shortMessage } from '../../src/errors.js';
+import { NON_RETRYABLE_TYPES } from '../../workflows/errors.js';
+import { registerSecret, redactSecrets, resolveSecret } from '../../src/config/secrets.js';
+import { detectProvider } from '../../src/engines/providers.js';
+import { parsePostgresUrl } from '../../src/engines/postgres.js';
+import { choosePartSize } from '../../src/storage/s3.js';
+import { BackupInputSchema, backupWorkflowId, compactTimestamp } from '../../workflows/types.js';
+
+test('the workflow retry policy lists exactly the non-retryable error codes', () => {
+  const nonRetryable = Object.entries(ERROR_CODES)
+    .filter(([, v]) => v.nonRetryable)
+    .map(([k]) => k)
+    .sort();
+  expect([...NON_RETRYABLE_TYPES].sort()).toEqual(nonRetryable);
+});
+
+test('errors carry their code and subject', () => {
+  const e = new LifeboatError('AUTH_FAILED', 'Backup of orders failed: password authentication failed', { subject: 'orders' });
+  expect(e).toMatchObject({ code: 'AUTH_FAILED', subject: 'orders', nonRetryable: true });
+  expect(shortMessage('a\n  b\tc')).toBe('a b c');
+  expect(shortMessage('x'.repeat(1000)).length).toBe(600);
+});
+
+test('secrets are redacted from text, raw and URL-encoded, and URL passwords are masked', () => {
+  registerSecret('s3cr3t/p@ss');
+  expect(redactSecrets('failed with s3cr3t/p@ss and s3cr3t%2Fp%40ss')).toBe('failed with *** and ***');
+  expect(redactSecrets('postgres://app:other@db:5432/x')).toBe('postgres://app:***@db:5432/x');
+});
+
+test('secret references: env and file, with clear errors that never show the value', () => {
+  process.env.LB_UNIT_SECRET = 'value-from-env';
+  expect(resolveSecret({ env: 'LB_UNIT_SECRET' }, 'databases.x.url')).toBe('value-from-env');
+  expect(() => resolveSecret({ env: 'LB_UNIT_MISSING' }, 'databases.x.url')).toThrow(
+    'Secret databases.x.url is unavailable: environment variable LB_UNIT_MISSING is not set on the worker',
+  );
+  expect(() => resolveSecret({ file: '/nonexistent/secret' }, 'databases.x.url')).toThrow(/cannot read \/nonexistent\/secret: ENOENT/);
+});
+
+test('hosted providers are detected from the host and get TLS by default', () => {
+  expect(detectProvider('ep-cool-1.us-east-2.aws.neon.tech')).toBe('neon');
+  expect(detectProvider('db.abcd.supabase.co')).toBe('supabase');
+  expect(detectProvider('mydb.c9akciq32.us-east-1.rds.amazonaws.com')).toBe('rds');
+  expect(detectProvider('db-postgresql-nyc3-1.b.db.ondigitalocean.com')).toBe('digitalocean');
+  expect(detectProvider('127.0.0.1')).toBe('self-hosted');
+  const neon = parsePostgresUrl('postgres://u:p%40ss@ep-x-pooler.eu-central-1.aws.neon.tech/app');
+  expect(neon).toMatchObject({ user: 'u', password: 'p@ss', database: 'app', port: 5432, sslmode: 'require' });
+  expect(neon.preset.poolerHint).toMatch(/direct endpoint/);
+  expect(parsePostgresUrl('postgres://u@localhost:6543/x?sslmode=disable').sslmode).toBe('disable');
+});
+
+test('multipart part size grows with the database so 10,000 parts always suffice', () => {
+  const MiB = 1024 * 1024;
+  expect(choosePartSize(undefined)).toBe(8 * MiB);
+  expect(choosePartSize(10 * 1024 * MiB)).toBe(8 * MiB);
+  const tib = 1024 * 1024 * MiB;
+  const part = choosePartSize(tib);
+  expect(Math.ceil((tib * 1.5) / part)).toBeLessThanOrEqual(10_000);
+  expect(choosePartSize(tib, 64)).toBe(64 * MiB);
+});
+
+test('backup inputs and ids', () => {
+  expect(BackupInputSchema.parse({ database: 'orders' })).toEqual({ database: 'orders', kind: 'full' });
+  expect(BackupInputSchema.safeParse({ database: 'orders', extra: 1 }).success).toBe(false);
+  expect(BackupInputSchema.safeParse({ database: '../etc' }).success).toBe(false);
+  const at = new Date('2026-11-23T02:00:00.123Z');
+  expect(backupWorkflowId('orders', 'full', at)).toBe('backup:orders:full:2026-11-23T02:00:00Z');
+  expect(compactTimestamp(at)).toBe('20261123T020000Z');
+});
