@@ -43,7 +43,8 @@ export function buildProgram(): Command {
     .description('Database backups, verify-by-test-restore and DR runbooks on Temporal')
     .version(LIFEBOAT_VERSION)
     .option('-c, --config <file>', 'configuration file (default: $LIFEBOAT_CONFIG or ./lifeboat.yaml)')
-    .showHelpAfterError();
+    .showHelpAfterError()
+    .exitOverride();
 
   const config = (): LifeboatConfig => loadConfig(program.opts<{ config?: string }>().config);
 
@@ -150,7 +151,6 @@ export function buildProgram(): Command {
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
     return 0;
