@@ -42,7 +42,7 @@ export async function follow<T>(client: Client, handle: WorkflowHandle, opts: Fo
   const started = Date.now();
   const live = Boolean(opts.out.isTTY);
   let timer: NodeJS.Timeout | undefined;
-  let lastNonTty = 0;
+  let lastNonTty = Date.now();
   const tick = async () => {
     try {
       const line = progressLine(await currentProgress(handle), started);
