@@ -4,6 +4,10 @@ import type { Logger } from '../src/logger.js';
 import { backupPostgres } from '../src/backup/postgres.js';
 import type { BackupHeartbeat, BackupKind, BackupResult } from '../workflows/types.js';
 import { toFailure } from './failures.js';
+import { createRestoreActivities } from './restore.js';
+import { createRunbookActivities } from './runbook.js';
+import { createRetentionActivities } from './retention.js';
+import { createCopyActivities } from './copy.js';
 
 export interface ActivityDeps {
   config: LifeboatConfig;
@@ -40,6 +44,10 @@ async function withHeartbeat<T>(intervalMs: number, state: () => unknown, fn: ()
 export function createActivities(deps: ActivityDeps) {
   const interval = deps.heartbeatIntervalMs ?? 2000;
   return {
+    ...createRunbookActivities(deps),
+    ...createRestoreActivities(deps),
+    ...createRetentionActivities(deps),
+    ...createCopyActivities(deps),
     /** Streams one backup into storage and commits its manifest. Heartbeats bytes so far. */
     async runBackup(input: { database: string; kind: BackupKind; backupId: string }): Promise<BackupResult> {
       const ctx = Context.current();

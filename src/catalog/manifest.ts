@@ -35,6 +35,10 @@ export const ManifestSchema = z.object({
   ]),
   workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }),
   lifeboatVersion: z.string(),
+  /** Present on copies (3-2-1): where this target's artifact was copied from; sha256 re-checked here. */
+  copy: z
+    .object({ from: z.string(), sourceKey: z.string(), copiedAt: z.string(), workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }) })
+    .optional(),
 });
 
 export type Manifest = z.infer<typeof ManifestSchema>;
@@ -46,8 +50,15 @@ export const keys = {
   manifest: (database: string, backupId: string) => `${database}/backups/${backupId}/manifest.json`,
   artifact: (database: string, backupId: string, attemptTag: string, extension: string) =>
     `${database}/backups/${backupId}/${backupId}.${attemptTag}${extension}`,
+  /** Verification records of a backup, one per verify-by-restore run, named so they sort by time. */
+  verifications: (database: string, backupId: string) => `${database}/backups/${backupId}/verifications/`,
+  verification: (database: string, backupId: string, name: string) => `${database}/backups/${backupId}/verifications/${name}.json`,
 };
 
 export function isManifestKey(key: string): boolean {
   return /\/backups\/[^/]+\/manifest\.json$/.test(key);
+}
+
+export function isVerificationKey(key: string): boolean {
+  return /\/backups\/[^/]+\/verifications\/[^/]+\.json$/.test(key);
 }

@@ -8,11 +8,16 @@ import { LifeboatError } from '../errors.js';
 import { connectClient } from '../temporal.js';
 import { runWorker } from '../worker.js';
 import { listBackups } from '../catalog/catalog.js';
+import { latestVerification } from '../restore/verification.js';
 import { openStorage } from '../storage/index.js';
 import { BACKUP_KINDS, BackupInputSchema, backupWorkflowId, describeIssues, type BackupKind, type BackupResult } from '../../workflows/types.js';
 import { follow, failureCause } from './follow.js';
 import { formatBytes, formatDuration, table } from './format.js';
 import { LIFEBOAT_VERSION } from '../version.js';
+import { registerRestoreCommands } from './restore-commands.js';
+import { registerRunbookCommands, RunbookCliError } from './runbook-commands.js';
+import { registerScheduleCommands } from './schedule-commands.js';
+import { registerRetentionCommands } from './retention-commands.js';
 
 /** Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration. */
 export class CliExit extends Error {
@@ -128,23 +133,31 @@ export function buildProgram(): Command {
       const storage = openStorage(cfg, storageName);
       const { backups, problems } = await listBackups(storage, database);
       for (const p of problems) process.stderr.write(`warning: ${p}\n`);
-      print(Boolean(opts.json), backups, () => {
+      const verified = await Promise.all(backups.map((m) => latestVerification(storage, database, m.backupId).catch(() => undefined)));
+      const rows = backups.map((m, i) => ({ ...m, lastVerification: verified[i] ?? null }));
+      print(Boolean(opts.json), rows, () => {
         if (backups.length === 0) return `No committed backups of ${database} in ${storageName}.`;
         return table(
-          ['BACKUP ID', 'KIND', 'STARTED', 'DUMPED', 'STORED', 'TABLES', 'SHA256'],
-          backups.map((m) => [
+          ['BACKUP ID', 'KIND', 'STARTED', 'DUMPED', 'STORED', 'TABLES', 'VERIFIED', 'RTO', 'SHA256'],
+          rows.map((m) => [
             m.backupId,
             m.kind,
             m.startedAt.replace(/\.\d{3}Z$/, 'Z'),
             formatBytes(m.rawBytes),
             formatBytes(m.artifact.bytes),
             m.rowCounts ? String(Object.keys(m.rowCounts.tables).length) : '-',
+            m.lastVerification ? `${m.lastVerification.outcome} ${m.lastVerification.verifiedAt.slice(0, 10)}` : '-',
+            m.lastVerification?.restoreDurationMs != null ? formatDuration(m.lastVerification.restoreDurationMs) : '-',
             `${m.artifact.sha256.slice(0, 12)}…`,
           ]),
         );
       });
     });
 
+  registerRestoreCommands(program, config);
+  registerScheduleCommands(program, config);
+  registerRetentionCommands(program, config);
+  registerRunbookCommands(program, config);
   return program;
 }
 
@@ -159,7 +172,7 @@ export async function main(argv: string[]): Promise<number> {
     if (typeof e.code === 'string' && e.code.startsWith('commander.')) {
       return e.code === 'commander.helpDisplayed' || e.code === 'commander.version' ? 0 : 2;
     }
-    if (err instanceof CliExit) {
+    if (err instanceof CliExit || err instanceof RunbookCliError) {
       process.stderr.write(`${redactSecrets(err.message)}\n`);
       return err.exitCode;
     }

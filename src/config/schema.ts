@@ -1,4 +1,7 @@
 import { z } from 'zod';
+import { RunbooksConfigSchema } from '../runbooks/schema.js';
+import { cronProblem } from '../schedules/cron.js';
+import { DURATION_MESSAGE, parseDuration } from '../schedules/duration.js';
 
 /** A reference to a secret that is resolved on the worker, never stored in Temporal. */
 export const SecretRefSchema = z.union(
@@ -101,25 +104,122 @@ const VerifySchema = z.strictObject({
   checks: z
     .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) }))
     .default([]),
-  server: z.string().optional(),
+  /** Maintenance-database URL of the server that hosts scratch databases; the source's server by default. */
+  server: ValueOrRefSchema.optional(),
 });
 
-const ScheduleSchema = z.strictObject({
-  kind: z.enum([...BACKUP_KINDS, 'verify', 'retention']),
-  cron: z.string().min(1).optional(),
-  every: z.string().min(1).optional(),
-  timezone: z.string().optional(),
-});
+/** What a schedule starts: a backup of a kind, a verification, or a retention run. */
+export const SCHEDULE_KINDS = [...BACKUP_KINDS, 'verify', 'retention'] as const;
+export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
+/** Temporal's overlap policies; Lifeboat uses `SKIP` unless told otherwise. */
+export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;
 
-const RetentionSchema = z.strictObject({
+const DurationSchema = z.string({ error: DURATION_MESSAGE }).refine((s) => parseDuration(s) !== undefined, DURATION_MESSAGE);
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+const TimeZoneSchema = z.string().refine(isTimeZone, 'expected an IANA time zone such as "UTC" or "Europe/Berlin"');
+
+/**
+ * One Temporal Schedule of a database: `{ kind: full, cron: "0 2 * * *" }`. Entries replace the
+ * environment preset's entry of the same kind; `enabled: false` removes the preset's.
+ */
+const ScheduleSchema = z
+  .strictObject({
+    kind: z.enum(SCHEDULE_KINDS, { error: `expected one of ${SCHEDULE_KINDS.join(', ')}` }),
+    /** Five-field cron expression(s) or @daily-style shorthands, evaluated in `timezone`. */
+    cron: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]).optional(),
+    /** A fixed interval instead of cron, e.g. "6h"; `offset` shifts it from the epoch. */
+    every: DurationSchema.optional(),
+    offset: DurationSchema.optional(),
+    /** IANA time zone for cron; UTC by default. */
+    timezone: TimeZoneSchema.optional(),
+    /** Random delay added to each run (spreads load when many databases share a time). */
+    jitter: DurationSchema.optional(),
+    /** How late a missed run (server down) may still start; older ones are skipped. */
+    catchupWindow: DurationSchema.optional(),
+    overlap: z.enum(OVERLAP_POLICIES, { error: `expected one of ${OVERLAP_POLICIES.join(', ')}` }).optional(),
+    pauseOnFailure: z.boolean().optional(),
+    enabled: z.boolean().default(true),
+  })
+  .superRefine((s, ctx) => {
+    if (s.cron !== undefined && s.every !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['every'], message: 'use either "cron" or "every", not both' });
+    }
+    if (s.enabled && s.cron === undefined && s.every === undefined) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'expected "cron" or "every" (or enabled: false)' });
+    }
+    const crons = s.cron === undefined ? [] : Array.isArray(s.cron) ? s.cron : [s.cron];
+    crons.forEach((c, i) => {
+      const problem = cronProblem(c);
+      if (problem) ctx.addIssue({ code: 'custom', path: Array.isArray(s.cron) ? ['cron', i] : ['cron'], message: `${problem}: "${c}"` });
+    });
+    if (s.offset !== undefined && s.every === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['offset'], message: 'only applies with "every"' });
+    }
+  });
+export type ScheduleEntry = z.infer<typeof ScheduleSchema>;
+
+const SchedulesSchema = z
+  .union([z.array(ScheduleSchema), z.literal(false)])
+  .superRefine((list, ctx) => {
+    if (list === false) return;
+    const seen = new Map<string, number>();
+    list.forEach((s, i) => {
+      const first = seen.get(s.kind);
+      if (first !== undefined) {
+        ctx.addIssue({ code: 'custom', path: [i, 'kind'], message: `duplicates entry ${first} ("${s.kind}"): give one entry several times with cron: [...]` });
+      } else seen.set(s.kind, i);
+    });
+  });
+
+/**
+ * Keep rules and safety bounds of a retention policy. Keep rules (keepLast, keepWithin and the
+ * hourly/daily/weekly/monthly/yearly buckets) replace the rules of the level below as a set;
+ * `minKeep`, `freshness` and `timezone` are inherited one by one.
+ */
+const retentionShape = {
   keepLast: z.int().min(0).optional(),
-  keepWithin: z.string().optional(),
+  keepWithin: DurationSchema.optional(),
+  hourly: z.int().min(0).optional(),
   daily: z.int().min(0).optional(),
   weekly: z.int().min(0).optional(),
   monthly: z.int().min(0).optional(),
   yearly: z.int().min(0).optional(),
-  minKeep: z.int().min(1).default(3),
+  minKeep: z.int().min(1, 'must be at least 1: retention never deletes the last good backup').optional(),
+  /** Nothing is deleted while the newest good backup is older than this (backups are failing). */
+  freshness: DurationSchema.optional(),
+  /** Time zone of the calendar buckets (days, weeks, months); UTC by default. */
+  timezone: TimeZoneSchema.optional(),
+};
+export const RETENTION_KEEP_RULES = ['keepLast', 'keepWithin', 'hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+const RetentionPolicySchema = z.strictObject(retentionShape);
+export type RetentionPolicyConfig = z.infer<typeof RetentionPolicySchema>;
+const KindPoliciesSchema = z.strictObject({
+  full: RetentionPolicySchema.optional(),
+  schema: RetentionPolicySchema.optional(),
+  data: RetentionPolicySchema.optional(),
 });
+const TargetRetentionSchema = z.strictObject({ ...retentionShape, kinds: KindPoliciesSchema.optional() });
+
+const RetentionSchema = z.strictObject({
+  ...retentionShape,
+  /** Per backup kind, e.g. `kinds: { schema: { keepLast: 8 } }`. */
+  kinds: KindPoliciesSchema.optional(),
+  /** Per storage target, e.g. `storage: { local: { keepLast: 3 } }` (3-2-1 copies). */
+  storage: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), TargetRetentionSchema).optional(),
+  /** Artifacts without a manifest (and unfinished uploads) older than this are removed; 48h by default. */
+  orphanGrace: DurationSchema.optional(),
+  /** Who may approve a GDPR purge of this database (`lifeboat purge`). */
+  purgeApprovers: z.array(z.string().min(1)).optional(),
+});
+export type RetentionConfig = z.infer<typeof RetentionSchema>;
 
 export const DatabaseSchema = z.strictObject({
   engine: z.enum(ENGINES, { error: `expected one of ${ENGINES.join(', ')}` }),
@@ -135,10 +235,30 @@ export const DatabaseSchema = z.strictObject({
   /** Directory holding pg_dump/pg_restore/psql when not the newest installed ones. */
   toolsDir: z.string().optional(),
   verify: VerifySchema.optional(),
-  schedules: z.array(ScheduleSchema).optional(),
+  /** Temporal Schedules; the environment's preset when omitted, `false` for none. */
+  schedules: SchedulesSchema.optional(),
   retention: RetentionSchema.optional(),
 });
 export type DatabaseConfig = z.infer<typeof DatabaseSchema>;
+
+/** A database a backup may be restored into by name (`lifeboat restore orders --target NAME`). */
+const RestoreTargetSchema = z.strictObject({
+  engine: z.enum(ENGINES, { error: `expected one of ${ENGINES.join(', ')}` }).default('postgres'),
+  provider: z.enum(PROVIDERS, { error: `expected one of ${PROVIDERS.join(', ')}` }).optional(),
+  /** Connection URL of the target database (created by the restore when it does not exist). */
+  url: ValueOrRefSchema,
+  /** Overwriting a protected target needs an approval. */
+  protected: z.boolean().default(false),
+  toolsDir: z.string().optional(),
+});
+export type RestoreTargetConfig = z.infer<typeof RestoreTargetSchema>;
+
+const RestoreSettingsSchema = z.strictObject({
+  /** Where a restore keeps its decompressed dump (needs the backup's dumped size free); the OS temp dir by default. */
+  tempDir: z.string().min(1).optional(),
+  /** Parallel `pg_restore` jobs for restores into a new database; the worker's CPU count (at most 4) by default. */
+  jobs: z.int().min(1).max(32).optional(),
+});
 
 export const LogSchema = z.strictObject({
   level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -150,6 +270,11 @@ export const ConfigSchema = z
     storage: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), StorageSchema),
     databases: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), DatabaseSchema),
     log: LogSchema.default({ level: 'info' }),
+    runbooks: RunbooksConfigSchema.optional(),
+    targets: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), RestoreTargetSchema).optional(),
+    /** Who may approve a restore into a protected or non-empty database, or over the source itself. */
+    approvers: z.array(z.string().min(1)).optional(),
+    restore: RestoreSettingsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     const storageNames = Object.keys(cfg.storage);
@@ -166,6 +291,16 @@ export const ConfigSchema = z
           });
         }
       }
+      const targets = db.storage ?? storageNames.slice(0, 1);
+      for (const s of Object.keys(db.retention?.storage ?? {})) {
+        if (!targets.includes(s)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['databases', name, 'retention', 'storage', s],
+            message: `is not a storage target of this database (its targets: ${targets.join(', ')})`,
+          });
+        }
+      }
       if (!db.storage && storageNames.length > 1) {
         ctx.addIssue({
           code: 'custom',
@@ -177,6 +312,13 @@ export const ConfigSchema = z
         const problem = inlineUrlProblem(db.url);
         if (problem) ctx.addIssue({ code: 'custom', path: ['databases', name, 'url'], message: problem });
       }
+      const verifyServer = db.verify?.server;
+      const verifyProblem = typeof verifyServer === 'string' ? inlineUrlProblem(verifyServer) : undefined;
+      if (verifyProblem) ctx.addIssue({ code: 'custom', path: ['databases', name, 'verify', 'server'], message: verifyProblem });
+    }
+    for (const [name, t] of Object.entries(cfg.targets ?? {})) {
+      const problem = typeof t.url === 'string' ? inlineUrlProblem(t.url) : undefined;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['targets', name, 'url'], message: problem });
     }
   });
 

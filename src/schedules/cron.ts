@@ -145,5 +145,6 @@ export function longestGapMs(crons: string[], intervalsMs: Array<{ every: number
   times.sort((a, b) => a - b);
   let gap = 0;
   for (let k = 1; k < times.length; k++) gap = Math.max(gap, times[k]! - times[k - 1]!);
-  return intervalGap !== undefined && times.length === 0 ? intervalGap : gap;
+  // An interval too fine to enumerate bounds the gap of the union by itself.
+  return intervalGap === undefined ? gap : Math.min(gap, intervalGap);
 }

@@ -14,8 +14,8 @@ export default async function globalSetup() {
   const started = [];
   const [temporal, s3, pg] = await Promise.all([
     process.env.LIFEBOAT_TEST_TEMPORAL_ADDRESS
-      ? Promise.resolve({ address: process.env.LIFEBOAT_TEST_TEMPORAL_ADDRESS, uiUrl: '' })
-      : startTemporalDevServer({ headless: true }).then((t) => (started.push(`Temporal ${t.address}`), t)),
+      ? Promise.resolve({ address: process.env.LIFEBOAT_TEST_TEMPORAL_ADDRESS, uiUrl: process.env.LIFEBOAT_TEST_TEMPORAL_UI ?? '' })
+      : startTemporalDevServer({}).then((t) => (started.push(`Temporal ${t.address}`), t)),
     process.env.LIFEBOAT_TEST_S3_ENDPOINT
       ? Promise.resolve({
           endpoint: process.env.LIFEBOAT_TEST_S3_ENDPOINT,
@@ -29,7 +29,7 @@ export default async function globalSetup() {
       : startEphemeralPostgres({}).then((p) => (started.push(`PostgreSQL 127.0.0.1:${p.port}`), { url: p.url('postgres') })),
   ]);
   const services = {
-    temporal: { address: temporal.address },
+    temporal: { address: temporal.address, uiUrl: temporal.uiUrl },
     s3: { endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region },
     pg: { adminUrl: pg.url },
   };

@@ -13,7 +13,7 @@ import { createLogger, type Logger } from '../../src/logger.js';
 import { createWorker } from '../../src/worker.js';
 
 export interface TestServices {
-  temporal: { address: string };
+  temporal: { address: string; uiUrl: string };
   s3: { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string };
   pg: { adminUrl: string };
 }

@@ -1,0 +1,241 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
+import { listBackupLocations } from '../catalog/catalog.js';
+import { getDatabase, databaseStorageNames } from '../config/load.js';
+import type { LifeboatConfig } from '../config/schema.js';
+import { openStorage } from '../storage/index.js';
+import { connectClient } from '../temporal.js';
+import {
+  ApplyRetentionInputSchema,
+  PurgeInputSchema,
+  describeIssues,
+  type ApplyRetentionResult,
+  type PurgeResult,
+  type PurgeState,
+  type RetentionTargetResult,
+} from '../../workflows/types.js';
+import { failureCause } from './follow.js';
+import { formatBytes, table } from './format.js';
+import { CliExit } from './main.js';
+
+function print(json: boolean | undefined, value: unknown, human: () => string): void {
+  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
+}
+
+async function withClient<T>(cfg: LifeboatConfig, fn: (client: Client) => Promise<T>): Promise<T> {
+  const client = await connectClient(cfg);
+  try {
+    return await fn(client);
+  } finally {
+    await client.connection.close();
+  }
+}
+
+function isoTime(value: string): string {
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || !Number.isFinite(t)) throw new InvalidArgumentError('expected an ISO time such as 2026-01-01T00:00:00Z');
+  return new Date(t).toISOString();
+}
+
+const short = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z');
+
+function formatTarget(t: RetentionTargetResult, dryRun: boolean): string[] {
+  const lines = [`  ${t.storage}:`];
+  for (const [kind, policy] of Object.entries(t.policies)) lines.push(`    policy ${kind.padEnd(6)} ${policy}`);
+  const rows = [
+    ...t.keep.map((e) => ['keep', e.backupId, e.kind, short(e.startedAt), e.status, e.reasons.join(', ')]),
+    ...t.delete.map((e) => [dryRun ? 'delete' : 'deleted', e.backupId, e.kind, short(e.startedAt), e.status, e.reasons.join(', ')]),
+  ].sort((a, b) => b[3]!.localeCompare(a[3]!) || b[1]!.localeCompare(a[1]!));
+  if (rows.length) lines.push(...table(['ACTION', 'BACKUP ID', 'KIND', 'STARTED', 'STATUS', 'WHY'], rows).split('\n').map((l) => `    ${l}`));
+  for (const h of t.halted) lines.push(`    HALTED (${h.kind}): ${h.message}`);
+  for (const s of t.skipped) lines.push(`    skipped ${s.backupId}: ${s.reason}`);
+  for (const w of t.warnings) lines.push(`    warning: ${w}`);
+  for (const p of t.problems) lines.push(`    problem: ${p}`);
+  const o = t.orphans;
+  lines.push(
+    `    ${t.keep.length} kept, ${t.delete.length} ${dryRun ? 'to delete' : 'deleted'} (${formatBytes(t.bytesFreed)})` +
+      `, ${o.objects} orphan object(s) and ${o.uploads} unfinished upload(s) ${dryRun ? 'to remove' : 'removed'}${o.bytes ? ` (${formatBytes(o.bytes)})` : ''}`,
+  );
+  return lines;
+}
+
+/** Renders the result of `applyRetention` as a plan per storage target. */
+export function formatRetention(r: ApplyRetentionResult): string {
+  return [`Retention of ${r.database}${r.dryRun ? ' (dry run: nothing deleted)' : ''}, planned at ${short(r.plannedAt)}:`, ...r.targets.flatMap((t) => formatTarget(t, r.dryRun))].join('\n');
+}
+
+function formatPurgePlan(plan: PurgeResult['plan'] | undefined): string[] {
+  return (plan ?? []).map(
+    (t) =>
+      `  ${t.storage}: ${t.backups.length} backup(s) (${formatBytes(t.backups.reduce((n, b) => n + b.bytes, 0))}), ${t.leftovers} leftover object(s), ${t.uploads} unfinished upload(s); ${t.remaining} backup(s) stay` +
+      (t.problems.length ? `\n    problems: ${t.problems.join('; ')}` : ''),
+  );
+}
+
+async function waitForApprovalPhase(handle: WorkflowHandle, timeoutMs = 60_000): Promise<PurgeState> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const state = await handle.query<PurgeState>('progress');
+      if (state.phase !== 'planning') return state;
+    } catch {
+      /* the first workflow task has not run yet */
+    }
+    if (Date.now() > deadline) throw new CliExit(1, `Purge not ready: ${handle.workflowId} is still planning after ${timeoutMs / 1000}s`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function approvePurge(handle: WorkflowHandle, approver: string, database: string): Promise<void> {
+  try {
+    await handle.executeUpdate('approve', { args: [{ approver, database }] });
+  } catch (err) {
+    const cause = err instanceof WorkflowUpdateFailedError ? failureCause(err.cause) : failureCause(err);
+    throw new CliExit(1, cause.message.startsWith('Approval rejected') ? cause.message : `Approval rejected: ${cause.message}`);
+  }
+}
+
+async function pendingPurge(client: Client, database: string): Promise<WorkflowHandle> {
+  const found: string[] = [];
+  for await (const w of client.workflow.list({ query: `WorkflowType = 'purgeBackups' AND ExecutionStatus = 'Running'` })) {
+    if (w.memo?.database === database) found.push(w.workflowId);
+  }
+  if (found.length === 0) throw new CliExit(1, `No pending purge of ${database}: start one with lifeboat purge ${database} --before <time>`);
+  if (found.length > 1) throw new CliExit(2, `Several pending purges of ${database} (${found.join(', ')}): choose one with --id`);
+  return client.workflow.getHandle(found[0]!);
+}
+
+/** `lifeboat prune`, `lifeboat purge` and `lifeboat catalog`. */
+export function registerRetentionCommands(program: Command, config: () => LifeboatConfig): void {
+  program
+    .command('prune')
+    .description('apply the retention policy of a database on each storage target (or only show the plan)')
+    .argument('<database>', 'database name from the configuration')
+    .option('-n, --dry-run', 'print the plan; delete nothing')
+    .option('--storage <name>', 'only this storage target')
+    .option('--json', 'print a machine-readable result')
+    .action(async (database: string, opts: { dryRun?: boolean; storage?: string; json?: boolean }) => {
+      const cfg = config();
+      getDatabase(cfg, database);
+      const parsed = ApplyRetentionInputSchema.safeParse({ database, dryRun: Boolean(opts.dryRun), storage: opts.storage });
+      if (!parsed.success) throw new CliExit(2, `Invalid prune request: ${describeIssues(parsed.error)}`);
+      await withClient(cfg, async (client) => {
+        const workflowId = `retention:${database}:${opts.dryRun ? 'dry-run:' : ''}${short(new Date().toISOString())}`;
+        const handle = await client.workflow.start('applyRetention', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [parsed.data], memo: { database } });
+        try {
+          const result = (await handle.result()) as ApplyRetentionResult;
+          print(opts.json, { ok: true, workflowId, ...result }, () => formatRetention(result));
+        } catch (err) {
+          const cause = failureCause(err);
+          if (opts.json) print(true, { ok: false, workflowId, error: cause }, () => '');
+          throw new CliExit(1, `Retention of ${database} failed: ${cause.message}${cause.type ? ` [${cause.type}]` : ''}`);
+        }
+      });
+    });
+
+  program
+    .command('purge')
+    .description('GDPR purge: delete every copy of every backup of a database taken before a time, after approval')
+    .argument('<database>', 'database name from the configuration')
+    .option('--before <time>', 'purge backups started before this ISO time (starts a purge)', isoTime)
+    .option('--reason <text>', 'why (kept in the audit record)')
+    .option('--requested-by <name>', 'who asks (may not approve it)', process.env.USER)
+    .option('--approval-timeout <duration>', 'how long the purge waits for approval', '24 hours')
+    .option('-n, --dry-run', 'show what would be purged; delete nothing')
+    .option('--approve <database>', 'approve the purge: type the database name out')
+    .option('--approver <name>', 'who approves (must be an allowed approver)')
+    .option('--id <workflowId>', 'which pending purge to approve (default: the only one of the database)')
+    .option('-w, --wait', 'wait for the purge to finish')
+    .option('--json', 'print a machine-readable result')
+    .action(
+      async (
+        database: string,
+        opts: { before?: string; reason?: string; requestedBy?: string; approvalTimeout: string; dryRun?: boolean; approve?: string; approver?: string; id?: string; wait?: boolean; json?: boolean },
+      ) => {
+        const cfg = config();
+        getDatabase(cfg, database);
+        if (opts.approve !== undefined && opts.approve !== database) {
+          throw new CliExit(2, `Approval refused: --approve must repeat the database name "${database}" (got "${opts.approve}")`);
+        }
+        if (opts.approve !== undefined && !opts.approver) throw new CliExit(2, 'Approval refused: --approver <name> is required with --approve');
+        if (!opts.before && opts.approve === undefined) throw new CliExit(2, 'Nothing to do: give --before <time> to start a purge, or --approve <database> to approve one');
+        await withClient(cfg, async (client) => {
+          let handle: WorkflowHandle;
+          if (opts.before) {
+            const parsed = PurgeInputSchema.safeParse({
+              database,
+              before: opts.before,
+              reason: opts.reason,
+              requestedBy: opts.requestedBy,
+              approvalTimeout: opts.approvalTimeout,
+              dryRun: Boolean(opts.dryRun),
+            });
+            if (!parsed.success) throw new CliExit(2, `Invalid purge request: ${describeIssues(parsed.error)}`);
+            const workflowId = opts.id ?? `purge:${database}:${short(new Date().toISOString())}`;
+            handle = await client.workflow.start('purgeBackups', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [parsed.data], memo: { database } });
+          } else {
+            handle = opts.id ? client.workflow.getHandle(opts.id) : await pendingPurge(client, database);
+          }
+          const state = await waitForApprovalPhase(handle);
+          if (!opts.json) {
+            process.stderr.write(
+              [`Purge of ${database} before ${state.before} (${handle.workflowId}):`, ...formatPurgePlan(state.plan)].join('\n') + '\n',
+            );
+          }
+          if (state.phase === 'awaiting-approval') {
+            if (opts.approve === undefined) {
+              print(opts.json, { workflowId: handle.workflowId, state }, () =>
+                `Waiting for approval until ${state.approvalDeadline} by one of: ${state.approvers?.join(', ')}\n` +
+                `Approve with: lifeboat purge ${database} --approve ${database} --approver <name> --id ${handle.workflowId}`,
+              );
+              return;
+            }
+            await approvePurge(handle, opts.approver!, database);
+            if (!opts.json) process.stderr.write(`Approved by ${opts.approver}.\n`);
+          }
+          if (!opts.wait && state.phase === 'awaiting-approval') {
+            print(opts.json, { workflowId: handle.workflowId, approvedBy: opts.approver }, () => `Purge ${handle.workflowId} approved; it runs now.`);
+            return;
+          }
+          try {
+            const result = (await handle.result()) as PurgeResult;
+            print(opts.json, { ok: true, workflowId: handle.workflowId, ...result }, () => {
+              if (result.dryRun) return 'Dry run: nothing deleted.';
+              if (result.targets.length === 0) return `Nothing to purge: no backup of ${database} started before ${result.before}.`;
+              const rows = result.targets.map((t) => [t.storage, String(t.deleted.length), String(t.leftovers), String(t.uploads), formatBytes(t.bytes), t.problems.join('; ')]);
+              return [`Purged ${database} before ${result.before}, approved by ${result.approvedBy}:`, table(['STORAGE', 'BACKUPS', 'LEFTOVERS', 'UPLOADS', 'BYTES', 'PROBLEMS'], rows), `Audit record: ${result.audit?.join(', ')}`].join('\n');
+            });
+            if (result.targets.some((t) => t.problems.length > 0)) throw new CliExit(1, `Purge of ${database} completed with problems (see the audit record)`);
+          } catch (err) {
+            if (err instanceof CliExit) throw err;
+            const cause = failureCause(err);
+            throw new CliExit(1, `Purge of ${database} failed: ${cause.message}${cause.type ? ` [${cause.type}]` : ''}`);
+          }
+        });
+      },
+    );
+
+  program
+    .command('catalog')
+    .description('where each backup of a database exists (every storage target, 3-2-1)')
+    .argument('<database>', 'database name from the configuration')
+    .option('--json', 'print a machine-readable list')
+    .action(async (database: string, opts: { json?: boolean }) => {
+      const cfg = config();
+      const names = databaseStorageNames(cfg, database);
+      const { backups, problems } = await listBackupLocations(names.map((n) => openStorage(cfg, n)), database);
+      for (const p of problems) process.stderr.write(`warning: ${p}\n`);
+      print(opts.json, { storages: names, backups }, () => {
+        if (backups.length === 0) return `No committed backups of ${database} on ${names.join(', ')}.`;
+        const rows = backups.map((b) => [
+          b.backupId,
+          b.kind,
+          short(b.startedAt),
+          formatBytes(b.bytes),
+          ...names.map((n) => (b.mismatched.includes(n) ? 'MISMATCH' : b.storages.includes(n) ? 'yes' : '-')),
+          `${b.storages.length}/${names.length}`,
+        ]);
+        return table(['BACKUP ID', 'KIND', 'STARTED', 'STORED', ...names.map((n) => n.toUpperCase()), 'COPIES'], rows);
+      });
+    });
+}

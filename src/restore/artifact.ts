@@ -1,0 +1,198 @@
+import { createHash } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { statfs } from 'node:fs/promises';
+import { PassThrough, Transform, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { execa } from 'execa';
+import { LifeboatError } from '../errors.js';
+import type { Manifest } from '../catalog/manifest.js';
+import type { Storage } from '../storage/index.js';
+import { waitForExit } from '../pipeline/backup-stream.js';
+import { TailBuffer, describeExit } from '../pipeline/process.js';
+
+export interface FetchProgress {
+  /** Bytes read from storage (compressed, as stored). */
+  storedBytes: number;
+  /** Bytes written to the local dump file (decompressed). */
+  rawBytes: number;
+}
+
+export interface FetchResult extends FetchProgress {
+  sha256: string;
+  ms: number;
+}
+
+interface Decoder {
+  input: Writable;
+  output: Readable;
+  done: Promise<void>;
+}
+
+function startDecoder(codec: Manifest['artifact']['compression']['codec'], signal: AbortSignal): Decoder {
+  if (codec === 'none') {
+    const p = new PassThrough({ highWaterMark: 1 << 20 });
+    return { input: p, output: p, done: Promise.resolve() };
+  }
+  if (codec === 'gzip') {
+    const gz = createGunzip({ chunkSize: 1 << 18 });
+    return { input: gz, output: gz, done: Promise.resolve() };
+  }
+  const stderr = new TailBuffer();
+  const child = execa('zstd', ['-d', '-q', '-c', '--no-progress'], {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    cancelSignal: signal,
+    forceKillAfterDelay: 2000,
+    extendEnv: false,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
+  child.stderr.on('data', (d: Buffer) => stderr.push(d));
+  const done = waitForExit(child, 'zstd', stderr).then((exit) => {
+    if (!exit.ok && !exit.canceled) throw new Error(`zstd ${describeExit(exit)}`);
+  });
+  return { input: child.stdin, output: child.stdout, done };
+}
+
+/**
+ * The decrypt hook: artifacts are not encrypted yet. An encrypted artifact (age) will be
+ * decrypted here, between the checksum (over the stored bytes) and decompression.
+ */
+function checkEncryption(m: Manifest, label: string): void {
+  if (m.artifact.encryption) {
+    throw new LifeboatError('UNSUPPORTED', `Restore of ${label} failed: backup ${m.backupId} is encrypted (${m.artifact.encryption.type}) and this version cannot decrypt it`, { subject: label });
+  }
+}
+
+function writeChunk(w: Writable, chunk: Buffer): Promise<void> {
+  if (w.destroyed || w.writableEnded) return Promise.reject(new Error('decoder closed'));
+  if (w.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const done = (err?: Error) => {
+      w.off('drain', onDrain);
+      w.off('error', onError);
+      w.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onDrain = () => done();
+    const onError = (err: Error) => done(err);
+    const onClose = () => done(new Error('decoder closed'));
+    w.once('drain', onDrain);
+    w.once('error', onError);
+    w.once('close', onClose);
+  });
+}
+
+/** Fails early when `dir` has less room than the decompressed dump needs (plus 5% and 64 MiB). */
+export async function checkFreeSpace(dir: string, m: Manifest, label: string): Promise<void> {
+  const s = await statfs(dir);
+  const free = s.bavail * s.bsize;
+  const needed = Math.ceil(m.rawBytes * 1.05) + 64 * 1024 * 1024;
+  if (free < needed) {
+    const mib = (n: number) => `${Math.ceil(n / 1024 / 1024)} MiB`;
+    throw new LifeboatError('INSUFFICIENT_SPACE', `Restore of ${label} failed: ${dir} has ${mib(free)} free and the dump needs ${mib(needed)}; set restore.tempDir to a larger disk`, { subject: label });
+  }
+}
+
+/**
+ * Downloads a backup's artifact into `file`, decompressing on the way, and proves it intact:
+ * the SHA-256 of the stored bytes must equal the manifest's. Nothing reaches a database before
+ * this returns. When the artifact is corrupt the decompressor usually fails first; the rest is
+ * still read so the error names the real cause (a checksum mismatch) and the artifact.
+ */
+export async function fetchArtifact(opts: {
+  storage: Storage;
+  manifest: Manifest;
+  file: string;
+  label: string;
+  signal?: AbortSignal;
+  onProgress?: (p: FetchProgress) => void;
+}): Promise<FetchResult> {
+  const { storage, manifest: m, label } = opts;
+  const where = storage.describe(m.artifact.key);
+  const started = Date.now();
+  checkEncryption(m, label);
+  const head = await storage.head(m.artifact.key);
+  if (!head) {
+    throw new LifeboatError('BACKUP_NOT_FOUND', `Restore of ${label} failed: the artifact of backup ${m.backupId} is missing: ${where}`, { subject: where });
+  }
+  if (head.bytes !== m.artifact.bytes) {
+    throw new LifeboatError('CHECKSUM_MISMATCH', `Restore of ${label} failed: checksum mismatch: the stored artifact is ${head.bytes} bytes, the manifest says ${m.artifact.bytes}: ${where}`, { subject: where });
+  }
+
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const progress: FetchProgress = { storedBytes: 0, rawBytes: 0 };
+  const hash = createHash('sha256');
+  const decoder = startDecoder(m.artifact.compression.codec, ac.signal);
+  let decodeError: Error | undefined;
+  const noteError = (err: Error) => {
+    decodeError ??= err;
+  };
+  decoder.input.on('error', noteError);
+  const counter = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _enc, cb) {
+      progress.rawBytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  const writing = pipeline(decoder.output, counter, createWriteStream(opts.file, { mode: 0o600 })).catch((err: Error) => {
+    noteError(err);
+    throw err;
+  });
+  const decoded = decoder.done.catch((err: Error) => {
+    noteError(err);
+    throw err;
+  });
+  writing.catch(() => undefined);
+  decoded.catch(() => undefined);
+
+  try {
+    let source: Readable;
+    try {
+      source = await storage.getStream(m.artifact.key, ac.signal);
+      for await (const chunk of source) {
+        const b = chunk as Buffer;
+        hash.update(b);
+        progress.storedBytes += b.length;
+        if (!decodeError) await writeChunk(decoder.input, b).catch(noteError);
+        if ((decodeError as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') break;
+        opts.onProgress?.(progress);
+      }
+    } catch (err) {
+      if (opts.signal?.aborted) throw new LifeboatError('CANCELLED', `Restore of ${label} cancelled while downloading ${where}`, { subject: label });
+      throw err;
+    }
+    if ((decodeError as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') {
+      throw new LifeboatError('INSUFFICIENT_SPACE', `Restore of ${label} failed: no space left for the dump file ${opts.file}`, { subject: label });
+    }
+    const sha256 = hash.digest('hex');
+    if (sha256 !== m.artifact.sha256 || progress.storedBytes !== m.artifact.bytes) {
+      throw new LifeboatError(
+        'CHECKSUM_MISMATCH',
+        `Restore of ${label} failed: checksum mismatch: sha256 of the stored artifact is ${sha256}, the manifest says ${m.artifact.sha256}: ${where}`,
+        { subject: where },
+      );
+    }
+    if (!decodeError) decoder.input.end();
+    await Promise.allSettled([writing, decoded]);
+    if (decodeError) {
+      const e = decodeError as Error;
+      throw new LifeboatError('DECOMPRESS_FAILED', `Restore of ${label} failed: the artifact's checksum is right but it does not decompress as ${m.artifact.compression.codec}: ${e.message}: ${where}`, { subject: where });
+    }
+    if (progress.rawBytes !== m.rawBytes) {
+      throw new LifeboatError('CHECKSUM_MISMATCH', `Restore of ${label} failed: the artifact decompressed to ${progress.rawBytes} bytes, the manifest says ${m.rawBytes}: ${where}`, { subject: where });
+    }
+    return { ...progress, sha256, ms: Date.now() - started };
+  } finally {
+    ac.abort();
+    decoder.input.destroy();
+    await Promise.allSettled([writing, decoded]);
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}

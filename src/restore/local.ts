@@ -1,0 +1,68 @@
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { LifeboatConfig } from '../config/schema.js';
+import { LifeboatError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { describeRowCountMismatches, type BackupSummary, type RestoreHeartbeat, type RestoreRequestInput, type RestoreResult, type TargetInspection } from '../../workflows/types.js';
+import { restoreBackup } from './postgres.js';
+import { selectBackup, summarize } from './select.js';
+import { inspectTarget } from './target.js';
+
+export interface LocalRestoreOptions {
+  /** The target name typed out (`--approve <target>`): the approval when one is needed. */
+  approveTarget?: string;
+  log: Logger;
+  signal?: AbortSignal;
+  onBackup?: (b: BackupSummary) => void;
+  onInspection?: (i: TargetInspection) => void;
+  onProgress?: (p: Omit<RestoreHeartbeat, 'elapsedMs'>) => void;
+}
+
+/**
+ * Break-glass restore without Temporal (`lifeboat restore --local`): the same steps and safety
+ * rules as the `restoreDatabase` workflow, run in this process. An approval is the target's name
+ * typed out with `--approve`.
+ */
+export async function restoreLocally(cfg: LifeboatConfig, input: RestoreRequestInput, opts: LocalRestoreOptions): Promise<RestoreResult> {
+  const { manifest, storage } = await selectBackup(cfg, input.database, input.backup, input.mode);
+  opts.onBackup?.(summarize(manifest, storage));
+  const inspection = await inspectTarget(cfg, input.database, input.target, input.mode);
+  opts.onInspection?.(inspection);
+  let approvedBy: string | undefined;
+  if (inspection.reasons.length > 0) {
+    if (opts.approveTarget !== input.target) {
+      throw new LifeboatError(
+        'APPROVAL_REQUIRED',
+        `Restore of ${input.database} into ${input.target} refused: approval required (${inspection.reasons.join('; ')}); nothing was changed. Type the target out to approve: --approve ${input.target}`,
+        { subject: input.target },
+      );
+    }
+    approvedBy = `local:${os.userInfo().username}`;
+    opts.log.warn({ database: input.database, target: input.target, reasons: inspection.reasons, approvedBy }, 'restore approved on the command line');
+  }
+  const result = await restoreBackup(
+    cfg,
+    {
+      database: input.database,
+      backupId: manifest.backupId,
+      target: input.target,
+      mode: input.mode,
+      tables: input.tables,
+      privileges: input.privileges,
+      jobs: input.jobs,
+      expect: inspection.exists ? 'existing' : 'new',
+      owner: `local:${process.pid}:${randomBytes(4).toString('hex')}`,
+      approvedBy,
+    },
+    opts.log,
+    { signal: opts.signal, onProgress: opts.onProgress },
+  );
+  if (result.rowCounts && result.rowCounts.mismatches.length > 0) {
+    throw new LifeboatError(
+      'ROW_COUNT_MISMATCH',
+      `Restore of ${input.database} into ${input.target} failed: row counts differ from the manifest: ${describeRowCountMismatches(result.rowCounts.mismatches)}`,
+      { subject: input.target },
+    );
+  }
+  return result;
+}

@@ -1,0 +1,119 @@
+import type { LifeboatConfig } from '../config/schema.js';
+import { databaseStorageNames, getDatabase } from '../config/load.js';
+import { LifeboatError } from '../errors.js';
+import { listBackups, readManifest } from '../catalog/catalog.js';
+import type { Manifest } from '../catalog/manifest.js';
+import { openStorage, type Storage } from '../storage/index.js';
+import type { BackupKind, BackupSelector, BackupSummary, RestoreMode } from '../../workflows/types.js';
+import { readVerification, verificationKeys } from './verification.js';
+
+/** Backup kinds that hold what a restore mode needs. */
+export function compatibleKinds(mode: RestoreMode): BackupKind[] {
+  if (mode === 'schema') return ['full', 'schema'];
+  if (mode === 'data') return ['full', 'data'];
+  return ['full'];
+}
+
+/**
+ * Picks a backup among committed manifests (newest first) for a selector other than an id.
+ * `verified` tells whether a backup's newest verification passed (only asked for `latest-verified`).
+ */
+export async function pickBackup(
+  backups: Manifest[],
+  selector: Exclude<BackupSelector, string> | 'latest' | 'latest-verified',
+  mode: RestoreMode,
+  verified: (m: Manifest) => Promise<boolean>,
+): Promise<Manifest | undefined> {
+  const kinds = compatibleKinds(mode);
+  const candidates = backups.filter((m) => kinds.includes(m.kind));
+  if (selector === 'latest') return candidates[0];
+  if (selector === 'latest-verified') {
+    for (const m of candidates) if (await verified(m)) return m;
+    return undefined;
+  }
+  const before = Date.parse(selector.before);
+  return candidates.find((m) => Date.parse(m.startedAt) <= before);
+}
+
+export function summarize(m: Manifest, storage: Storage): BackupSummary {
+  return {
+    database: m.database,
+    backupId: m.backupId,
+    kind: m.kind,
+    startedAt: m.startedAt,
+    storage: storage.name,
+    location: storage.describe(m.artifact.key),
+    bytes: m.artifact.bytes,
+    rawBytes: m.rawBytes,
+    sha256: m.artifact.sha256,
+    compression: m.artifact.compression.codec,
+    tables: m.rowCounts ? Object.keys(m.rowCounts.tables).length : null,
+  };
+}
+
+export interface SelectedBackup {
+  manifest: Manifest;
+  storage: Storage;
+}
+
+function checkUsable(m: Manifest, mode: RestoreMode, action: string, database: string): void {
+  if (m.engine !== 'postgres' || m.format !== 'pg_dump-custom') {
+    throw new LifeboatError('UNSUPPORTED', `${action} of ${database} failed: backup ${m.backupId} is a ${m.engine} ${m.format} artifact; only PostgreSQL custom-format restores are supported`, { subject: database });
+  }
+  if (!compatibleKinds(mode).includes(m.kind)) {
+    const hint = m.kind === 'schema' ? 'use mode "schema"' : 'use mode "data"';
+    throw new LifeboatError('INVALID_INPUT', `${action} of ${database} refused: backup ${m.backupId} is a ${m.kind} backup and cannot be restored with mode "${mode}" (${hint})`, { subject: database });
+  }
+}
+
+/**
+ * Finds the committed backup a selector names, reading manifests only. The database's storage
+ * targets are searched in order, so a restore still works when the first one is unreachable.
+ */
+export async function selectBackup(cfg: LifeboatConfig, database: string, selector: BackupSelector, mode: RestoreMode, action = 'Restore'): Promise<SelectedBackup> {
+  getDatabase(cfg, database);
+  const problems: string[] = [];
+  for (const name of databaseStorageNames(cfg, database)) {
+    let storage: Storage;
+    try {
+      storage = openStorage(cfg, name);
+      let manifest: Manifest | undefined;
+      if (typeof selector === 'string' && selector !== 'latest' && selector !== 'latest-verified') {
+        manifest = await readManifest(storage, database, selector);
+      } else {
+        const { backups, problems: unreadable } = await listBackups(storage, database);
+        problems.push(...unreadable);
+        let verifications: Map<string, string[]> | undefined;
+        const s = storage;
+        manifest = await pickBackup(backups, selector, mode, async (m) => {
+          verifications ??= await verificationKeys(s, database);
+          const list = verifications.get(m.backupId) ?? [];
+          const newest = list[list.length - 1];
+          return newest ? (await readVerification(s, newest)).outcome === 'passed' : false;
+        });
+      }
+      if (manifest) {
+        checkUsable(manifest, mode, action, database);
+        return { manifest, storage };
+      }
+    } catch (err) {
+      if (err instanceof LifeboatError && err.code !== 'STORAGE_FAILED') throw err;
+      problems.push((err as Error).message);
+    }
+  }
+  const kinds = compatibleKinds(mode).join(' or ');
+  const where = databaseStorageNames(cfg, database).join(', ');
+  const what =
+    typeof selector === 'object'
+      ? `no committed ${kinds} backup started at or before ${selector.before} in ${where}`
+      : selector === 'latest'
+        ? `no committed ${kinds} backup in ${where}`
+        : selector === 'latest-verified'
+          ? `no committed ${kinds} backup whose newest verification passed in ${where}`
+          : `backup ${selector} not found: no committed manifest in ${where}`;
+  throw new LifeboatError(
+    'BACKUP_NOT_FOUND',
+    `${action} of ${database} failed: ${what}${problems.length ? ` (${problems.join('; ')})` : ''}`,
+    { subject: database },
+  );
+}

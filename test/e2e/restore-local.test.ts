@@ -1,0 +1,119 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { backupPostgres } from '../../src/backup/postgres.js';
+import type { RestoreResult } from '../../workflows/types.js';
+import { captureLogger, createBucket, createRole, pgUrl, repoRoot, services, testConfig, uniqueName, withPg } from '../harness/services.js';
+
+const exec = promisify(execFile);
+
+let configFile: string;
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let role: { name: string; password: string };
+const db = { shop: uniqueName('lb_lshop'), prot: uniqueName('lb_lprot') };
+
+/** A port nothing listens on: the configured Temporal server is down. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+beforeAll(async () => {
+  const s = services();
+  const bucket = await createBucket();
+  role = await createRole();
+  await createSampleDatabase(s.pg.adminUrl, db.shop, 0.2);
+  await withPg('postgres', (c) => c.query(`create database ${db.prot}`));
+  await withPg(db.prot, (c) => c.query(`create table keep_me (id int); insert into keep_me values (7)`));
+
+  // The backup is taken without Temporal too, straight through the backup code.
+  const cfg = testConfig({ bucket, databases: { shop: { url: pgUrl(db.shop, role) } } });
+  await backupPostgres(cfg, { database: 'shop', kind: 'full', backupId: '20260101T000000Z-full-local001', workflow: { workflowId: 'test', runId: 'test', attempt: 1 } }, captureLogger().logger);
+
+  dir = mkdtempSync(path.join(os.tmpdir(), 'lb-local-'));
+  configFile = path.join(dir, 'lifeboat.yaml');
+  writeFileSync(
+    configFile,
+    `temporal: { address: 127.0.0.1:${await closedPort()}, namespace: default, taskQueue: nowhere }
+storage:
+  primary:
+    type: s3
+    bucket: ${bucket}
+    region: ${s.s3.region}
+    endpoint: ${s.s3.endpoint}
+    forcePathStyle: true
+    accessKeyId: ${s.s3.accessKeyId}
+    secretAccessKey: { env: LB_E2E_S3_SECRET }
+databases:
+  shop:
+    engine: postgres
+    url: { env: LB_E2E_SHOP_URL }
+targets:
+  prot: { url: { env: LB_E2E_PROT_URL }, protected: true }
+restore: { tempDir: ${dir}, jobs: 2 }
+`,
+  );
+  env = {
+    ...process.env,
+    LB_E2E_S3_SECRET: s.s3.secretAccessKey,
+    LB_E2E_SHOP_URL: pgUrl(db.shop, role),
+    LB_E2E_PROT_URL: pgUrl(db.prot, role),
+    LIFEBOAT_CONFIG: '',
+  };
+});
+
+async function lifeboat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const r = await exec(process.execPath, [path.join(repoRoot, 'bin/lifeboat.js'), '--config', configFile, ...args], { env, timeout: 60_000 });
+    return { code: 0, stdout: r.stdout, stderr: r.stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+const count = (d: string, table: string) => withPg(d, async (c) => (await c.query(`select count(*)::int as n from ${table}`)).rows[0].n as number);
+
+test('--local restores with the Temporal server down, through the same checks, and prints a JSON result', async () => {
+  const target = uniqueName('lb_local_restored');
+  // What a worker killed mid-restore leaves behind: removed by the next restore.
+  const stale = path.join(dir, 'lifeboat-restore-stale');
+  mkdirSync(stale);
+  writeFileSync(path.join(stale, 'backup.dump'), 'x');
+  writeFileSync(path.join(stale, 'owner'), `${os.hostname()} ${spawnSync('true').pid}\n`);
+  const r = await lifeboat('restore', 'shop', '--target', target, '--local', '--json');
+  expect(r).toMatchObject({ code: 0 }); // on failure, shows the CLI's output too
+  const result = JSON.parse(r.stdout) as RestoreResult & { ok: boolean; local: boolean };
+  expect(result).toMatchObject({ ok: true, local: true, database: 'shop', backupId: '20260101T000000Z-full-local001', target, created: true });
+  expect(result.rowCounts).toEqual({ compared: 5, mismatches: [] });
+  expect(await count(target, 'shop.orders')).toBe(await count(db.shop, 'shop.orders'));
+  // The dump was downloaded into restore.tempDir and removed afterwards, like the stale one.
+  expect(readdirSync(dir)).toEqual(['lifeboat.yaml']);
+  expect(JSON.stringify(r)).not.toContain(role.password);
+});
+
+test('--local keeps the safety rules: a protected target needs --approve with its name typed out', async () => {
+  const refused = await lifeboat('restore', 'shop', '--target', 'prot', '--local');
+  expect(refused).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining('Restore of shop into prot refused: approval required (prot is protected; prot exists and is not empty (1 objects)); nothing was changed'),
+  });
+  const typo = await lifeboat('restore', 'shop', '--target', 'prot', '--local', '--approve', 'prto');
+  expect(typo).toMatchObject({ code: 2, stderr: expect.stringContaining('--approve must repeat the target name exactly: expected "prot", got "prto"') });
+  expect(await count(db.prot, 'keep_me')).toBe(1);
+  await expect(count(db.prot, 'shop.orders')).rejects.toThrow(/does not exist/);
+
+  const approved = await lifeboat('restore', 'shop', '--target', 'prot', '--local', '--approve', 'prot', '--json');
+  expect(approved).toMatchObject({ code: 0 });
+  expect(JSON.parse(approved.stdout)).toMatchObject({ ok: true, created: false, approvedBy: `local:${os.userInfo().username}` });
+  expect(await count(db.prot, 'shop.orders')).toBe(await count(db.shop, 'shop.orders'));
+  expect(await count(db.prot, 'keep_me')).toBe(1);
+});

@@ -1,0 +1,181 @@
+import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { execFileSync } from 'node:child_process';
+import { execa } from 'execa';
+import { toolPath } from '../../src/dev/services.js';
+import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { parseConfig } from '../../src/config/load.js';
+import { workflowsPath } from '../../src/worker.js';
+import type { RunbookProgress, RunbookResult } from '../../workflows/runbook-types.js';
+import { createBucket, createRole, pgUrl, repoRoot, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
+
+let w: RunningWorker;
+let dir: string;
+let taskQueue: string;
+const marker = () => path.join(dir, 'marks.txt');
+const marks = () => (existsSync(marker()) ? readFileSync(marker(), 'utf8').trim().split('\n') : []);
+
+const RUNBOOK = `name: test-basic
+description: exercises commands, sql, approval, when, cutover and compensations
+params:
+  database: { type: string, required: true }
+  label: { type: string, default: "\${{ params.database }}-x" }
+targets: { rtoMinutes: 60 }
+steps:
+  - id: first
+    type: command
+    with: { command: mark, args: ["first"] }
+    compensation: { type: command, with: { command: mark, args: ["undo-first"] } }
+  - id: check
+    type: sql
+    with: { database: "\${{ params.database }}", sql: "select count(*) > 0 from shop.orders", assert: true }
+  - id: second
+    type: command
+    with: { command: mark, args: ["second-\${{ params.label }}"] }
+    compensation: { type: command, with: { command: mark, args: ["undo-second"] } }
+  - id: go
+    type: approval
+    with: { role: dba }
+    timeout: 2m
+  - id: never
+    type: command
+    when: "\${{ params.database == 'nothing' }}"
+    with: { command: mark, args: ["never"] }
+  - id: final
+    type: command
+    cutover: true
+    with: { command: mark, args: ["final"] }
+`;
+
+beforeAll(async () => {
+  dir = mkdtempSync(path.join(os.tmpdir(), 'lb-runbook-'));
+  mkdirSync(path.join(dir, 'runbooks'));
+  writeFileSync(path.join(dir, 'runbooks', 'test-basic.yaml'), RUNBOOK);
+  const script = path.join(dir, 'mark.cjs');
+  writeFileSync(script, "require('fs').appendFileSync(process.argv[2], process.argv[3] + '\\n');\n");
+  const bucket = await createBucket('lb-rb');
+  const role = await createRole('lb_rb');
+  const db = uniqueName('lb_rb_shop');
+  await createSampleDatabase(services().pg.adminUrl, db, 0.1);
+  process.env.LB_RB_URL = pgUrl(db, role);
+  process.env.LB_RB_S3 = services().s3.secretAccessKey;
+  taskQueue = uniqueName('lb-runbook');
+  const cfg = parseConfig({
+    temporal: { address: services().temporal.address, taskQueue },
+    storage: { primary: { type: 's3', bucket, endpoint: services().s3.endpoint, forcePathStyle: true, accessKeyId: services().s3.accessKeyId, secretAccessKey: { env: 'LB_RB_S3' } } },
+    databases: { shop: { engine: 'postgres', url: { env: 'LB_RB_URL' } } },
+    runbooks: {
+      paths: [path.join(dir, 'runbooks')],
+      roles: { dba: ['alice'], 'incident-commander': ['carol'] },
+      commands: { mark: { program: process.execPath, args: [script, marker()], allowExtraArgs: true } },
+    },
+  });
+  w = await startWorker(cfg);
+});
+
+afterAll(async () => {
+  await w?.stop();
+});
+
+async function waitFor(handle: { query: (q: string) => Promise<unknown> }, pred: (p: RunbookProgress) => boolean): Promise<RunbookProgress> {
+  for (let i = 0; i < 300; i++) {
+    const p = (await handle.query('progress').catch(() => undefined)) as RunbookProgress | undefined;
+    if (p && pred(p)) return p;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('condition not reached');
+}
+
+test('a run waits for approval; a disallowed approver is refused; an allowed one continues; when and cutover are honoured', async () => {
+  const id = uniqueName('runbook-basic');
+  writeFileSync(marker(), '');
+  const handle = await w.client.workflow.start('runRunbook', { taskQueue, workflowId: id, args: [{ runbook: 'test-basic', database: 'shop' }] });
+  const waiting = await waitFor(handle, (p) => p.status === 'waiting-approval');
+  expect(waiting.waitingFor).toMatchObject({ step: 'go', role: 'dba' });
+  expect(marks()).toEqual(['first', 'second-shop-x']);
+
+  const refused = await handle.executeUpdate('approve', { args: [{ step: 'go', by: 'mallory' }] }).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+  expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toBe('mallory may not approve step "go": it requires role dba (held by: alice)');
+  const wrongStep = await handle.executeUpdate('approve', { args: [{ step: 'final', by: 'alice' }] }).catch((e: unknown) => e);
+  expect(((wrongStep as WorkflowUpdateFailedError).cause as Error).message).toBe('Cannot approve step "final": it is not waiting for approval (waiting: go)');
+
+  // The Temporal UI shows a readable status while it waits.
+  const meta = (await handle.query('__temporal_workflow_metadata')) as { currentDetails?: string };
+  expect(meta.currentDetails).toContain('waiting for approval by role **dba**');
+
+  await handle.executeUpdate('approve', { args: [{ step: 'go', by: 'alice' }] });
+  const result = (await handle.result()) as RunbookResult;
+  expect(result.status).toBe('succeeded');
+  expect(marks()).toEqual(['first', 'second-shop-x', 'final']);
+  const byId = Object.fromEntries(result.steps.map((s) => [s.id, s]));
+  expect(byId.go).toMatchObject({ state: 'succeeded', approvedBy: 'alice' });
+  expect(byId.never).toMatchObject({ state: 'skipped' });
+  expect(byId.check!.summary).toBe('assertion held');
+  expect(result.rtoMs).not.toBeNull(); // the cutover step ends the recovery
+  expect(result.met.rto).toBe(true);
+});
+
+test('rejection runs the compensations of completed steps in reverse order and fails the run', async () => {
+  writeFileSync(marker(), '');
+  const handle = await w.client.workflow.start('runRunbook', { taskQueue, workflowId: uniqueName('runbook-reject'), args: [{ runbook: 'test-basic', params: { database: 'shop', label: 'r' } }] });
+  await waitFor(handle, (p) => p.status === 'waiting-approval');
+  await handle.executeUpdate('reject', { args: [{ step: 'go', by: 'alice', reason: 'restore looks wrong' }] });
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  expect(((err as WorkflowFailedError).cause as { type?: string }).type).toBe('RUNBOOK_REJECTED');
+  expect((err as WorkflowFailedError).cause!.message).toBe('Runbook test-basic rejected: step go: Step go rejected by alice: restore looks wrong');
+  expect(marks()).toEqual(['first', 'second-r', 'undo-second', 'undo-first']);
+  const p = (await handle.query('progress')) as RunbookProgress;
+  expect(p.steps.map((s) => s.state)).toEqual(['compensated', 'succeeded', 'compensated', 'failed', 'pending', 'pending']);
+});
+
+test('a drill skips cutover steps; a failing assertion fails the step and compensates', async () => {
+  writeFileSync(marker(), '');
+  const handle = await w.client.workflow.start('runRunbook', { taskQueue, workflowId: uniqueName('runbook-drill'), args: [{ runbook: 'test-basic', database: 'shop', drill: true }] });
+  await waitFor(handle, (p) => p.status === 'waiting-approval');
+  await handle.executeUpdate('approve', { args: [{ step: 'go', by: 'alice' }] });
+  const result = (await handle.result()) as RunbookResult;
+  expect(result.drill).toBe(true);
+  expect(result.steps.find((s) => s.id === 'final')).toMatchObject({ state: 'skipped', skippedBecause: 'cutover steps do not run in drills' });
+  expect(marks()).not.toContain('final');
+
+  const bad = await w.client.workflow
+    .execute('runRunbook', { taskQueue, workflowId: uniqueName('runbook-bad'), args: [{ runbook: 'test-basic', params: { database: 'shop', colour: 'red' } }] })
+    .catch((e: unknown) => e);
+  const app = ((bad as WorkflowFailedError).cause as { cause?: { type?: string; message?: string } }).cause!;
+  expect(app.type).toBe('INVALID_INPUT');
+  expect(app.message).toMatch(/params\.colour: not a parameter of test-basic/);
+});
+
+test('recorded runbook histories replay deterministically', async () => {
+  const histories = path.join(repoRoot, 'test', 'replay', 'histories');
+  const files = existsSync(histories) ? (await import('node:fs')).readdirSync(histories).filter((f) => f.endsWith('.json')) : [];
+  // Histories of this run too, so a change that breaks determinism today fails here.
+  let ids: string[] = [];
+  for (let i = 0; i < 50 && ids.length < 4; i++) {
+    ids = [];
+    for await (const ex of w.client.workflow.list({ query: `TaskQueue = "${taskQueue}" AND ExecutionStatus != "Running"` })) ids.push(ex.workflowId);
+    if (ids.length < 4) await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(ids.length).toBeGreaterThanOrEqual(4);
+  for (const id of ids) {
+    const history = await w.client.workflow.getHandle(id).fetchHistory();
+    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, id);
+    // LIFEBOAT_RECORD_HISTORIES=1 refreshes the committed histories (after an intended change).
+    if (process.env.LIFEBOAT_RECORD_HISTORIES) {
+      mkdirSync(histories, { recursive: true });
+      const json = execFileSync(toolPath('temporal'), ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', services().temporal.address]);
+      writeFileSync(path.join(histories, `${id.replace(/_[0-9a-f]{8}$/, '')}.json`), json);
+    }
+  }
+  // The committed histories replay in a plain Node process (protobuf JSON decoding does not work
+  // inside Jest's module sandbox).
+  const replay = await execa(process.execPath, [path.join(repoRoot, 'dist', 'src', 'dev', 'replay.js'), histories], { reject: false });
+  expect(replay.stdout.trim().split('\n').sort()).toEqual(files.map((f) => `replayed ${f}`).sort());
+  expect(replay.exitCode).toBe(0);
+  expect(files.length).toBeGreaterThan(0);
+});

@@ -1,0 +1,127 @@
+import { ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { createRetentionActivities } from '../activities/retention.js';
+import { NON_RETRYABLE_TYPES } from './errors.js';
+import {
+  PurgeApprovalSchema,
+  PurgeInputSchema,
+  compactTimestamp,
+  describeIssues,
+  parseDurationMs,
+  type PurgeApproval,
+  type PurgeAuditRecord,
+  type PurgeResult,
+  type PurgeState,
+} from './types.js';
+import { parseInput } from './validation.js';
+
+type RetentionActivities = ReturnType<typeof createRetentionActivities>;
+
+const { planPurge, executePurge, writePurgeAudit } = proxyActivities<RetentionActivities>({
+  startToCloseTimeout: '2 hours',
+  heartbeatTimeout: '1 minute',
+  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
+});
+
+/** `approve` update of `purgeBackups`: `{ "approver": "alice", "database": "orders" }`. */
+export const purgeApproveUpdate = defineUpdate<{ approvedBy: string; approvedAt: string }, [PurgeApproval]>('approve');
+/** `progress` query of `purgeBackups`: the plan, who may approve, and the phase. */
+export const purgeProgressQuery = defineQuery<PurgeState>('progress');
+
+/**
+ * GDPR purge: deletes every copy of every backup of a database taken before a time, on every
+ * storage target, after an approval. Input: `{ "database": "orders", "before": "2026-01-01T00:00:00Z",
+ * "reason": "erasure request 4711", "requestedBy": "carol" }`. The workflow plans, then waits for
+ * the `approve` update from an allowed approver (not the requester) who types the database name;
+ * without it nothing is deleted. An audit record `<db>/audit/<time>-purge.json` is written on every
+ * target before deleting (approved) and after (completed).
+ */
+export async function purgeBackups(input: unknown): Promise<PurgeResult> {
+  const p = parseInput(PurgeInputSchema, input, 'purgeBackups');
+  const info = workflowInfo();
+  if (Date.parse(p.before) > info.startTime.getTime()) {
+    throw ApplicationFailure.create({ type: 'INVALID_INPUT', nonRetryable: true, message: `Invalid input for purgeBackups: before: ${p.before} is in the future` });
+  }
+  const state: PurgeState = { phase: 'planning', database: p.database, before: p.before };
+  let approval: { approvedBy: string; approvedAt: string } | undefined;
+  setHandler(purgeProgressQuery, () => state);
+  setHandler(
+    purgeApproveUpdate,
+    (a) => {
+      approval = { approvedBy: a.approver, approvedAt: new Date().toISOString() };
+      state.approvedBy = a.approver;
+      return approval;
+    },
+    {
+      validator: (raw) => {
+        const parsed = PurgeApprovalSchema.safeParse(raw);
+        if (!parsed.success) throw new Error(`Approval rejected: ${describeIssues(parsed.error)}`);
+        const a = parsed.data;
+        if (state.phase !== 'awaiting-approval') {
+          throw new Error(approval ? `Approval rejected: already approved by ${approval.approvedBy}` : `Approval rejected: the purge is ${state.phase}, not awaiting approval`);
+        }
+        if (a.database !== p.database) throw new Error(`Approval rejected: the database typed out ("${a.database}") is not "${p.database}"`);
+        if (!state.approvers?.includes(a.approver)) {
+          throw new Error(`Approval rejected: ${a.approver} may not approve purges of ${p.database} (allowed: ${state.approvers?.join(', ') || 'nobody'})`);
+        }
+        if (p.requestedBy && a.approver === p.requestedBy) throw new Error(`Approval rejected: ${a.approver} requested this purge and may not approve it`);
+      },
+    },
+  );
+
+  const { targets: plan, approvers } = await planPurge({ database: p.database, before: p.before });
+  state.plan = plan;
+  state.approvers = approvers;
+  const total = plan.reduce((n, t) => n + t.backups.length + t.leftovers + t.uploads, 0);
+  const base = { database: p.database, before: p.before, dryRun: p.dryRun, plan };
+  if (p.dryRun || total === 0) {
+    state.phase = 'done';
+    return { ...base, targets: [] };
+  }
+  if (approvers.length === 0) {
+    state.phase = 'done';
+    throw ApplicationFailure.create({
+      type: 'NOT_APPROVED',
+      nonRetryable: true,
+      message: `Purge not approved: nobody may approve purges of ${p.database} (set retention.purgeApprovers or approvers); nothing deleted`,
+    });
+  }
+  const timeoutMs = parseDurationMs(p.approvalTimeout)!;
+  state.phase = 'awaiting-approval';
+  state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
+  if (!(await condition(() => approval !== undefined, timeoutMs))) {
+    state.phase = 'done';
+    throw ApplicationFailure.create({
+      type: 'NOT_APPROVED',
+      nonRetryable: true,
+      message: `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`,
+    });
+  }
+
+  state.phase = 'purging';
+  const compactTime = compactTimestamp(info.startTime);
+  const record: PurgeAuditRecord = {
+    formatVersion: 1,
+    action: 'purge',
+    database: p.database,
+    before: p.before,
+    reason: p.reason,
+    requestedBy: p.requestedBy,
+    approvedBy: approval!.approvedBy,
+    approvedAt: approval!.approvedAt,
+    status: 'approved',
+    workflow: { workflowId: info.workflowId, runId: info.runId },
+    requestedAt: info.startTime.toISOString(),
+    targets: [],
+  };
+  // The intent is on record before anything is deleted.
+  await writePurgeAudit({ record, compactTime });
+  for (const t of plan) {
+    const out = await executePurge({ database: p.database, before: p.before, storage: t.storage });
+    record.targets.push({ storage: out.storage, deleted: out.deleted, leftovers: out.leftovers, uploads: out.uploads, bytes: out.bytes, problems: out.problems });
+  }
+  record.status = record.targets.some((t) => t.problems.length > 0) ? 'completed-with-problems' : 'completed';
+  record.completedAt = new Date().toISOString();
+  const audit = await writePurgeAudit({ record, compactTime });
+  state.phase = 'done';
+  return { ...base, approvedBy: record.approvedBy, audit, targets: record.targets };
+}
