@@ -169,7 +169,8 @@ test('recorded runbook histories replay deterministically', async () => {
     if (process.env.LIFEBOAT_RECORD_HISTORIES) {
       mkdirSync(histories, { recursive: true });
       const json = execFileSync(toolPath('temporal'), ['workflow', 'show', '--workflow-id', id, '--output', 'json', '--address', services().temporal.address]);
-      writeFileSync(path.join(histories, `${id.replace(/_[0-9a-f]{8}$/, '')}.json`), json);
+      // Stack traces name this checkout's absolute paths; keep the files portable.
+      writeFileSync(path.join(histories, `${id.replace(/_[0-9a-f]{8}$/, '')}.json`), json.toString().split(`${repoRoot}/`).join(''));
     }
   }
   // The committed histories replay in a plain Node process (protobuf JSON decoding does not work
