@@ -1,35 +1,10 @@
 import { Context } from '@temporalio/activity';
 import { databaseStorageNames } from '../src/config/load.js';
 import { copyBackup, copyTargets } from '../src/copy/copy-backup.js';
-import type { Logger } from '../src/logger.js';
 import type { CopyResult } from '../workflows/types.js';
 import { toFailure } from './failures.js';
+import { activityLogger, withHeartbeat } from './context.js';
 import type { ActivityDeps } from './index.js';
-
-/** Pino child logger carrying the Temporal identifiers of the current activity. */
-export function activityLog(base: Logger): Logger {
-  const info = Context.current().info;
-  return base.child({
-    workflowId: info.workflowExecution?.workflowId ?? 'none',
-    runId: info.workflowExecution?.runId ?? 'none',
-    activity: info.activityType,
-    attempt: info.attempt,
-  });
-}
-
-/** Runs `fn` while heartbeating `state()` every `intervalMs`; failures become Temporal failures. */
-export async function heartbeating<T>(intervalMs: number, state: () => unknown, fn: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  ctx.heartbeat(state());
-  const timer = setInterval(() => ctx.heartbeat(state()), intervalMs);
-  try {
-    return await fn();
-  } catch (err) {
-    throw toFailure(err);
-  } finally {
-    clearInterval(timer);
-  }
-}
 
 /** Activities of 3-2-1 copies. */
 export function createCopyActivities(deps: ActivityDeps) {
@@ -48,9 +23,9 @@ export function createCopyActivities(deps: ActivityDeps) {
     /** Copies one committed backup to one target; heartbeats bytes copied. */
     async copyBackupToTarget(input: { database: string; backupId: string; from: string; to: string }): Promise<CopyResult> {
       const ctx = Context.current();
-      const log = activityLog(deps.logger);
+      const log = activityLogger(deps.logger);
       let bytes = 0;
-      return heartbeating(interval, () => ({ phase: 'copying', to: input.to, bytes }), () =>
+      return withHeartbeat(interval, () => ({ phase: 'copying', to: input.to, bytes }), () =>
         copyBackup(
           deps.config,
           {

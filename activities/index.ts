@@ -4,6 +4,7 @@ import type { Logger } from '../src/logger.js';
 import { backupPostgres } from '../src/backup/postgres.js';
 import type { BackupHeartbeat, BackupKind, BackupResult } from '../workflows/types.js';
 import { toFailure } from './failures.js';
+import { activityLogger, withHeartbeat } from './context.js';
 import { createRestoreActivities } from './restore.js';
 import { createRunbookActivities } from './runbook.js';
 import { createRetentionActivities } from './retention.js';
@@ -14,30 +15,6 @@ export interface ActivityDeps {
   logger: Logger;
   /** How often a long activity heartbeats its progress. */
   heartbeatIntervalMs?: number;
-}
-
-/** Pino child logger carrying the Temporal identifiers of the current activity. */
-function activityLogger(base: Logger): Logger {
-  const info = Context.current().info;
-  return base.child({
-    workflowId: info.workflowExecution?.workflowId ?? 'none',
-    runId: info.workflowExecution?.runId ?? 'none',
-    activity: info.activityType,
-    activityId: info.activityId,
-    attempt: info.attempt,
-  });
-}
-
-/** Runs `fn` while heartbeating `state()` every `intervalMs`. */
-async function withHeartbeat<T>(intervalMs: number, state: () => unknown, fn: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  ctx.heartbeat(state());
-  const timer = setInterval(() => ctx.heartbeat(state()), intervalMs);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 /** Activities bound to a worker's configuration. Workflows import their types only. */

@@ -19,17 +19,7 @@ import type {
 } from '../workflows/types.js';
 import type { ActivityDeps } from './index.js';
 import { toFailure } from './failures.js';
-
-function activityLogger(base: Logger): Logger {
-  const info = Context.current().info;
-  return base.child({
-    workflowId: info.workflowExecution?.workflowId ?? 'none',
-    runId: info.workflowExecution?.runId ?? 'none',
-    activity: info.activityType,
-    activityId: info.activityId,
-    attempt: info.attempt,
-  });
-}
+import { activityLogger } from './context.js';
 
 /** Rethrows a cancellation as such (so Temporal records the activity as cancelled), anything else as a safe failure. */
 function failure(err: unknown): unknown {
