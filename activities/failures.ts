@@ -1,4 +1,6 @@
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { Next } from '@temporalio/common';
+import type { ActivityExecuteInput, ActivityInboundCallsInterceptor } from '@temporalio/worker';
 import { redactSecrets } from '../src/config/secrets.js';
 import { LifeboatError, shortMessage } from '../src/errors.js';
 
@@ -22,4 +24,21 @@ export function toFailure(err: unknown): ApplicationFailure {
     message: redactSecrets(shortMessage(`${e?.name ?? 'Error'}: ${e?.message ?? String(err)}`)),
     nonRetryable: false,
   });
+}
+
+/**
+ * Worker interceptor: whatever an activity throws reaches Temporal through {@link toFailure}
+ * (typed, bounded, secrets scrubbed), except a cancellation, which stays a cancellation.
+ */
+export class SafeFailureInterceptor implements ActivityInboundCallsInterceptor {
+  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>): Promise<unknown> {
+    try {
+      return await next(input);
+    } catch (err) {
+      if (err instanceof CancelledFailure) throw err;
+      const signal = Context.current().cancellationSignal;
+      if (signal.aborted && signal.reason instanceof CancelledFailure) throw signal.reason;
+      throw toFailure(err);
+    }
+  }
 }

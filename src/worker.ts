@@ -4,6 +4,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type L
 import type { LifeboatConfig } from './config/schema.js';
 import type { Logger } from './logger.js';
 import { createActivities } from '../activities/index.js';
+import { SafeFailureInterceptor } from '../activities/failures.js';
 import { connectWorkerConnection } from './temporal.js';
 
 /** The workflows entry point: compiled JavaScript when built, the TypeScript source otherwise. */
@@ -56,7 +57,7 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
     // timeout); keep it short so progress stays live.
     maxHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '2s') as `${number}s`,
     defaultHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '2s') as `${number}s`,
-    bundlerOptions: { ignoreModules: [] },
+    interceptors: { activity: [() => ({ inbound: new SafeFailureInterceptor() })] },
   });
 }
 

@@ -127,8 +127,16 @@ test('a source that no longer matches its manifest is never copied; once repaire
   flipped[flipped.length >> 1] ^= 0xff;
   await s3Client().send(new PutObjectCommand({ Bucket: primary, Key: newest.key, Body: flipped }));
 
-  const err = await run('copyBackup', { database: 'shop', backupId: newest.backupId }).catch((e: unknown) => e);
+  const copyId = uniqueName('copyBackup');
+  const err = await w.client.workflow
+    .execute('copyBackup', { taskQueue: cfg.temporal.taskQueue, workflowId: copyId, args: [{ database: 'shop', backupId: newest.backupId }] })
+    .catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
+  // A checksum mismatch is not retried: the activity failed once, with its own error type.
+  const events = (await w.client.workflow.getHandle(copyId).fetchHistory()).events ?? [];
+  const failed = events.filter((e) => e.activityTaskFailedEventAttributes);
+  expect(failed).toHaveLength(1);
+  expect(failed[0]!.activityTaskFailedEventAttributes!.failure?.applicationFailureInfo).toMatchObject({ type: 'CHECKSUM_MISMATCH', nonRetryable: true });
   const cause = (err as WorkflowFailedError).cause as { type?: string; message?: string };
   expect(cause.type).toBe('COPY_INCOMPLETE');
   expect(cause.message).toContain(`Copy incomplete: backup ${newest.backupId} of shop is committed on primary but not on offsite: Copy of backup ${newest.backupId} failed: the source artifact does not match its manifest`);
