@@ -3,7 +3,7 @@ import { databaseStorageNames } from '../src/config/load.js';
 import { copyBackup, copyTargets } from '../src/copy/copy-backup.js';
 import type { CopyResult } from '../workflows/types.js';
 import { toFailure } from './failures.js';
-import { activityLogger, withHeartbeat } from './context.js';
+import { activityLogger, withHeartbeat, workflowRef } from './context.js';
 import type { ActivityDeps } from './index.js';
 
 /** Activities of 3-2-1 copies. */
@@ -30,11 +30,7 @@ export function createCopyActivities(deps: ActivityDeps) {
           deps.config,
           {
             ...input,
-            workflow: {
-              workflowId: ctx.info.workflowExecution?.workflowId ?? 'none',
-              runId: ctx.info.workflowExecution?.runId ?? 'none',
-              attempt: ctx.info.attempt,
-            },
+            workflow: workflowRef(),
           },
           log,
           { signal: ctx.cancellationSignal, onProgress: (b) => (bytes = b) },

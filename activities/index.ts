@@ -4,7 +4,7 @@ import type { Logger } from '../src/logger.js';
 import { backupPostgres } from '../src/backup/postgres.js';
 import type { BackupHeartbeat, BackupKind, BackupResult } from '../workflows/types.js';
 import { toFailure } from './failures.js';
-import { activityLogger, withHeartbeat } from './context.js';
+import { activityLogger, withHeartbeat, workflowRef } from './context.js';
 import { createRestoreActivities } from './restore.js';
 import { createRunbookActivities } from './runbook.js';
 import { createRetentionActivities } from './retention.js';
@@ -42,11 +42,7 @@ export function createActivities(deps: ActivityDeps) {
             deps.config,
             {
               ...input,
-              workflow: {
-                workflowId: ctx.info.workflowExecution?.workflowId ?? 'none',
-                runId: ctx.info.workflowExecution?.runId ?? 'none',
-                attempt: ctx.info.attempt,
-              },
+              workflow: workflowRef(),
             },
             log,
             {

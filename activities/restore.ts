@@ -19,7 +19,7 @@ import type {
 } from '../workflows/types.js';
 import type { ActivityDeps } from './index.js';
 import { toFailure } from './failures.js';
-import { activityLogger } from './context.js';
+import { activityLogger, workflowRef } from './context.js';
 
 /** Rethrows a cancellation as such (so Temporal records the activity as cancelled), anything else as a safe failure. */
 function failure(err: unknown): unknown {
@@ -67,7 +67,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const started = Date.now();
       let hb: RestoreHeartbeat = { phase: 'starting', rawBytes: 0, storedBytes: 0, elapsedMs: 0 };
-      const owner = `${ctx.info.workflowExecution?.workflowId ?? 'none'}:${ctx.info.workflowExecution?.runId ?? 'none'}`;
+      const { workflowId, runId } = workflowRef();
+      const owner = `${workflowId}:${runId}`;
       return guarded(async (log) => {
         ctx.heartbeat(hb);
         const timer = setInterval(() => ctx.heartbeat({ ...hb, elapsedMs: Date.now() - started }), interval);

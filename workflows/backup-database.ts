@@ -3,18 +3,12 @@ import type { Activities } from '../activities/index.js';
 import { BackupInputSchema, compactTimestamp, type BackupWithCopiesResult } from './types.js';
 import { copyToTargets } from './copy-backup.js';
 import { parseInput } from './validation.js';
-import { NON_RETRYABLE_TYPES } from './errors.js';
+import { DATA_ACTIVITY_RETRY, NON_RETRYABLE_TYPES } from './errors.js';
 
 const { runBackup } = proxyActivities<Activities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '10 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '10 minutes',
-    maximumAttempts: 4,
-    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
-  },
+  retry: { ...DATA_ACTIVITY_RETRY, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
 });
 
 /**

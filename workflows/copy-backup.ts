@@ -1,6 +1,6 @@
 import { ApplicationFailure, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { createCopyActivities } from '../activities/copy.js';
-import { NON_RETRYABLE_TYPES } from './errors.js';
+import { DATA_ACTIVITY_RETRY, NON_RETRYABLE_TYPES } from './errors.js';
 import { CopyBackupInputSchema, type CopyResult } from './types.js';
 import { parseInput } from './validation.js';
 
@@ -16,13 +16,7 @@ const { copyTargets } = proxyLocalActivities<CopyActivities>({
 const { copyBackupToTarget } = proxyActivities<CopyActivities>({
   startToCloseTimeout: '12 hours',
   heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '10 seconds',
-    backoffCoefficient: 2,
-    maximumInterval: '10 minutes',
-    maximumAttempts: 4,
-    nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
-  },
+  retry: { ...DATA_ACTIVITY_RETRY, nonRetryableErrorTypes: [...NON_RETRYABLE_TYPES] },
 });
 
 function failureMessage(err: unknown): string {

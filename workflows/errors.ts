@@ -32,3 +32,11 @@ export const NON_RETRYABLE_TYPES = [
   'COMMAND_NOT_ALLOWED',
   'ASSERTION_FAILED',
 ];
+
+/** Retry policy of long data-moving activities (backup, copy): backs off from 10 s, 4 attempts. */
+export const DATA_ACTIVITY_RETRY = {
+  initialInterval: '10 seconds',
+  backoffCoefficient: 2,
+  maximumInterval: '10 minutes',
+  maximumAttempts: 4,
+} as const;

@@ -1,4 +1,5 @@
-import pg from 'pg';
+import type pg from 'pg';
+import { createFilledDatabase } from './sample-data.js';
 
 /**
  * SQL for a database that is awkward to dump and restore faithfully: several schemas, non-ASCII,
@@ -125,23 +126,7 @@ analyze;
 
 /** Creates `database` on the server of `adminUrl` and fills it with {@link awkwardDatabaseSql}. */
 export async function createAwkwardDatabase(adminUrl: string, database: string, grantee: string, bigKiB?: number): Promise<void> {
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    await admin.query(`drop database if exists ${admin.escapeIdentifier(database)} with (force)`);
-    await admin.query(`create database ${admin.escapeIdentifier(database)}`);
-  } finally {
-    await admin.end();
-  }
-  const url = new URL(adminUrl);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  const client = new pg.Client({ connectionString: url.toString() });
-  await client.connect();
-  try {
-    await client.query(awkwardDatabaseSql(grantee, bigKiB));
-  } finally {
-    await client.end();
-  }
+  await createFilledDatabase(adminUrl, database, awkwardDatabaseSql(grantee, bigKiB));
 }
 
 /**

@@ -82,8 +82,8 @@ analyze;
 `;
 }
 
-/** Creates `database` (dropping any previous one) on the server of `adminUrl` and fills it. */
-export async function createSampleDatabase(adminUrl: string, database: string, scale = 1): Promise<void> {
+/** Creates `database` (dropping any previous one) on the server of `adminUrl` and runs `sql` in it. */
+export async function createFilledDatabase(adminUrl: string, database: string, sql: string): Promise<void> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
@@ -97,8 +97,13 @@ export async function createSampleDatabase(adminUrl: string, database: string, s
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   try {
-    await client.query(sampleDatabaseSql(scale));
+    await client.query(sql);
   } finally {
     await client.end();
   }
+}
+
+/** Creates `database` (dropping any previous one) on the server of `adminUrl` and fills it. */
+export async function createSampleDatabase(adminUrl: string, database: string, scale = 1): Promise<void> {
+  await createFilledDatabase(adminUrl, database, sampleDatabaseSql(scale));
 }

@@ -58,8 +58,18 @@ function startCompressor(c: CompressionConfig, signal: AbortSignal): Compressor 
     const gz = createGzip({ level: c.level, chunkSize: 1 << 18 });
     return { input: gz, output: gz, done: Promise.resolve() };
   }
+  const { input, output, exit } = startZstd([`-${c.level}`], signal);
+  const done = exit.then((e) => {
+    if (e.ok) return;
+    throw new LifeboatError('COMPRESS_FAILED', `zstd ${describeExit(e)}`, { subject: 'zstd' });
+  });
+  return { input, output, done };
+}
+
+/** Starts `zstd -q -c` with `args` (e.g. `-1`, `-d`) as a stream filter; `exit` never rejects. */
+export function startZstd(args: string[], signal: AbortSignal): { input: Writable; output: Readable; exit: Promise<ExitInfo> } {
   const stderr = new TailBuffer();
-  const child = execa('zstd', [`-${c.level}`, '-q', '-c', '--no-progress'], {
+  const child = execa('zstd', [...args, '-q', '-c', '--no-progress'], {
     stdin: 'pipe',
     stdout: 'pipe',
     stderr: 'pipe',
@@ -70,11 +80,7 @@ function startCompressor(c: CompressionConfig, signal: AbortSignal): Compressor 
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   child.stderr.on('data', (d: Buffer) => stderr.push(d));
-  const done = waitForExit(child, 'zstd', stderr).then((exit) => {
-    if (exit.ok) return;
-    throw new LifeboatError('COMPRESS_FAILED', `zstd ${describeExit(exit)}`, { subject: 'zstd' });
-  });
-  return { input: child.stdin, output: child.stdout, done };
+  return { input: child.stdin, output: child.stdout, exit: waitForExit(child, 'zstd', stderr) };
 }
 
 /** Resolves with how a child ended; never rejects. Waits for `close` (all output delivered). */

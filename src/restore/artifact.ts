@@ -4,12 +4,11 @@ import { statfs } from 'node:fs/promises';
 import { PassThrough, Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { execa } from 'execa';
 import { LifeboatError } from '../errors.js';
 import type { Manifest } from '../catalog/manifest.js';
 import type { Storage } from '../storage/index.js';
-import { waitForExit } from '../pipeline/backup-stream.js';
-import { TailBuffer, describeExit } from '../pipeline/process.js';
+import { startZstd } from '../pipeline/backup-stream.js';
+import { describeExit } from '../pipeline/process.js';
 
 export interface FetchProgress {
   /** Bytes read from storage (compressed, as stored). */
@@ -38,22 +37,11 @@ function startDecoder(codec: Manifest['artifact']['compression']['codec'], signa
     const gz = createGunzip({ chunkSize: 1 << 18 });
     return { input: gz, output: gz, done: Promise.resolve() };
   }
-  const stderr = new TailBuffer();
-  const child = execa('zstd', ['-d', '-q', '-c', '--no-progress'], {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    cancelSignal: signal,
-    forceKillAfterDelay: 2000,
-    extendEnv: false,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  const { input, output, exit } = startZstd(['-d'], signal);
+  const done = exit.then((e) => {
+    if (!e.ok && !e.canceled) throw new Error(`zstd ${describeExit(e)}`);
   });
-  child.stderr.on('data', (d: Buffer) => stderr.push(d));
-  const done = waitForExit(child, 'zstd', stderr).then((exit) => {
-    if (!exit.ok && !exit.canceled) throw new Error(`zstd ${describeExit(exit)}`);
-  });
-  return { input: child.stdin, output: child.stdout, done };
+  return { input, output, done };
 }
 
 /**
