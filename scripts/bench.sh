@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LIFEBOAT_BOOTSTRAP_QUIET=1 bash scripts/bootstrap.sh
 npm run --silent build
-exec node dist/src/dev/bench.js
+exec node dist/dev/bench.js

@@ -92,21 +92,21 @@ elif [[ package-lock.json -nt node_modules/.package-lock.json ]]; then
 fi
 
 if [[ -n "$NPM_REASON" ]]; then
-  NPM_FLAGS=(--no-audit --no-fund)
-  if [[ -n "$QUIET" ]]; then NPM_FLAGS+=(--loglevel=error); fi
   echo "running npm ci ($NPM_REASON)"
-  if npm ci "${NPM_FLAGS[@]}"; then
+  NPM_LOG="$(mktemp)"
+  if npm ci --no-audit --no-fund --loglevel=error >"$NPM_LOG" 2>&1; then
+    rm -f "$NPM_LOG"
     installed "node_modules (npm ci: $NPM_REASON)"
   else
-    # `npm ci` refuses lock files that lack optional platform packages (e.g. @swc/core-darwin-*)
-    # when the lock was written against a registry without them; `npm install` copes with that.
-    LOCK_SUM_BEFORE="$(cksum <package-lock.json)"
-    echo "npm ci failed; falling back to npm install"
-    npm install "${NPM_FLAGS[@]}" || die "npm install failed (see the npm errors above)"
-    installed "node_modules (npm install: $NPM_REASON; npm ci failed)"
-    if [[ "$(cksum <package-lock.json)" != "$LOCK_SUM_BEFORE" ]]; then
-      echo "note: npm install updated package-lock.json; review and commit it so npm ci works again"
-    fi
+    # One line with the reason and the fix; never npm's usage text, never `npm install` (it would
+    # rewrite the tracked lock file).
+    REASON="$(grep -m1 -E 'Missing: |Invalid: |ERESOLVE|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|ECONNREFUSED|EACCES|ENOSPC|code E' "$NPM_LOG" | sed -E 's/^npm (error|ERR!) //' || true)"
+    rm -f "$NPM_LOG"
+    case "$REASON" in
+      *Missing:*|*Invalid:*) die "npm ci failed: package-lock.json does not match package.json ($REASON); fix: run 'npm install' once, review and commit package-lock.json" ;;
+      *ENOTFOUND*|*EAI_AGAIN*|*ETIMEDOUT*|*ECONNREFUSED*) die "npm ci failed: the npm registry ($(npm config get registry)) is unreachable ($REASON); fix: check the network or set npm's registry" ;;
+      *) die "npm ci failed${REASON:+: $REASON}; fix: run 'npm ci' to see npm's full output" ;;
+    esac
   fi
 else
   ok "node_modules (up to date with package-lock.json)"
@@ -219,7 +219,7 @@ for t in "${SYSTEM_TOOLS[@]}"; do
 done
 
 # PostgreSQL server binaries are only needed for the ephemeral test/demo
-# clusters (src/dev/services.ts); report, but do not install or fail.
+# clusters (dev/services.ts); report, but do not install or fail.
 PG_SERVER_BIN=""
 if command -v pg_config >/dev/null 2>&1 && [[ -x "$(pg_config --bindir 2>/dev/null)/initdb" ]]; then
   PG_SERVER_BIN="$(pg_config --bindir)"
@@ -237,7 +237,7 @@ fi
 
 # ------------------------------------------------------------------ build ---
 
-mapfile -t TS_DIRS < <(for d in src workflows activities; do [[ -d "$d" ]] && echo "$d"; done)
+mapfile -t TS_DIRS < <(for d in src workflows activities dev; do [[ -d "$d" ]] && echo "$d"; done)
 HAS_TS=""
 if ((${#TS_DIRS[@]} > 0)) && [[ -n "$(find "${TS_DIRS[@]}" -name '*.ts' -print -quit)" ]]; then
   HAS_TS=1

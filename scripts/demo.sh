@@ -8,4 +8,4 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LIFEBOAT_BOOTSTRAP_QUIET=1 bash scripts/bootstrap.sh
 npm run --silent build
-exec node dist/src/dev/demo.js "$@"
+exec node dist/dev/demo.js "$@"

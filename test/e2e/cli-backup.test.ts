@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
-import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { createSampleDatabase } from '../../dev/sample-data.js';
 import { chinookPostgresScript, countAllTables, loadChinook } from '../harness/chinook.js';
 import { createBucket, createRole, getObject, listKeys, listMultipart, pgUrl, repoRoot, services, uniqueName } from '../harness/services.js';
 

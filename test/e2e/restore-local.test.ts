@@ -4,7 +4,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { createSampleDatabase } from '../../dev/sample-data.js';
 import { backupPostgres } from '../../src/backup/postgres.js';
 import type { RestoreResult } from '../../workflows/types.js';
 import { captureLogger, createBucket, createRole, pgUrl, repoRoot, services, testConfig, uniqueName, withPg } from '../harness/services.js';

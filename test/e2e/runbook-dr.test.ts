@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
-import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { createSampleDatabase } from '../../dev/sample-data.js';
 import type { RunbookProgress, RunbookResult } from '../../workflows/runbook-types.js';
 import { createBucket, createRole, pgUrl, repoRoot, services, uniqueName, withPg } from '../harness/services.js';
 

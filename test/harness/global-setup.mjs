@@ -5,7 +5,7 @@
 // Plain JavaScript: Jest loads global setup outside its module mapper, so this imports the build.
 import { existsSync } from 'node:fs';
 
-const built = new URL('../../dist/src/dev/services.js', import.meta.url);
+const built = new URL('../../dist/dev/services.js', import.meta.url);
 
 export default async function globalSetup() {
   if (!existsSync(built)) throw new Error('Lifeboat is not built: run `npm test` (it builds first) or `npm run build`');

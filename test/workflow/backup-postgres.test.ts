@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError } from '@temporalio/client';
-import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { createSampleDatabase } from '../../dev/sample-data.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { listBackups } from '../../src/catalog/catalog.js';
 import { openStorage } from '../../src/storage/index.js';

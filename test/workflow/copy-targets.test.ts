@@ -7,7 +7,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { jest } from '@jest/globals';
 import { WorkflowFailedError } from '@temporalio/client';
 import { main } from '../../src/cli/main.js';
-import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { createSampleDatabase } from '../../dev/sample-data.js';
 import { listBackupLocations, listBackups, readManifest } from '../../src/catalog/catalog.js';
 import { copyBackup } from '../../src/copy/copy-backup.js';
 import { deleteBackup } from '../../src/retention/prune.js';

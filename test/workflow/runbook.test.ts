@@ -5,8 +5,8 @@ import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/clie
 import { Worker } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
-import { toolPath } from '../../src/dev/services.js';
-import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { toolPath } from '../../dev/services.js';
+import { createSampleDatabase } from '../../dev/sample-data.js';
 import { parseConfig } from '../../src/config/load.js';
 import { workflowsPath } from '../../src/worker.js';
 import type { RunbookProgress, RunbookResult } from '../../workflows/runbook-types.js';
@@ -175,7 +175,7 @@ test('recorded runbook histories replay deterministically', async () => {
   }
   // The committed histories replay in a plain Node process (protobuf JSON decoding does not work
   // inside Jest's module sandbox).
-  const replay = await execa(process.execPath, [path.join(repoRoot, 'dist', 'src', 'dev', 'replay.js'), histories], { reject: false });
+  const replay = await execa(process.execPath, [path.join(repoRoot, 'dist', 'dev', 'replay.js'), histories], { reject: false });
   expect(replay.stdout.trim().split('\n').sort()).toEqual(files.map((f) => `replayed ${f}`).sort());
   expect(replay.exitCode).toBe(0);
   expect(files.length).toBeGreaterThan(0);

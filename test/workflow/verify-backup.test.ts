@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { WorkflowFailedError, CancelledFailure } from '@temporalio/client';
-import { createSampleDatabase } from '../../src/dev/sample-data.js';
+import { createSampleDatabase } from '../../dev/sample-data.js';
 import { openStorage } from '../../src/storage/index.js';
 import { latestVerification } from '../../src/restore/index.js';
 import { failureCause } from '../../src/cli/follow.js';

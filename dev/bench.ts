@@ -4,10 +4,10 @@ import path from 'node:path';
 import { execa } from 'execa';
 import pg from 'pg';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { parseConfig } from '../config/load.js';
-import { createLogger } from '../logger.js';
-import { backupPostgres } from '../backup/postgres.js';
-import { findPgTool } from '../engines/postgres.js';
+import { parseConfig } from '../src/config/load.js';
+import { createLogger } from '../src/logger.js';
+import { backupPostgres } from '../src/backup/postgres.js';
+import { findPgTool } from '../src/engines/postgres.js';
 import { startEphemeralPostgres, startS3Server, stopAll } from './services.js';
 
 /**

@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
-import { workflowsPath } from '../worker.js';
+import { workflowsPath } from '../src/worker.js';
 
 /**
  * Replays recorded workflow histories (JSON from `temporal workflow show --output json`) against
