@@ -20,8 +20,43 @@ export default tseslint.config(
         {
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows must not use Node built-ins; do I/O in activities.' })),
           patterns: [
-            { group: ['../src/*', '../activities/*'], allowTypeImports: true, message: 'Workflows may import activity and src types only.' },
+            {
+              group: ['../src/*', '!../src/contracts', '../src/*/**', '!../src/contracts/**', '../activities/*'],
+              allowTypeImports: true,
+              message: 'Workflows may import values from src/contracts only; activity and other src imports must be types.',
+            },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // The layer arrows point one way: nothing outside workflows/ imports a value from it.
+    files: ['src/**/*.ts', 'activities/**/*.ts', 'dev/**/*.ts', 'test/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/workflows/*', '**/workflows'],
+              allowTypeImports: true,
+              message: 'Import shared values from src/contracts, not from workflows/ (workflow code is loaded by the worker only).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The contract layer is pure: zod and Temporal's definition helpers only.
+    files: ['src/contracts/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Contracts are pure: no Node built-ins.' })),
+          patterns: [{ group: ['../*', '!./*'], message: 'Contracts import only zod, @temporalio definitions and each other.' }],
         },
       ],
     },

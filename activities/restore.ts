@@ -1,5 +1,4 @@
-import { CancelledFailure, Context } from '@temporalio/activity';
-import type { Logger } from '../src/logger.js';
+import { Context } from '@temporalio/activity';
 import { databaseStorageNames } from '../src/config/load.js';
 import { openStorage } from '../src/storage/index.js';
 import { selectBackup, summarize } from '../src/restore/select.js';
@@ -16,27 +15,9 @@ import type {
   TargetInspection,
   VerificationCheck,
   VerificationRecord,
-} from '../workflows/types.js';
-import type { ActivityDeps } from './index.js';
-import { toFailure } from './failures.js';
-import { activityLogger, workflowRef } from './context.js';
-
-/** Rethrows a cancellation as such (so Temporal records the activity as cancelled), anything else as a safe failure. */
-function failure(err: unknown): unknown {
-  const signal = Context.current().cancellationSignal;
-  if (signal.aborted && signal.reason instanceof CancelledFailure) return signal.reason;
-  return toFailure(err);
-}
-
-async function guarded<T>(fn: (log: Logger) => Promise<T>, base: Logger): Promise<T> {
-  const log = activityLogger(base);
-  try {
-    return await fn(log);
-  } catch (err) {
-    log.error({ err: (err as Error).message }, 'activity failed');
-    throw failure(err);
-  }
-}
+} from '../src/contracts/index.js';
+import type { ActivityDeps } from './deps.js';
+import { activityLogger, withHeartbeat, workflowRef } from './context.js';
 
 export type RestoreActivityInput = Omit<RestoreRequest, 'owner'>;
 
@@ -47,15 +28,13 @@ export function createRestoreActivities(deps: ActivityDeps) {
   return {
     /** Finds the committed backup a selector names (manifests only). */
     async resolveRestoreBackup(input: { database: string; backup: BackupSelector; mode: RestoreMode; action?: string }): Promise<BackupSummary> {
-      return guarded(async () => {
-        const { manifest, storage } = await selectBackup(cfg, input.database, input.backup, input.mode, input.action);
-        return summarize(manifest, storage);
-      }, deps.logger);
+      const { manifest, storage } = await selectBackup(cfg, input.database, input.backup, input.mode, input.action);
+      return summarize(manifest, storage);
     },
 
     /** Looks at a restore target without changing it: exists, empty, protected, the source itself. */
     async inspectRestoreTarget(input: { database: string; target: string; mode: RestoreMode }): Promise<TargetInspection> {
-      return guarded(() => inspectTarget(cfg, input.database, input.target, input.mode), deps.logger);
+      return inspectTarget(cfg, input.database, input.target, input.mode);
     },
 
     /**
@@ -66,42 +45,33 @@ export function createRestoreActivities(deps: ActivityDeps) {
     async restoreBackup(input: RestoreActivityInput): Promise<RestoreResult> {
       const ctx = Context.current();
       const started = Date.now();
-      let hb: RestoreHeartbeat = { phase: 'starting', rawBytes: 0, storedBytes: 0, elapsedMs: 0 };
+      let hb: RestoreHeartbeat = { activity: 'restore', phase: 'starting', rawBytes: 0, storedBytes: 0, elapsedMs: 0 };
       const { workflowId, runId } = workflowRef();
-      const owner = `${workflowId}:${runId}`;
-      return guarded(async (log) => {
-        ctx.heartbeat(hb);
-        const timer = setInterval(() => ctx.heartbeat({ ...hb, elapsedMs: Date.now() - started }), interval);
-        try {
-          return await restoreBackup(cfg, { ...input, owner }, log, {
-            signal: ctx.cancellationSignal,
-            onProgress: (p) => {
-              hb = { ...p, elapsedMs: Date.now() - started };
-            },
-          });
-        } finally {
-          clearInterval(timer);
-        }
-      }, deps.logger);
+      return withHeartbeat(interval, () => ({ ...hb, elapsedMs: Date.now() - started }), () =>
+        restoreBackup(cfg, { ...input, owner: `${workflowId}:${runId}` }, activityLogger(deps.logger), {
+          signal: ctx.cancellationSignal,
+          onProgress: (p) => {
+            hb = { ...hb, ...p };
+          },
+        }),
+      );
     },
 
     /** Runs the database's `verify.checks` in a scratch database. */
     async runVerificationChecks(input: { database: string; scratch: string }): Promise<VerificationCheck[]> {
-      return guarded(() => runVerifyChecks(cfg, input.database, input.scratch), deps.logger);
+      return runVerifyChecks(cfg, input.database, input.scratch);
     },
 
     /** Drops a verification's scratch database; idempotent, and only for databases Lifeboat created. */
     async dropScratchDatabase(input: { database: string; scratch: string }): Promise<{ dropped: boolean }> {
-      return guarded(() => dropScratchDatabase(cfg, input.database, input.scratch), deps.logger);
+      return dropScratchDatabase(cfg, input.database, input.scratch);
     },
 
     /** Writes a verification record next to the backup's manifest; returns its key. */
     async recordVerification(input: { record: VerificationRecord; storage: string }): Promise<string> {
-      return guarded(async () => {
-        const names = databaseStorageNames(cfg, input.record.database);
-        const storage = openStorage(cfg, names.includes(input.storage) ? input.storage : names[0]!);
-        return writeVerification(storage, input.record);
-      }, deps.logger);
+      const names = databaseStorageNames(cfg, input.record.database);
+      const storage = openStorage(cfg, names.includes(input.storage) ? input.storage : names[0]!);
+      return writeVerification(storage, input.record);
     },
   };
 }

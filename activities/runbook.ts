@@ -9,19 +9,11 @@ import { readManifest } from '../src/catalog/catalog.js';
 import { openStorage } from '../src/storage/index.js';
 import { loadRunbook } from '../src/runbooks/load.js';
 import { runRecordKey, type RunbookRunRecord } from '../src/runbooks/history.js';
-import type { LoadedRunbook } from '../workflows/runbook-types.js';
+import type { LoadedRunbook } from '../src/contracts/runbook.js';
 import { toFailure } from './failures.js';
 import { connectClient } from '../src/temporal.js';
-import type { ActivityDeps } from './index.js';
-
-function msFromDuration(d: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|seconds?|minutes?|hours?|days?)$/.exec(d.trim());
-  if (!m) return 2000;
-  const n = Number(m[1]);
-  const unit = m[2]!;
-  const mult = unit === 'ms' ? 1 : unit.startsWith('s') ? 1000 : unit.startsWith('m') ? 60_000 : unit.startsWith('h') ? 3_600_000 : 86_400_000;
-  return n * mult;
-}
+import type { ActivityDeps } from './deps.js';
+import { durationMs } from '../src/contracts/duration.js';
 
 async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   try {
@@ -92,7 +84,7 @@ export function createRunbookActivities(deps: ActivityDeps) {
             stdin: 'ignore',
             cancelSignal: ctx.cancellationSignal,
             forceKillAfterDelay: 5000,
-            timeout: spec.timeout ? msFromDuration(spec.timeout) : undefined,
+            timeout: spec.timeout ? durationMs(spec.timeout) : undefined,
           });
           child.all?.on('data', (d: Buffer) => tail.push(d));
           const r = await child.catch((e: { exitCode?: number; signal?: string; timedOut?: boolean; isCanceled?: boolean; code?: string }) => e);
@@ -116,7 +108,7 @@ export function createRunbookActivities(deps: ActivityDeps) {
       return guarded(async () => {
         const ctx = Context.current();
         const deadline = Date.now() + (ctx.info.startToCloseTimeoutMs || 300_000) - 1000;
-        const interval = msFromDuration(input.interval);
+        const interval = durationMs(input.interval);
         let attempts = 0;
         let last = 'no answer';
         while (Date.now() < deadline) {

@@ -11,7 +11,7 @@ import { listBackups } from '../src/catalog/catalog.js';
 import { openStorage } from '../src/storage/index.js';
 import { follow } from '../src/cli/follow.js';
 import { formatBytes, formatDuration } from '../src/cli/format.js';
-import { backupWorkflowId, type BackupResult } from '../workflows/types.js';
+import { backupWorkflowId, type BackupResult } from '../src/contracts/index.js';
 import { createSampleDatabase } from './sample-data.js';
 import { repoRoot, startEphemeralPostgres, startS3Server, startTemporalDevServer, stopAll } from './services.js';
 

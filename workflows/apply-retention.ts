@@ -1,25 +1,8 @@
-import { ApplicationFailure, log, proxyActivities } from '@temporalio/workflow';
-import type { createRetentionActivities } from '../activities/retention.js';
+import { log } from '@temporalio/workflow';
 import type { TargetPlan } from '../src/retention/prune.js';
-import { NON_RETRYABLE_TYPES } from './errors.js';
-import { ApplyRetentionInputSchema, type ApplyRetentionResult, type RetentionEntry, type RetentionTargetResult } from './types.js';
+import { ApplyRetentionInputSchema, lifeboatFailure, type RetentionEntry, type RetentionTargetResult, type WorkflowTypes } from '../src/contracts/index.js';
+import { housekeeping } from './activities.js';
 import { parseInput } from './validation.js';
-
-type RetentionActivities = ReturnType<typeof createRetentionActivities>;
-
-const retry = {
-  initialInterval: '10 seconds',
-  backoffCoefficient: 2,
-  maximumInterval: '5 minutes',
-  maximumAttempts: 5,
-  nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
-};
-
-const { planRetention, pruneBackups, sweepOrphans } = proxyActivities<RetentionActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
-  retry,
-});
 
 function entries(plan: TargetPlan, keep: boolean): RetentionEntry[] {
   return plan.plan.kinds.flatMap((k) =>
@@ -34,9 +17,9 @@ function entries(plan: TargetPlan, keep: boolean): RetentionEntry[] {
  * kind's backups look unhealthy (stale, or none good), nothing is deleted on that target and the
  * run fails with `RETENTION_HALTED` after the other targets are done, so the alarm is loud.
  */
-export async function applyRetention(input: unknown): Promise<ApplyRetentionResult> {
+export const applyRetention: WorkflowTypes['applyRetention'] = async (input) => {
   const { database, dryRun, storage } = parseInput(ApplyRetentionInputSchema, input, 'applyRetention');
-  const { plannedAt, plans } = await planRetention({ database, storage });
+  const { plannedAt, plans } = await housekeeping.planRetention({ database, storage });
   const targets: RetentionTargetResult[] = [];
   for (const p of plans) {
     const planned = entries(p, false);
@@ -53,7 +36,7 @@ export async function applyRetention(input: unknown): Promise<ApplyRetentionResu
       orphans: { objects: 0, uploads: 0, bytes: 0, keys: [] },
     };
     if (!dryRun && planned.length > 0) {
-      const out = await pruneBackups({ database, storage: p.storage, backupIds: planned.map((e) => e.backupId) });
+      const out = await housekeeping.pruneBackups({ database, storage: p.storage, backupIds: planned.map((e) => e.backupId) });
       const done = new Set(out.deleted.map((d) => d.backupId));
       result.delete = planned.filter((e) => done.has(e.backupId));
       result.skipped = out.skipped;
@@ -62,7 +45,7 @@ export async function applyRetention(input: unknown): Promise<ApplyRetentionResu
     if (p.plan.halted.length > 0) {
       result.warnings = [...result.warnings, 'orphan sweep skipped: retention is halted on this target'];
     } else {
-      const orphans = await sweepOrphans({ database, storage: p.storage, dryRun });
+      const orphans = await housekeeping.sweepOrphans({ database, storage: p.storage, dryRun });
       result.orphans = {
         objects: orphans.objects.length,
         uploads: orphans.uploads.length,
@@ -73,15 +56,10 @@ export async function applyRetention(input: unknown): Promise<ApplyRetentionResu
     log.info('retention target done', { storage: p.storage, deleted: result.delete.length, kept: result.keep.length, dryRun });
     targets.push(result);
   }
-  const result: ApplyRetentionResult = { database, dryRun, plannedAt, targets };
+  const result = { database, dryRun, plannedAt, targets };
   const halts = targets.flatMap((t) => t.halted.map((h) => `${t.storage}: ${h.message}`));
   if (!dryRun && halts.length > 0) {
-    throw ApplicationFailure.create({
-      type: 'RETENTION_HALTED',
-      nonRetryable: true,
-      message: `Retention halted for ${database}: ${halts.join('; ')}`,
-      details: [result],
-    });
+    throw lifeboatFailure('RETENTION_HALTED', `Retention halted for ${database}: ${halts.join('; ')}`, [result]);
   }
   return result;
-}
+};

@@ -1,31 +1,19 @@
-import { ApplicationFailure, condition, defineQuery, defineUpdate, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { createRetentionActivities } from '../activities/retention.js';
-import { NON_RETRYABLE_TYPES } from './errors.js';
+import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   PurgeApprovalSchema,
   PurgeInputSchema,
   compactTimestamp,
   describeIssues,
-  parseDurationMs,
-  type PurgeApproval,
+  lifeboatFailure,
+  parseDuration,
+  purgeApproveUpdate,
+  purgeProgressQuery,
   type PurgeAuditRecord,
-  type PurgeResult,
   type PurgeState,
-} from './types.js';
+  type WorkflowTypes,
+} from '../src/contracts/index.js';
+import { housekeeping } from './activities.js';
 import { parseInput } from './validation.js';
-
-type RetentionActivities = ReturnType<typeof createRetentionActivities>;
-
-const { planPurge, executePurge, writePurgeAudit } = proxyActivities<RetentionActivities>({
-  startToCloseTimeout: '2 hours',
-  heartbeatTimeout: '1 minute',
-  retry: { initialInterval: '10 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10, nonRetryableErrorTypes: NON_RETRYABLE_TYPES },
-});
-
-/** `approve` update of `purgeBackups`: `{ "approver": "alice", "database": "orders" }`. */
-export const purgeApproveUpdate = defineUpdate<{ approvedBy: string; approvedAt: string }, [PurgeApproval]>('approve');
-/** `progress` query of `purgeBackups`: the plan, who may approve, and the phase. */
-export const purgeProgressQuery = defineQuery<PurgeState>('progress');
 
 /**
  * GDPR purge: deletes every copy of every backup of a database taken before a time, on every
@@ -35,11 +23,11 @@ export const purgeProgressQuery = defineQuery<PurgeState>('progress');
  * without it nothing is deleted. An audit record `<db>/audit/<time>-purge.json` is written on every
  * target before deleting (approved) and after (completed).
  */
-export async function purgeBackups(input: unknown): Promise<PurgeResult> {
+export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   const p = parseInput(PurgeInputSchema, input, 'purgeBackups');
   const info = workflowInfo();
   if (Date.parse(p.before) > info.startTime.getTime()) {
-    throw ApplicationFailure.create({ type: 'INVALID_INPUT', nonRetryable: true, message: `Invalid input for purgeBackups: before: ${p.before} is in the future` });
+    throw lifeboatFailure('INVALID_INPUT', `Invalid input for purgeBackups: before: ${p.before} is in the future`);
   }
   const state: PurgeState = { phase: 'planning', database: p.database, before: p.before };
   let approval: { approvedBy: string; approvedAt: string } | undefined;
@@ -54,21 +42,21 @@ export async function purgeBackups(input: unknown): Promise<PurgeResult> {
     {
       validator: (raw) => {
         const parsed = PurgeApprovalSchema.safeParse(raw);
-        if (!parsed.success) throw new Error(`Approval rejected: ${describeIssues(parsed.error)}`);
+        if (!parsed.success) throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: ${describeIssues(parsed.error)}`);
         const a = parsed.data;
         if (state.phase !== 'awaiting-approval') {
-          throw new Error(approval ? `Approval rejected: already approved by ${approval.approvedBy}` : `Approval rejected: the purge is ${state.phase}, not awaiting approval`);
+          throw lifeboatFailure('APPROVAL_REJECTED', approval ? `Approval rejected: already approved by ${approval.approvedBy}` : `Approval rejected: the purge is ${state.phase}, not awaiting approval`);
         }
-        if (a.database !== p.database) throw new Error(`Approval rejected: the database typed out ("${a.database}") is not "${p.database}"`);
+        if (a.database !== p.database) throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: the database typed out ("${a.database}") is not "${p.database}"`);
         if (!state.approvers?.includes(a.approver)) {
-          throw new Error(`Approval rejected: ${a.approver} may not approve purges of ${p.database} (allowed: ${state.approvers?.join(', ') || 'nobody'})`);
+          throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: ${a.approver} may not approve purges of ${p.database} (allowed: ${state.approvers?.join(', ') || 'nobody'})`);
         }
-        if (p.requestedBy && a.approver === p.requestedBy) throw new Error(`Approval rejected: ${a.approver} requested this purge and may not approve it`);
+        if (p.requestedBy && a.approver === p.requestedBy) throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: ${a.approver} requested this purge and may not approve it`);
       },
     },
   );
 
-  const { targets: plan, approvers } = await planPurge({ database: p.database, before: p.before });
+  const { targets: plan, approvers } = await housekeeping.planPurge({ database: p.database, before: p.before });
   state.plan = plan;
   state.approvers = approvers;
   const total = plan.reduce((n, t) => n + t.backups.length + t.leftovers + t.uploads, 0);
@@ -79,22 +67,14 @@ export async function purgeBackups(input: unknown): Promise<PurgeResult> {
   }
   if (approvers.length === 0) {
     state.phase = 'done';
-    throw ApplicationFailure.create({
-      type: 'NOT_APPROVED',
-      nonRetryable: true,
-      message: `Purge not approved: nobody may approve purges of ${p.database} (set retention.purgeApprovers or approvers); nothing deleted`,
-    });
+    throw lifeboatFailure('NOT_APPROVED', `Purge not approved: nobody may approve purges of ${p.database} (set retention.purgeApprovers or approvers); nothing deleted`);
   }
-  const timeoutMs = parseDurationMs(p.approvalTimeout)!;
+  const timeoutMs = parseDuration(p.approvalTimeout)!;
   state.phase = 'awaiting-approval';
   state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
   if (!(await condition(() => approval !== undefined, timeoutMs))) {
     state.phase = 'done';
-    throw ApplicationFailure.create({
-      type: 'NOT_APPROVED',
-      nonRetryable: true,
-      message: `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`,
-    });
+    throw lifeboatFailure('NOT_APPROVED', `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`);
   }
 
   state.phase = 'purging';
@@ -114,14 +94,14 @@ export async function purgeBackups(input: unknown): Promise<PurgeResult> {
     targets: [],
   };
   // The intent is on record before anything is deleted.
-  await writePurgeAudit({ record, compactTime });
+  await housekeeping.writePurgeAudit({ record, compactTime });
   for (const t of plan) {
-    const out = await executePurge({ database: p.database, before: p.before, storage: t.storage });
+    const out = await housekeeping.executePurge({ database: p.database, before: p.before, storage: t.storage });
     record.targets.push({ storage: out.storage, deleted: out.deleted, leftovers: out.leftovers, uploads: out.uploads, bytes: out.bytes, problems: out.problems });
   }
   record.status = record.targets.some((t) => t.problems.length > 0) ? 'completed-with-problems' : 'completed';
   record.completedAt = new Date().toISOString();
-  const audit = await writePurgeAudit({ record, compactTime });
+  const audit = await housekeeping.writePurgeAudit({ record, compactTime });
   state.phase = 'done';
   return { ...base, approvedBy: record.approvedBy, audit, targets: record.targets };
-}
+};

@@ -4,9 +4,6 @@ import {
   CancellationScope,
   ChildWorkflowFailure,
   condition,
-  defineQuery,
-  defineSignal,
-  defineUpdate,
   executeChild,
   startChild,
   isCancellation,
@@ -18,34 +15,21 @@ import {
   type ActivityOptions,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import { WORKFLOWS, lifeboatFailure, runbookAbortSignal as abortSignal, runbookApproveUpdate as approveUpdate, runbookProgressQuery as progressQuery, runbookRejectUpdate as rejectUpdate, type WorkflowTypes } from '../src/contracts/index.js';
+import { bookkeeping, lookup } from './activities.js';
 import {
   RunbookInputSchema,
-  type ApprovalInput,
   type CompensationSpec,
   type LoadedRunbook,
-  type RejectInput,
   type RunbookProgress,
   type RunbookResult,
   type StepProgress,
   type StepSpec,
-} from './runbook-types.js';
-import { condition as whenCondition, render, type TemplateScope } from './runbook-template.js';
+} from '../src/contracts/runbook.js';
+import { condition as whenCondition, render, type TemplateScope } from '../src/contracts/template.js';
 import { parseInput } from './validation.js';
 
-/** Each step's state, attempts, times and a one-line summary. */
-export const progressQuery = defineQuery<RunbookProgress>('progress');
-/** Approves the step waiting for approval; the approver must hold the step's role. */
-export const approveUpdate = defineUpdate<{ step: string; approvedBy: string }, [ApprovalInput]>('approve');
-/** Rejects the step waiting for approval: compensations run in reverse order, the run fails. */
-export const rejectUpdate = defineUpdate<{ step: string; rejectedBy: string }, [RejectInput]>('reject');
-/** Stops the run: the current step is cancelled and compensations run in reverse order. */
-export const abortSignal = defineSignal<[{ by?: string; reason?: string }]>('abort');
-
-const { loadRunbook } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { maximumAttempts: 3, nonRetryableErrorTypes: ['INVALID_INPUT', 'CONFIG_INVALID', 'UNKNOWN_RUNBOOK'] },
-});
-const bookkeeping = proxyActivities<Activities>({ startToCloseTimeout: '2 minutes', retry: { maximumAttempts: 5 } });
+const { loadRunbook } = lookup;
 
 function stepActivities(step: { timeout?: string; retry?: StepSpec['retry'] }, heartbeat: boolean): Activities {
   const options: ActivityOptions = {
@@ -54,7 +38,6 @@ function stepActivities(step: { timeout?: string; retry?: StepSpec['retry'] }, h
       maximumAttempts: step.retry?.maximumAttempts ?? 1,
       initialInterval: (step.retry?.initialInterval ?? '5s') as '5s',
       backoffCoefficient: step.retry?.backoffCoefficient ?? 2,
-      nonRetryableErrorTypes: ['INVALID_INPUT', 'COMMAND_NOT_ALLOWED', 'ASSERTION_FAILED', 'UNKNOWN_DATABASE'],
     },
   };
   if (heartbeat) options.heartbeatTimeout = '30 seconds';
@@ -166,13 +149,13 @@ export async function runRunbook(raw: unknown): Promise<RunbookResult> {
     if (!done) done = await condition(until, timeout);
     progress.waitingFor = undefined;
     progress.status = 'running';
-    if (aborted) throw ApplicationFailure.create({ type: 'RUNBOOK_ABORTED', message: `Runbook ${def.name} aborted`, nonRetryable: true });
+    if (aborted) throw lifeboatFailure('RUNBOOK_ABORTED', `Runbook ${def.name} aborted`);
     if (!done) {
-      throw ApplicationFailure.create({ type: 'APPROVAL_TIMEOUT', message: `Approval of step ${step.id} timed out after ${timeout}: approval required from role ${role}`, nonRetryable: true });
+      throw lifeboatFailure('APPROVAL_TIMEOUT', `Approval of step ${step.id} timed out after ${timeout}: approval required from role ${role}`);
     }
     if (decision!.kind === 'rejected') {
       sp.summary = `rejected by ${decision!.by}${decision!.reason ? `: ${decision!.reason}` : ''}`;
-      throw ApplicationFailure.create({ type: 'RUNBOOK_REJECTED', message: `Step ${step.id} rejected by ${decision!.by}${decision!.reason ? `: ${decision!.reason}` : ''}`, nonRetryable: true });
+      throw lifeboatFailure('RUNBOOK_REJECTED', `Step ${step.id} rejected by ${decision!.by}${decision!.reason ? `: ${decision!.reason}` : ''}`);
     }
     sp.approvedBy = decision!.by;
     sp.summary = `approved by ${decision!.by}`;
@@ -187,22 +170,22 @@ export async function runRunbook(raw: unknown): Promise<RunbookResult> {
         if (typeof childInput.tables === 'string') childInput.tables = childInput.tables.split(',').map((t) => t.trim()).filter(Boolean);
         if (input.drill) childInput.target = w.drillTarget ?? `${String(w.target)}_drill_${scope.run.id}`;
         const started = Date.now();
-        const child = await startChild('restoreDatabase', {
-          args: [childInput],
+        const child = await startChild<WorkflowTypes['restoreDatabase']>(WORKFLOWS.restoreDatabase, {
+          args: [childInput as Parameters<WorkflowTypes['restoreDatabase']>[0]],
           workflowId: `${info.workflowId}/${id}`,
           workflowExecutionTimeout: (opts.timeout ?? '12 hours') as '12h',
         });
         // An approval given in the runbook (e.g. to copy tables back into production) is passed on
         // to the restore, which checks the approver against its own allow-list.
         if (w.approvedBy) await bookkeeping.forwardRestoreApproval({ workflowId: child.workflowId, approver: String(w.approvedBy), target: String(childInput.target) });
-        const result = (await child.result()) as Record<string, unknown>;
+        const result = (await child.result()) as unknown as Record<string, unknown>;
         const backupId = String(result.backupId ?? '');
         const backupStartedAt = typeof result.backupStartedAt === 'string' ? result.backupStartedAt : backupId ? await bookkeeping.backupStartedAt({ database: String(w.database), backupId }) : null;
         if (backupStartedAt) rpoSamples.push(started - Date.parse(backupStartedAt));
         return { output: { ...result, target: childInput.target }, summary: `restored ${backupId || 'backup'} into ${String(childInput.target)}` };
       }
       case 'verify': {
-        const result = (await executeChild('verifyBackup', { args: [w], workflowId: `${info.workflowId}/${id}`, workflowExecutionTimeout: (opts.timeout ?? '12 hours') as '12h' })) as Record<string, unknown>;
+        const result = (await executeChild<WorkflowTypes['verifyBackup']>(WORKFLOWS.verifyBackup, { args: [w as Parameters<WorkflowTypes['verifyBackup']>[0]], workflowId: `${info.workflowId}/${id}`, workflowExecutionTimeout: (opts.timeout ?? '12 hours') as '12h' })) as unknown as Record<string, unknown>;
         return { output: result, summary: `verification ${String(result.outcome ?? 'done')}` };
       }
       case 'sql': {
@@ -231,7 +214,7 @@ export async function runRunbook(raw: unknown): Promise<RunbookResult> {
         return { output: null, summary: `waited ${String(w.duration)}` };
       }
       default:
-        throw ApplicationFailure.create({ type: 'INVALID_INPUT', message: `Unknown step type ${type}`, nonRetryable: true });
+        throw lifeboatFailure('INVALID_INPUT', `Unknown step type ${type}`);
     }
   }
 
@@ -312,12 +295,7 @@ export async function runRunbook(raw: unknown): Promise<RunbookResult> {
     if (input.drill) await bookkeeping.recordRunbookRun({ runbook: def.name, workflowId: info.workflowId, drill: true, status: kind, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(), rtoMs: null, rpoMs: null, targets: def.targets, steps: progress.steps });
     const failedStep = progress.steps.find((s) => s.state === 'failed' || s.state === 'compensated' || s.state === 'compensation-failed');
     const why = aborted ? `aborted${aborted.by ? ` by ${aborted.by}` : ''}${aborted.reason ? `: ${aborted.reason}` : ''}` : `${failedStep ? `step ${progress.steps.find((s) => s.state === 'failed')?.id ?? failedStep.id}: ` : ''}${oneLine(failure)}`;
-    throw ApplicationFailure.create({
-      type: aborted ? 'RUNBOOK_ABORTED' : kind === 'rejected' ? 'RUNBOOK_REJECTED' : 'RUNBOOK_FAILED',
-      message: `Runbook ${def.name} ${kind}: ${why}`,
-      nonRetryable: true,
-      details: [progress],
-    });
+    throw lifeboatFailure(aborted ? 'RUNBOOK_ABORTED' : kind === 'rejected' ? 'RUNBOOK_REJECTED' : 'RUNBOOK_FAILED', `Runbook ${def.name} ${kind}: ${why}`, [progress]);
   }
 
   progress.status = 'succeeded';

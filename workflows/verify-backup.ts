@@ -1,61 +1,21 @@
-import {
-  ActivityCancellationType,
-  ApplicationFailure,
-  CancellationScope,
-  defineQuery,
-  isCancellation,
-  proxyActivities,
-  setHandler,
-  uuid4,
-  workflowInfo,
-} from '@temporalio/workflow';
-import type { RestoreActivities } from '../activities/restore.js';
+import { CancellationScope, isCancellation, setHandler, uuid4, workflowInfo } from '@temporalio/workflow';
 import {
   VerifyInputSchema,
   describeRowCountMismatches,
+  failureCause,
   innermostMessage,
+  isErrorCode,
+  lifeboatFailure,
   scratchDatabaseName,
+  verifyProgressQuery,
   type RestoreResult,
   type VerificationCheck,
   type VerificationRecord,
-  type VerifyResult,
   type VerifyState,
-} from './types.js';
+  type WorkflowTypes,
+} from '../src/contracts/index.js';
+import { lookup, restorer } from './activities.js';
 import { parseInput } from './validation.js';
-import { NON_RETRYABLE_TYPES } from './errors.js';
-
-/** Where a verification stands: phase, backup, scratch database, checks so far. */
-export const verifyProgressQuery = defineQuery<VerifyState>('progress');
-
-const retry = {
-  initialInterval: '5 seconds',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts: 5,
-  nonRetryableErrorTypes: NON_RETRYABLE_TYPES,
-};
-
-const { resolveRestoreBackup, runVerificationChecks, dropScratchDatabase, recordVerification } = proxyActivities<RestoreActivities>({
-  startToCloseTimeout: '30 minutes',
-  retry,
-});
-
-const { restoreBackup } = proxyActivities<RestoreActivities>({
-  startToCloseTimeout: '24 hours',
-  heartbeatTimeout: '30 seconds',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry: { ...retry, maximumAttempts: 3 },
-});
-
-function failureType(err: unknown): string | undefined {
-  let e = err as { type?: string; cause?: unknown } | undefined;
-  let type: string | undefined;
-  while (e) {
-    if (e.type) type = e.type;
-    e = e.cause as typeof e;
-  }
-  return type;
-}
 
 function rowCountCheck(r: RestoreResult): VerificationCheck {
   if (!r.rowCounts) return { name: 'row counts', ok: true, skipped: true, value: 'not recorded in the manifest' };
@@ -78,13 +38,13 @@ function describeFailedChecks(checks: VerificationCheck[]): string {
  * scratch database is dropped in every outcome, including failure and cancellation. The outcome
  * is written next to the manifest as a verification record (with the measured restore time).
  */
-export async function verifyBackup(input: unknown): Promise<VerifyResult> {
+export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
   const { database, backup: selector } = parseInput(VerifyInputSchema, input, 'verifyBackup');
   const info = workflowInfo();
   const state: VerifyState = { phase: 'resolving', database, checks: [] };
   setHandler(verifyProgressQuery, () => state);
 
-  const backup = await resolveRestoreBackup({ database, backup: selector, mode: 'full', action: 'Verification' });
+  const backup = await lookup.resolveRestoreBackup({ database, backup: selector, mode: 'full', action: 'Verification' });
   state.backup = backup;
   const scratch = scratchDatabaseName(database, info.startTime, uuid4());
   state.scratchDatabase = scratch;
@@ -95,23 +55,23 @@ export async function verifyBackup(input: unknown): Promise<VerifyResult> {
   let dropError: string | undefined;
   try {
     state.phase = 'restoring';
-    const result = await restoreBackup({ database, backupId: backup.backupId, target: scratch, scratch: true, mode: 'full', privileges: 'skip', expect: 'new' });
+    const result = await restorer.restoreBackup({ database, backupId: backup.backupId, target: scratch, scratch: true, mode: 'full', privileges: 'skip', expect: 'new' });
     restored = true;
     restoreDurationMs = result.restoreDurationMs;
     checks.push({ name: 'checksum', ok: true, value: `sha256 ${backup.sha256} as in the manifest` });
     checks.push({ name: 'restore', ok: true, value: `pg_restore exited with 0 after ${result.restoreDurationMs} ms` });
     checks.push(rowCountCheck(result));
     state.phase = 'checking';
-    checks.push(...(await runVerificationChecks({ database, scratch })));
+    checks.push(...(await lookup.runVerificationChecks({ database, scratch })));
   } catch (err) {
     error = err;
     if (!isCancellation(err)) {
-      const name = failureType(err) === 'CHECKSUM_MISMATCH' ? 'checksum' : restored ? 'checks' : 'restore';
+      const name = failureCause(err).type === 'CHECKSUM_MISMATCH' ? 'checksum' : restored ? 'checks' : 'restore';
       checks.push({ name, ok: false, value: innermostMessage(err) });
     }
   } finally {
     state.phase = 'cleaning-up';
-    await CancellationScope.nonCancellable(() => dropScratchDatabase({ database, scratch })).catch((e: unknown) => {
+    await CancellationScope.nonCancellable(() => lookup.dropScratchDatabase({ database, scratch })).catch((e: unknown) => {
       dropError = innermostMessage(e);
     });
   }
@@ -131,21 +91,18 @@ export async function verifyBackup(input: unknown): Promise<VerifyResult> {
     ...(error ? { error: innermostMessage(error) } : {}),
   };
   state.phase = 'recording';
-  const recordKey = await recordVerification({ record, storage: backup.storage });
+  const recordKey = await lookup.recordVerification({ record, storage: backup.storage });
 
   const subject = `Verification of ${database} backup ${backup.backupId}`;
   if (dropError) {
     state.phase = 'failed';
-    throw ApplicationFailure.create({ type: 'VERIFICATION_FAILED', message: `${subject} ${outcome}, but its scratch database ${scratch} could not be dropped: ${dropError}`, nonRetryable: true });
+    throw lifeboatFailure('VERIFICATION_FAILED', `${subject} ${outcome}, but its scratch database ${scratch} could not be dropped: ${dropError}`);
   }
   if (outcome === 'failed') {
     state.phase = 'failed';
-    throw ApplicationFailure.create({
-      type: error ? (failureType(error) ?? 'VERIFICATION_FAILED') : 'VERIFICATION_FAILED',
-      message: `${subject} failed: ${error ? innermostMessage(error) : describeFailedChecks(checks)}`,
-      nonRetryable: true,
-    });
+    const type = error ? failureCause(error).type : undefined;
+    throw lifeboatFailure(isErrorCode(type) ? type : 'VERIFICATION_FAILED', `${subject} failed: ${error ? innermostMessage(error) : describeFailedChecks(checks)}`);
   }
   state.phase = 'done';
   return { ...record, recordKey };
-}
+};

@@ -21,7 +21,7 @@ import { openStorage, type Storage } from '../storage/index.js';
 import { keys, type Manifest } from '../catalog/manifest.js';
 import { readManifest } from '../catalog/catalog.js';
 import { LIFEBOAT_VERSION } from '../version.js';
-import type { BackupResult } from '../../workflows/types.js';
+import type { BackupResult } from '../contracts/index.js';
 import type { BackupHooks, BackupRequest } from './types.js';
 
 export function resultFromManifest(m: Manifest, storage: Storage): BackupResult {

@@ -1,4 +1,4 @@
-import type { BackupKind } from '../../workflows/types.js';
+import type { BackupKind } from '../contracts/index.js';
 
 export interface BackupRequest {
   database: string;

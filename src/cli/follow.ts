@@ -1,6 +1,6 @@
 import { WorkflowFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import type { BackupHeartbeat } from '../../workflows/types.js';
+import type { BackupHeartbeat } from '../contracts/index.js';
 import { formatBytes, formatDuration } from './format.js';
 
 export interface FollowOptions {

@@ -10,7 +10,7 @@ import { runWorker } from '../worker.js';
 import { listBackups } from '../catalog/catalog.js';
 import { latestVerification } from '../restore/verification.js';
 import { openStorage } from '../storage/index.js';
-import { BACKUP_KINDS, BackupInputSchema, backupWorkflowId, describeIssues, type BackupKind, type BackupResult } from '../../workflows/types.js';
+import { BACKUP_KINDS, BackupInputSchema, backupWorkflowId, describeIssues, type BackupKind, type BackupResult } from '../contracts/index.js';
 import { follow, failureCause } from './follow.js';
 import { formatBytes, formatDuration, table } from './format.js';
 import { LIFEBOAT_VERSION } from '../version.js';

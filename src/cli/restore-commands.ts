@@ -7,9 +7,10 @@ import { createLogger } from '../logger.js';
 import { pino } from 'pino';
 import { connectClient } from '../temporal.js';
 import { restoreLocally } from '../restore/local.js';
-import { approveUpdate, restoreProgressQuery } from '../../workflows/restore-database.js';
-import { verifyProgressQuery } from '../../workflows/verify-backup.js';
 import {
+  approveRestoreUpdate as approveUpdate,
+  restoreProgressQuery,
+  verifyProgressQuery,
   PRIVILEGE_MODES,
   RESTORE_MODES,
   RestoreInputSchema,
@@ -22,7 +23,7 @@ import {
   type RestoreState,
   type VerifyResult,
   type VerifyState,
-} from '../../workflows/types.js';
+} from '../contracts/index.js';
 import { currentProgress, failureCause } from './follow.js';
 import { formatBytes, formatDuration, table } from './format.js';
 import { CliExit } from './main.js';
@@ -184,7 +185,7 @@ async function restoreViaLocal(cfg: LifeboatConfig, input: ReturnType<typeof Res
       onBackup: (b) => {
         if (!opts.json) w.note(`Restoring ${b.database} backup ${b.backupId} (${b.kind}, started ${b.startedAt}) into ${input.target}, without Temporal`);
       },
-      onProgress: (p) => w.line(heartbeatLine({ ...p, elapsedMs: Date.now() - started }, started)),
+      onProgress: (p) => w.line(heartbeatLine({ activity: 'restore', ...p, elapsedMs: Date.now() - started }, started)),
     });
     w.clear();
     print(opts.json, { ok: true, local: true, ...result }, () => restoreSummary(result));

@@ -13,7 +13,7 @@ import {
   type PurgeResult,
   type PurgeState,
   type RetentionTargetResult,
-} from '../../workflows/types.js';
+} from '../contracts/index.js';
 import { failureCause } from './follow.js';
 import { formatBytes, table } from './format.js';
 import { CliExit } from './main.js';

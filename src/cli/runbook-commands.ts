@@ -5,7 +5,7 @@ import { connectClient } from '../temporal.js';
 import { openStorage } from '../storage/index.js';
 import { listRunbooks } from '../runbooks/load.js';
 import { listRunbookRuns } from '../runbooks/history.js';
-import type { RunbookProgress, RunbookResult } from '../../workflows/runbook-types.js';
+import type { RunbookProgress, RunbookResult } from '../contracts/runbook.js';
 import { failureCause } from './follow.js';
 import { formatDuration, table } from './format.js';
 

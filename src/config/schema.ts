@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { RunbooksConfigSchema } from '../runbooks/schema.js';
 import { cronProblem } from '../schedules/cron.js';
-import { DURATION_MESSAGE, parseDuration } from '../schedules/duration.js';
+import { DURATION_MESSAGE, parseDuration } from '../contracts/duration.js';
 
 /** A reference to a secret that is resolved on the worker, never stored in Temporal. */
 export const SecretRefSchema = z.union(

@@ -10,7 +10,7 @@ import { databaseStorageNames } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { openStorage, type Storage } from '../storage/index.js';
-import type { CopyResult } from '../../workflows/types.js';
+import type { CopyResult } from '../contracts/index.js';
 
 export interface CopyRequest {
   database: string;
@@ -22,7 +22,8 @@ export interface CopyRequest {
 
 export interface CopyHooks {
   signal?: AbortSignal;
-  onProgress?: (bytes: number) => void;
+  /** Bytes copied so far, of the artifact's stored size. */
+  onProgress?: (bytes: number, totalBytes: number) => void;
 }
 
 /** The storage targets a committed backup is copied to: every target of the database but `from`. */
@@ -107,7 +108,7 @@ export async function copyBackup(
       transform(chunk: Buffer, _enc, cb) {
         hash.update(chunk);
         bytes += chunk.length;
-        hooks.onProgress?.(bytes);
+        hooks.onProgress?.(bytes, manifest.artifact.bytes);
         cb(null, chunk);
       },
     });

@@ -2,7 +2,7 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { getDatabase } from '../config/load.js';
 import { connectPg } from '../engines/postgres.js';
 import { shortMessage } from '../errors.js';
-import type { VerificationCheck } from '../../workflows/types.js';
+import type { VerificationCheck } from '../contracts/index.js';
 import { resolveTarget } from './target.js';
 
 function plain(v: unknown): string | number | boolean | null {

@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { describeRowCountMismatches, type BackupSummary, type RestoreHeartbeat, type RestoreRequestInput, type RestoreResult, type TargetInspection } from '../../workflows/types.js';
+import { describeRowCountMismatches, type BackupSummary, type RestoreHeartbeat, type RestoreRequestInput, type RestoreResult, type TargetInspection } from '../contracts/index.js';
 import { restoreBackup } from './postgres.js';
 import { selectBackup, summarize } from './select.js';
 import { inspectTarget } from './target.js';
@@ -15,7 +15,7 @@ export interface LocalRestoreOptions {
   signal?: AbortSignal;
   onBackup?: (b: BackupSummary) => void;
   onInspection?: (i: TargetInspection) => void;
-  onProgress?: (p: Omit<RestoreHeartbeat, 'elapsedMs'>) => void;
+  onProgress?: (p: Omit<RestoreHeartbeat, 'elapsedMs' | 'activity'>) => void;
 }
 
 /**

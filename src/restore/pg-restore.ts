@@ -3,7 +3,7 @@ import { LifeboatError } from '../errors.js';
 import { classifyToolFailure, type PgConnection, withLibpqEnv } from '../engines/postgres.js';
 import { waitForExit } from '../pipeline/backup-stream.js';
 import { TailBuffer } from '../pipeline/process.js';
-import type { PrivilegeMode, RestoreMode } from '../../workflows/types.js';
+import type { PrivilegeMode, RestoreMode } from '../contracts/index.js';
 
 /** pg_restore's connection string argument: a conninfo `dbname='...'`, never a URL (no password). */
 export function dbnameArg(database: string): string {

@@ -7,7 +7,7 @@ import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { classifyPgError, connectPg, countRows, findPgTool, listTables, serverInfo, type PgConnection, type PgTool } from '../engines/postgres.js';
 import type { Manifest } from '../catalog/manifest.js';
-import type { PrivilegeMode, RestoreHeartbeat, RestoreMode, RestoreResult, RowCountComparison, RowCountMismatch } from '../../workflows/types.js';
+import type { PrivilegeMode, RestoreHeartbeat, TransferPhase, RestoreMode, RestoreResult, RowCountComparison, RowCountMismatch } from '../contracts/index.js';
 import { checkFreeSpace, fetchArtifact } from './artifact.js';
 import { parseCreateOptions, pgRestoreArgs, pgRestoreOutput, runPgRestore } from './pg-restore.js';
 import { selectBackup } from './select.js';
@@ -38,7 +38,7 @@ export interface RestoreRequest {
 
 export interface RestoreHooks {
   signal?: AbortSignal;
-  onProgress?: (p: Omit<RestoreHeartbeat, 'elapsedMs'>) => void;
+  onProgress?: (p: Omit<RestoreHeartbeat, 'elapsedMs' | 'activity'>) => void;
 }
 
 async function withClient<T>(conn: PgConnection | ResolvedTarget, label: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
@@ -167,15 +167,17 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
   const label = `${req.database} into ${req.target}`;
   const started = Date.now();
   const notes: string[] = [];
-  let phase = 'preparing';
+  let phase: TransferPhase = 'preparing';
   let storedBytes = 0;
   let rawBytes = 0;
   let step: string | undefined;
   let items: number | undefined;
-  const report = () => hooks.onProgress?.({ phase, storedBytes, rawBytes, items, step });
+  let totalBytes: number | undefined = undefined;
+  const report = () => hooks.onProgress?.({ phase, storedBytes, rawBytes, totalBytes, items, step });
   report();
 
   const { manifest, storage } = await selectBackup(cfg, req.database, req.backupId, req.mode);
+  totalBytes = manifest.artifact.bytes;
   const target = resolveTarget(cfg, req.database, req.target, req.scratch);
   const dbName = target.conn.database;
   const marker = ownerMarker(req.scratch ? 'verify' : 'restore', req.owner);

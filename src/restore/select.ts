@@ -4,7 +4,7 @@ import { LifeboatError } from '../errors.js';
 import { listBackups, readManifest } from '../catalog/catalog.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { openStorage, type Storage } from '../storage/index.js';
-import type { BackupKind, BackupSelector, BackupSummary, RestoreMode } from '../../workflows/types.js';
+import type { BackupKind, BackupSelector, BackupSummary, RestoreMode } from '../contracts/index.js';
 import { readVerification, verificationKeys } from './verification.js';
 
 /** Backup kinds that hold what a restore mode needs. */

@@ -5,7 +5,7 @@ import { getDatabase } from '../config/load.js';
 import { registerSecret, resolveSecret } from '../config/secrets.js';
 import { LifeboatError } from '../errors.js';
 import { classifyPgError, connectPg, parsePostgresUrl, withDatabase, type PgConnection } from '../engines/postgres.js';
-import { SCRATCH_PREFIX, type RestoreMode, type TargetInspection } from '../../workflows/types.js';
+import { SCRATCH_PREFIX, type RestoreMode, type TargetInspection } from '../contracts/index.js';
 
 /** Where a restore writes: the target database and a maintenance connection on the same server. */
 export interface ResolvedTarget {

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { LifeboatError } from '../errors.js';
 import { isVerificationKey, keys } from '../catalog/manifest.js';
 import type { Storage } from '../storage/index.js';
-import { compactTimestamp, type VerificationRecord } from '../../workflows/types.js';
+import { compactTimestamp, type VerificationRecord } from '../contracts/index.js';
 
 export const VerificationRecordSchema = z.object({
   formatVersion: z.literal(1),

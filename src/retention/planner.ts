@@ -1,6 +1,6 @@
 // The retention planner: a pure function from a catalog (manifests + verification status), a
 // policy and the current time to the set of backups to delete. No I/O, no clock, no randomness.
-import { formatDurationShort } from '../schedules/duration.js';
+import { formatDurationShort } from '../contracts/duration.js';
 import { PERIODS, bucketKey, type Period } from './calendar.js';
 
 /** `verified`: a passed verification record; `corrupt`: the latest record failed; else `unverified`. */

@@ -1,8 +1,8 @@
 import { getDatabase, databaseStorageNames } from '../config/load.js';
 import { RETENTION_KEEP_RULES, type LifeboatConfig, type RetentionPolicyConfig } from '../config/schema.js';
-import type { BackupKind } from '../../workflows/types.js';
+import type { BackupKind } from '../contracts/index.js';
 import { backupGapMs } from '../schedules/desired.js';
-import { durationMs, formatDurationShort } from '../schedules/duration.js';
+import { durationMs, formatDurationShort } from '../contracts/duration.js';
 import { ENVIRONMENT_PRESETS } from '../schedules/presets.js';
 import type { RetentionPolicy } from './planner.js';
 

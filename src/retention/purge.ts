@@ -4,7 +4,7 @@ import { keys } from '../catalog/manifest.js';
 import { getDatabase } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { openStorage } from '../storage/index.js';
-import type { PurgeAuditRecord, PurgeTargetPlan } from '../../workflows/types.js';
+import type { PurgeAuditRecord, PurgeTargetPlan } from '../contracts/index.js';
 import { readInventory } from './inventory.js';
 import { retentionTargets } from './policy.js';
 import { deleteBackup, findOrphanObjects, uploadIsStale } from './prune.js';

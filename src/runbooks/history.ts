@@ -1,5 +1,5 @@
 import type { Storage } from '../storage/index.js';
-import type { StepProgress } from '../../workflows/runbook-types.js';
+import type { StepProgress } from '../contracts/runbook.js';
 
 /** One run of a runbook, kept in storage so drills show RTO/RPO over time. */
 export interface RunbookRunRecord {

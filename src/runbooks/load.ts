@@ -5,7 +5,7 @@ import { parseDocument } from 'yaml';
 import type { LifeboatConfig } from '../config/schema.js';
 import { formatIssues } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
-import type { LoadedRunbook, RunbookDefinition } from '../../workflows/runbook-types.js';
+import type { LoadedRunbook, RunbookDefinition } from '../contracts/runbook.js';
 import { RunbookFileSchema } from './schema.js';
 
 /** The runbooks shipped with Lifeboat (`runbooks/` at the package root). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { STEP_TYPES } from '../../workflows/runbook-types.js';
+import { STEP_TYPES } from '../contracts/runbook.js';
 
 export const DURATION_RE = /^\d+(\.\d+)?\s*(ms|s|m|h|d|seconds?|minutes?|hours?|days?)$/;
 const Duration = z.string().regex(DURATION_RE, 'expected a duration such as "30s", "15m" or "2h"');

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { getDatabase } from '../config/load.js';
 import { BACKUP_KINDS, SCHEDULE_KINDS, type LifeboatConfig, type OVERLAP_POLICIES, type ScheduleEntry, type ScheduleKind } from '../config/schema.js';
 import { longestGapMs } from './cron.js';
-import { durationMs, formatDurationShort } from './duration.js';
+import { durationMs, formatDurationShort } from '../contracts/duration.js';
 import { ENVIRONMENT_PRESETS } from './presets.js';
 
 /** Every schedule Lifeboat manages has an id starting with this, and a memo marker. */

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { backupPostgres } from '../../src/backup/postgres.js';
-import type { RestoreResult } from '../../workflows/types.js';
+import type { RestoreResult } from '../../src/contracts/index.js';
 import { captureLogger, createBucket, createRole, pgUrl, repoRoot, services, testConfig, uniqueName, withPg } from '../harness/services.js';
 
 const exec = promisify(execFile);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import { createSampleDatabase } from '../../dev/sample-data.js';
-import type { RunbookProgress, RunbookResult } from '../../workflows/runbook-types.js';
+import type { RunbookProgress, RunbookResult } from '../../src/contracts/runbook.js';
 import { createBucket, createRole, pgUrl, repoRoot, services, uniqueName, withPg } from '../harness/services.js';
 
 // Disaster-recovery runbooks end to end: worker processes, the CLI, real PostgreSQL, S3, Temporal.

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { parseConfig } from '../../src/config/load.js';
-import type { RunbookProgress } from '../../workflows/runbook-types.js';
+import type { RunbookProgress } from '../../src/contracts/runbook.js';
 import { createBucket, repoRoot, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 
 // An operator starts a runbook from the Temporal Web UI's Start Workflow form, typing the JSON

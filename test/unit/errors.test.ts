@@ -1,18 +1,12 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
 import { ERROR_CODES, LifeboatError, shortMessage } from '../../src/errors.js';
-import { NON_RETRYABLE_TYPES } from '../../workflows/errors.js';
+import { failureCause, lifeboatFailure } from '../../src/contracts/failures.js';
 import { registerSecret, redactSecrets, resolveSecret } from '../../src/config/secrets.js';
 import { detectProvider } from '../../src/engines/providers.js';
 import { parsePostgresUrl } from '../../src/engines/postgres.js';
 import { choosePartSize } from '../../src/storage/s3.js';
-import { BackupInputSchema, backupWorkflowId, compactTimestamp } from '../../workflows/types.js';
-
-test('the workflow retry policy lists exactly the non-retryable error codes', () => {
-  const nonRetryable = Object.entries(ERROR_CODES)
-    .filter(([, v]) => v.nonRetryable)
-    .map(([k]) => k)
-    .sort();
-  expect([...NON_RETRYABLE_TYPES].sort()).toEqual(nonRetryable);
-});
+import { BackupInputSchema, backupWorkflowId, compactTimestamp } from '../../src/contracts/index.js';
 
 test('errors carry their code and subject', () => {
   const e = new LifeboatError('AUTH_FAILED', 'Backup of orders failed: password authentication failed', { subject: 'orders' });
@@ -65,4 +59,31 @@ test('backup inputs and ids', () => {
   const at = new Date('2026-11-23T02:00:00.123Z');
   expect(backupWorkflowId('orders', 'full', at)).toBe('backup:orders:full:2026-11-23T02:00:00Z');
   expect(compactTimestamp(at)).toBe('20261123T020000Z');
+});
+
+function sources(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => path.join(e.parentPath, e.name));
+}
+
+test('every failure type raised anywhere is in the catalogue, and workflows fail only through lifeboatFailure', () => {
+  const root = path.resolve(import.meta.dirname, '../..');
+  const files = ['src', 'workflows', 'activities'].flatMap((d) => sources(path.join(root, d)));
+  const used = new Set<string>();
+  for (const f of files) {
+    const text = readFileSync(f, 'utf8');
+    for (const m of text.matchAll(/(?:lifeboatFailure|new LifeboatError)\(\s*'([A-Z_]+)'/g)) used.add(m[1]!);
+    if (f.includes(`${path.sep}workflows${path.sep}`)) expect([f, /ApplicationFailure\.create/.test(text)]).toEqual([f, false]);
+  }
+  expect(used.size).toBeGreaterThan(20);
+  expect([...used].filter((t) => !(t in ERROR_CODES))).toEqual([]);
+});
+
+test('a workflow failure takes its retryability from the catalogue; the cause walker finds the innermost message and type', () => {
+  expect(lifeboatFailure('AUTH_FAILED', 'x').nonRetryable).toBe(true);
+  expect(lifeboatFailure('STORAGE_FAILED', 'x').nonRetryable).toBe(false);
+  const inner = lifeboatFailure('CHECKSUM_MISMATCH', 'Restore of a failed: checksum mismatch');
+  const outer = Object.assign(new Error('Activity task failed'), { cause: inner });
+  expect(failureCause(Object.assign(new Error('Workflow execution failed'), { cause: outer }))).toEqual({ type: 'CHECKSUM_MISMATCH', message: 'Restore of a failed: checksum mismatch' });
 });

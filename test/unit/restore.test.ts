@@ -10,7 +10,7 @@ import {
   describeRowCountMismatches,
   parseDurationMs,
   scratchDatabaseName,
-} from '../../workflows/types.js';
+} from '../../src/contracts/index.js';
 
 // `pg_restore --list --verbose` of a small database: schema s with an enum, a serial table a
 // (index, trigger with its function), b with a foreign key to a, a partitioned table p with one

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { condition, evaluate, render, type TemplateScope } from '../../workflows/runbook-template.js';
+import { condition, evaluate, render, type TemplateScope } from '../../src/contracts/template.js';
 import { parseConfig } from '../../src/config/load.js';
 import { loadRunbook, readRunbookFile, listRunbooks } from '../../src/runbooks/load.js';
 

@@ -1,7 +1,7 @@
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { cronProblem, longestGapMs } from '../../src/schedules/cron.js';
 import { desiredSchedules, effectiveSchedules, describeTiming, scheduleId } from '../../src/schedules/desired.js';
-import { parseDuration } from '../../src/schedules/duration.js';
+import { parseDuration } from '../../src/contracts/duration.js';
 import { diffSchedules, type ObservedSchedule } from '../../src/schedules/reconcile.js';
 
 const HOUR = 3_600_000;

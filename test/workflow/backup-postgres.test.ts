@@ -8,7 +8,7 @@ import { createSampleDatabase } from '../../dev/sample-data.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { listBackups } from '../../src/catalog/catalog.js';
 import { openStorage } from '../../src/storage/index.js';
-import type { BackupResult } from '../../workflows/types.js';
+import type { BackupResult } from '../../src/contracts/index.js';
 import {
   createBucket,
   createRole,

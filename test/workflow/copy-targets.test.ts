@@ -12,7 +12,7 @@ import { listBackupLocations, listBackups, readManifest } from '../../src/catalo
 import { copyBackup } from '../../src/copy/copy-backup.js';
 import { deleteBackup } from '../../src/retention/prune.js';
 import { openStorage, type Storage } from '../../src/storage/index.js';
-import type { ApplyRetentionResult, BackupWithCopiesResult, CopyResult } from '../../workflows/types.js';
+import type { ApplyRetentionResult, BackupWithCopiesResult, CopyResult } from '../../src/contracts/index.js';
 import { captureLogger, createBucket, createRole, getObject, listKeys, pgUrl, s3Client, services, startWorker, testConfig, uniqueName, type RunningWorker } from '../harness/services.js';
 
 // 3-2-1: every committed backup lands on a second S3 bucket and a filesystem target, each with

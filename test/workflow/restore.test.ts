@@ -10,8 +10,8 @@ import { contentFingerprint, createAwkwardDatabase } from '../../dev/awkward-dat
 import { openStorage } from '../../src/storage/index.js';
 import { latestVerification } from '../../src/restore/index.js';
 import { failureCause } from '../../src/cli/follow.js';
-import { approveUpdate, restoreProgressQuery } from '../../workflows/restore-database.js';
-import type { BackupResult, RestoreInput, RestoreResult, VerifyResult } from '../../workflows/types.js';
+import { approveRestoreUpdate as approveUpdate, restoreProgressQuery } from '../../src/contracts/index.js';
+import type { BackupResult, RestoreInput, RestoreResult, VerifyResult } from '../../src/contracts/index.js';
 import {
   createBucket,
   createRole,

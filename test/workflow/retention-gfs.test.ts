@@ -11,7 +11,7 @@ import { listBackups } from '../../src/catalog/catalog.js';
 import { openStorage } from '../../src/storage/index.js';
 import { deleteBackup } from '../../src/retention/prune.js';
 import type { Storage } from '../../src/storage/index.js';
-import type { ApplyRetentionResult } from '../../workflows/types.js';
+import type { ApplyRetentionResult } from '../../src/contracts/index.js';
 import { services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 
 // A synthetic two-year catalog on a filesystem target, pruned by the real applyRetention workflow.

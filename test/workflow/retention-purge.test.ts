@@ -7,7 +7,7 @@ import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } f
 import { listBackups } from '../../src/catalog/catalog.js';
 import { main } from '../../src/cli/main.js';
 import { openStorage } from '../../src/storage/index.js';
-import type { PurgeAuditRecord, PurgeResult, PurgeState } from '../../workflows/types.js';
+import type { PurgeAuditRecord, PurgeResult, PurgeState } from '../../src/contracts/index.js';
 import { CreateMultipartUploadCommand } from '@aws-sdk/client-s3';
 import { sweepOrphans } from '../../src/retention/prune.js';
 import { createBucket, listMultipart, s3Client, startWorker, testConfig, uniqueName, type RunningWorker } from '../harness/services.js';

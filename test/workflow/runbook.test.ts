@@ -9,7 +9,7 @@ import { toolPath } from '../../dev/services.js';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { parseConfig } from '../../src/config/load.js';
 import { workflowsPath } from '../../src/worker.js';
-import type { RunbookProgress, RunbookResult } from '../../workflows/runbook-types.js';
+import type { RunbookProgress, RunbookResult } from '../../src/contracts/runbook.js';
 import { createBucket, createRole, pgUrl, repoRoot, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 
 let w: RunningWorker;

@@ -12,7 +12,7 @@ import { toolPath } from '../../dev/services.js';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { applySchedulePlan, planSchedules } from '../../src/schedules/reconcile.js';
 import { openStorage } from '../../src/storage/index.js';
-import type { BackupResult } from '../../workflows/types.js';
+import type { BackupResult } from '../../src/contracts/index.js';
 import { createBucket, createRole, pgUrl, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 
 // `lifeboat schedules plan/apply` against a real Temporal dev server.

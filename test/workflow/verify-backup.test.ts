@@ -4,8 +4,8 @@ import { createSampleDatabase } from '../../dev/sample-data.js';
 import { openStorage } from '../../src/storage/index.js';
 import { latestVerification } from '../../src/restore/index.js';
 import { failureCause } from '../../src/cli/follow.js';
-import { verifyProgressQuery } from '../../workflows/verify-backup.js';
-import type { BackupResult, RestoreResult, VerifyResult } from '../../workflows/types.js';
+import { verifyProgressQuery } from '../../src/contracts/index.js';
+import type { BackupResult, RestoreResult, VerifyResult } from '../../src/contracts/index.js';
 import { createBucket, createRole, pgUrl, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
 
 let bucket: string;

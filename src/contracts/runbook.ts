@@ -1,4 +1,5 @@
-// Runbook types shared by the interpreter workflow, its activities and the CLI. Pure.
+// The runbook family: `runRunbook`, its input, progress, updates, signal and query. Pure.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
 
 export const STEP_TYPES = ['restore', 'verify', 'sql', 'command', 'http-check', 'approval', 'notify', 'wait'] as const;
@@ -113,3 +114,12 @@ export interface RejectInput {
   by: string;
   reason?: string;
 }
+
+/** Each step's state, attempts, times and a one-line summary. */
+export const runbookProgressQuery = defineQuery<RunbookProgress>('progress');
+/** Approves the step waiting for approval; the approver must hold the step's role. */
+export const runbookApproveUpdate = defineUpdate<{ step: string; approvedBy: string }, [ApprovalInput]>('approve');
+/** Rejects the step waiting for approval: compensations run in reverse order, the run fails. */
+export const runbookRejectUpdate = defineUpdate<{ step: string; rejectedBy: string }, [RejectInput]>('reject');
+/** Stops the run: the current step is cancelled and compensations run in reverse order. */
+export const runbookAbortSignal = defineSignal<[{ by?: string; reason?: string }]>('abort');

@@ -1,0 +1,30 @@
+import { Context } from '@temporalio/activity';
+import { backupPostgres } from '../src/backup/postgres.js';
+import type { BackupHeartbeat, BackupKind, BackupResult } from '../src/contracts/index.js';
+import { activityLogger, previousHeartbeat, withHeartbeat, workflowRef } from './context.js';
+import type { ActivityDeps } from './deps.js';
+
+/** Backup activities. */
+export function createBackupActivities(deps: ActivityDeps) {
+  const interval = deps.heartbeatIntervalMs ?? 2000;
+  return {
+    /** Streams one backup into storage and commits its manifest. Heartbeats bytes so far. */
+    async runBackup(input: { database: string; kind: BackupKind; backupId: string }): Promise<BackupResult> {
+      const ctx = Context.current();
+      const log = activityLogger(deps.logger);
+      const started = Date.now();
+      const previous = previousHeartbeat<BackupHeartbeat>();
+      // A dump stream cannot resume mid-way: a retry starts over on a fresh staging key.
+      if (previous) log.warn({ previous }, 'retrying a backup attempt that did not finish');
+      let hb: BackupHeartbeat = { activity: 'backup', phase: 'starting', rawBytes: 0, storedBytes: 0, elapsedMs: 0 };
+      return withHeartbeat(interval, () => ({ ...hb, elapsedMs: Date.now() - started }), () =>
+        backupPostgres(deps.config, { ...input, workflow: workflowRef() }, log, {
+          signal: ctx.cancellationSignal,
+          onProgress: (p) => {
+            hb = { ...hb, ...p };
+          },
+        }),
+      );
+    },
+  };
+}
