@@ -1,5 +1,5 @@
 import { Context } from '@temporalio/activity';
-import { backupPostgres } from '../src/backup/postgres.js';
+import { takeBackup } from '../src/backup/backup.js';
 import type { BackupHeartbeat, BackupKind, BackupResult } from '../src/contracts/index.js';
 import { activityLogger, previousHeartbeat, withHeartbeat, workflowRef } from './context.js';
 import type { ActivityDeps } from './deps.js';
@@ -18,7 +18,7 @@ export function createBackupActivities(deps: ActivityDeps) {
       if (previous) log.warn({ previous }, 'retrying a backup attempt that did not finish');
       let hb: BackupHeartbeat = { activity: 'backup', phase: 'starting', rawBytes: 0, storedBytes: 0, elapsedMs: 0 };
       return withHeartbeat(interval, () => ({ ...hb, elapsedMs: Date.now() - started }), () =>
-        backupPostgres(deps.config, { ...input, workflow: workflowRef() }, log, {
+        takeBackup(deps.config, { ...input, workflow: workflowRef() }, log, {
           signal: ctx.cancellationSignal,
           onProgress: (p) => {
             hb = { ...hb, ...p };

@@ -3,7 +3,7 @@ import { databaseStorageNames } from '../src/config/load.js';
 import { openStorage } from '../src/storage/index.js';
 import { selectBackup, summarize } from '../src/restore/select.js';
 import { dropScratchDatabase, inspectTarget } from '../src/restore/target.js';
-import { restoreBackup, type RestoreRequest } from '../src/restore/postgres.js';
+import { restoreBackup, type RestoreRequest } from '../src/restore/restore.js';
 import { runVerifyChecks } from '../src/restore/checks.js';
 import { writeVerification } from '../src/restore/verification.js';
 import type {

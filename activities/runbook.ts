@@ -3,7 +3,7 @@ import { execa } from 'execa';
 import { getDatabase, databaseStorageNames } from '../src/config/load.js';
 import { redactSecrets, resolveSecret } from '../src/config/secrets.js';
 import { LifeboatError, shortMessage } from '../src/errors.js';
-import { connectPg, parsePostgresUrl, withDatabase } from '../src/engines/postgres.js';
+import { connectPg, parsePostgresUrl, withDatabase } from '../src/engines/postgres/index.js';
 import { TailBuffer, keyStderrLine } from '../src/pipeline/process.js';
 import { readManifest } from '../src/catalog/catalog.js';
 import { openStorage } from '../src/storage/index.js';

@@ -6,8 +6,8 @@ import pg from 'pg';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { parseConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
-import { backupPostgres } from '../src/backup/postgres.js';
-import { findPgTool } from '../src/engines/postgres.js';
+import { takeBackup } from '../src/backup/backup.js';
+import { findPgTool } from '../src/engines/postgres/index.js';
 import { startEphemeralPostgres, startS3Server, stopAll } from './services.js';
 
 /**
@@ -99,7 +99,7 @@ async function main(): Promise<void> {
 
     let n = 0;
     const lifeboat = (database: string) => () =>
-      backupPostgres(cfg, { database, kind: 'full', backupId: `bench-${++n}`, workflow: { workflowId: 'bench', runId: 'bench', attempt: 1 } }, log);
+      takeBackup(cfg, { database, kind: 'full', backupId: `bench-${++n}`, workflow: { workflowId: 'bench', runId: 'bench', attempt: 1 } }, log);
 
     const cases: Array<[string, () => Promise<unknown>]> = [
       ['stock: pg_dump -Fc -Z0 | zstd -1 | sha256sum', () => stock('')],
@@ -137,7 +137,7 @@ async function rssOnly(which: string): Promise<void> {
     storage: { fs: { type: 'filesystem', path: work } },
     databases: { x: { engine: 'postgres', url: { env: which === 'big' ? 'BENCH_BIG_URL' : 'BENCH_SMALL_URL' } } },
   });
-  await backupPostgres(cfg, { database: 'x', kind: 'full', backupId: 'rss', workflow: { workflowId: 'b', runId: 'b', attempt: 1 } }, createLogger({ level: 'warn' }));
+  await takeBackup(cfg, { database: 'x', kind: 'full', backupId: 'rss', workflow: { workflowId: 'b', runId: 'b', attempt: 1 } }, createLogger({ level: 'warn' }));
   rmSync(work, { recursive: true, force: true });
   process.stdout.write(`${Math.round(process.resourceUsage().maxRSS / 1024)}\n`);
 }

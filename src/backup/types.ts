@@ -11,6 +11,8 @@ export interface BackupProgress {
   phase: 'connecting' | 'dumping' | 'confirming' | 'committing';
   rawBytes: number;
   storedBytes: number;
+  /** The database's size on disk from the engine's probe: an estimate of `rawBytes` at the end. */
+  estimateBytes?: number;
 }
 
 export interface BackupHooks {

@@ -11,7 +11,8 @@ export const ManifestSchema = z.object({
   provider: z.string(),
   /** `pg_dump-custom`: `pg_restore` reads it; `sql`: plain SQL for `psql`/`mysql`. */
   format: z.enum(['pg_dump-custom', 'sql']),
-  server: z.object({ version: z.string(), sizeBytes: z.number().optional() }),
+  /** `flavour` (`postgresql`; later `mysql`, `mariadb`) is absent from manifests of older versions. */
+  server: z.object({ version: z.string(), flavour: z.string().optional(), sizeBytes: z.number().optional() }),
   tool: z.object({ name: z.string(), version: z.string() }),
   startedAt: z.string(),
   finishedAt: z.string(),
@@ -33,6 +34,8 @@ export const ManifestSchema = z.object({
       tables: z.record(z.string(), z.number()),
     }),
   ]),
+  /** The replication position the dump is consistent with (MySQL GTID set, binlog file:offset), when the engine knows it exactly. */
+  position: z.object({ kind: z.string(), value: z.string() }).optional(),
   workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }),
   lifeboatVersion: z.string(),
   /** Present on copies (3-2-1): where this target's artifact was copied from; sha256 re-checked here. */

@@ -1,10 +1,11 @@
 // 3-2-1 copies: a committed backup is copied to another storage target, its sha256 checked while
 // streaming (the source) and again by reading the copy back (the destination), and the manifest
 // committed last on the destination with a create-if-absent write.
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { pipeline, Transform } from 'node:stream';
 import { readManifest } from '../catalog/catalog.js';
-import { keys } from '../catalog/manifest.js';
+import { commitArtifact, type StagedArtifact } from '../catalog/commit.js';
+import { keys, type Manifest } from '../catalog/manifest.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { databaseStorageNames } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
@@ -39,23 +40,45 @@ export function artifactExtension(backupId: string, key: string): string {
   return dot >= 0 ? rest.slice(dot) : '';
 }
 
-async function sha256Of(storage: Storage, key: string, signal?: AbortSignal): Promise<{ sha256: string; bytes: number }> {
-  const h = createHash('sha256');
+/**
+ * Streams the source artifact into `key` on the destination, hashing it on the way: a source
+ * that no longer matches its manifest is never committed. The manifest to commit is the source's
+ * as stored (unknown fields kept), pointing at this target's artifact.
+ */
+async function streamCopy(req: CopyRequest, manifest: Manifest, src: Storage, dst: Storage, key: string, log: Logger, hooks: CopyHooks): Promise<StagedArtifact<Record<string, unknown>>> {
+  const hash = createHash('sha256');
   let bytes = 0;
-  for await (const chunk of await storage.getStream(key, signal)) {
-    h.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest('hex'), bytes };
-}
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      hooks.onProgress?.(bytes, manifest.artifact.bytes);
+      cb(null, chunk);
+    },
+  });
+  const source = await src.getStream(manifest.artifact.key, hooks.signal);
+  pipeline(source, tap, () => undefined); // a source error destroys `tap`, which fails the upload
+  log.info({ backupId: req.backupId, from: src.describe(manifest.artifact.key), to: dst.describe(key) }, 'copy started');
+  await dst.putStream(key, tap, { sizeHint: manifest.artifact.bytes, signal: hooks.signal });
 
-async function clearUncommitted(storage: Storage, database: string, backupId: string, log: Logger): Promise<void> {
-  const prefix = keys.backupPrefix(database, backupId);
-  for (const u of await storage.listIncompleteUploads(prefix)) await storage.abortIncompleteUpload(u);
-  for (const o of await storage.list(prefix)) {
-    log.info({ key: o.key }, 'deleting an uncommitted copy of an earlier attempt');
-    await storage.delete(o.key);
+  const streamed = hash.digest('hex');
+  if (streamed !== manifest.artifact.sha256 || bytes !== manifest.artifact.bytes) {
+    throw new LifeboatError(
+      'CHECKSUM_MISMATCH',
+      `Copy of backup ${req.backupId} failed: the source artifact does not match its manifest (sha256 ${streamed.slice(0, 12)}…, ${bytes} bytes; manifest ${manifest.artifact.sha256.slice(0, 12)}…, ${manifest.artifact.bytes} bytes): ${src.describe(manifest.artifact.key)}`,
+      { subject: `${req.database}/${req.backupId}` },
+    );
   }
+  const raw = JSON.parse((await src.getBuffer(keys.manifest(req.database, req.backupId))).toString()) as Record<string, unknown>;
+  return {
+    bytes,
+    sha256: streamed,
+    manifest: () => ({
+      ...raw,
+      artifact: { ...(raw.artifact as Record<string, unknown>), storage: req.to, key },
+      copy: { from: req.from, sourceKey: manifest.artifact.key, copiedAt: new Date().toISOString(), workflow: req.workflow },
+    }),
+  };
 }
 
 /**
@@ -97,65 +120,24 @@ export async function copyBackup(
     }
     return result(present.artifact.key, 'already-present');
   }
-  if (req.workflow.attempt > 1) await clearUncommitted(dst, req.database, req.backupId, log);
-
-  const key = keys.artifact(req.database, req.backupId, `c${req.workflow.attempt}-${randomBytes(3).toString('hex')}`, artifactExtension(req.backupId, manifest.artifact.key));
-  let committed = false;
-  try {
-    const hash = createHash('sha256');
-    let bytes = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        hooks.onProgress?.(bytes, manifest.artifact.bytes);
-        cb(null, chunk);
-      },
-    });
-    const source = await src.getStream(manifest.artifact.key, hooks.signal);
-    pipeline(source, tap, () => undefined); // a source error destroys `tap`, which fails the upload
-    log.info({ backupId: req.backupId, from: src.describe(manifest.artifact.key), to: dst.describe(key) }, 'copy started');
-    await dst.putStream(key, tap, { sizeHint: manifest.artifact.bytes, signal: hooks.signal });
-
-    const streamed = hash.digest('hex');
-    if (streamed !== manifest.artifact.sha256 || bytes !== manifest.artifact.bytes) {
-      throw new LifeboatError(
-        'CHECKSUM_MISMATCH',
-        `Copy of backup ${req.backupId} failed: the source artifact does not match its manifest (sha256 ${streamed.slice(0, 12)}…, ${bytes} bytes; manifest ${manifest.artifact.sha256.slice(0, 12)}…, ${manifest.artifact.bytes} bytes): ${src.describe(manifest.artifact.key)}`,
-        { subject },
-      );
-    }
-    const reread = await sha256Of(dst, key, hooks.signal);
-    if (reread.sha256 !== manifest.artifact.sha256 || reread.bytes !== manifest.artifact.bytes) {
-      throw new LifeboatError(
-        'COPY_FAILED',
-        `Copy of backup ${req.backupId} failed: reading the copy back gives sha256 ${reread.sha256.slice(0, 12)}… (${reread.bytes} bytes), expected ${manifest.artifact.sha256.slice(0, 12)}… (${manifest.artifact.bytes} bytes): ${dst.describe(key)}`,
-        { subject },
-      );
-    }
-
-    // The source manifest as stored (unknown fields kept), pointing at this target's artifact.
-    const raw = JSON.parse((await src.getBuffer(keys.manifest(req.database, req.backupId))).toString()) as Record<string, unknown>;
-    const copyManifest = {
-      ...raw,
-      artifact: { ...(raw.artifact as Record<string, unknown>), storage: req.to, key },
-      copy: { from: req.from, sourceKey: manifest.artifact.key, copiedAt: new Date().toISOString(), workflow: req.workflow },
-    };
-    const won = await dst.putIfAbsent(keys.manifest(req.database, req.backupId), `${JSON.stringify(copyManifest, null, 2)}\n`);
-    committed = true;
-    if (!won) {
-      await dst.delete(key).catch(() => undefined);
-      const winner = await readManifest(dst, req.database, req.backupId);
-      if (!winner || winner.artifact.sha256 !== manifest.artifact.sha256) {
-        throw new LifeboatError('MANIFEST_CONFLICT', `Copy of backup ${req.backupId} failed: another manifest was committed on ${req.to} first`, { subject });
-      }
-      log.info({ backupId: req.backupId, to: req.to }, 'another attempt committed this copy first; discarded this attempt');
-      return result(winner.artifact.key, 'already-present');
-    }
-    log.info({ backupId: req.backupId, to: dst.describe(key), bytes: manifest.artifact.bytes, sha256: manifest.artifact.sha256 }, 'copy committed');
-    return result(key, 'copied');
-  } catch (err) {
-    if (!committed) await dst.delete(key).catch(() => undefined);
-    throw err;
-  }
+  const outcome = await commitArtifact<Record<string, unknown>>({
+    storage: dst,
+    database: req.database,
+    backupId: req.backupId,
+    attempt: req.workflow.attempt,
+    tag: 'c',
+    extension: artifactExtension(req.backupId, manifest.artifact.key),
+    what: `Copy of backup ${req.backupId}`,
+    subject,
+    reread: true,
+    checksumCode: 'COPY_FAILED',
+    noun: 'the copy',
+    signal: hooks.signal,
+    log,
+    stage: (key) => streamCopy(req, manifest, src, dst, key, log, hooks),
+    accept: (winner) => winner.artifact.sha256 === manifest.artifact.sha256,
+  });
+  if (outcome.status === 'lost') return result(outcome.key, 'already-present');
+  log.info({ backupId: req.backupId, to: dst.describe(outcome.key), bytes: manifest.artifact.bytes, sha256: manifest.artifact.sha256 }, 'copy committed');
+  return result(outcome.key, 'copied');
 }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import { PassThrough, Transform, type Readable, type Writable } from 'node:stream';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { LifeboatError } from '../errors.js';
@@ -85,6 +85,51 @@ export async function checkFreeSpace(dir: string, m: Manifest, label: string): P
   }
 }
 
+/** The decoder feeding the local dump file, and the first error of either. */
+interface DecodeSink {
+  input: Writable;
+  error(): Error | undefined;
+  note(err: Error): void;
+  /** Settles once the decoder and the file write have finished. */
+  settled(): Promise<unknown>;
+}
+
+function openDecodeSink(codec: Manifest['artifact']['compression']['codec'], file: string, signal: AbortSignal, progress: FetchProgress): DecodeSink {
+  const decoder = startDecoder(codec, signal);
+  let first: Error | undefined;
+  const note = (err: Error) => {
+    first ??= err;
+  };
+  decoder.input.on('error', note);
+  decoder.output.on('data', (chunk: Buffer) => {
+    progress.rawBytes += chunk.length;
+  });
+  const noted = (p: Promise<void>) =>
+    p.catch((err: Error) => {
+      note(err);
+      throw err;
+    });
+  const writing = noted(pipeline(decoder.output, createWriteStream(file, { mode: 0o600 })));
+  const decoded = noted(decoder.done);
+  writing.catch(() => undefined);
+  decoded.catch(() => undefined);
+  return { input: decoder.input, error: () => first, note, settled: () => Promise.allSettled([writing, decoded]) };
+}
+
+/** The stored object must exist with the manifest's size (a cheap check before the download). */
+async function checkStored(storage: Storage, m: Manifest, label: string, where: string): Promise<void> {
+  checkEncryption(m, label);
+  const head = await storage.head(m.artifact.key);
+  if (!head) {
+    throw new LifeboatError('BACKUP_NOT_FOUND', `Restore of ${label} failed: the artifact of backup ${m.backupId} is missing: ${where}`, { subject: where });
+  }
+  if (head.bytes !== m.artifact.bytes) {
+    throw new LifeboatError('CHECKSUM_MISMATCH', `Restore of ${label} failed: checksum mismatch: the stored artifact is ${head.bytes} bytes, the manifest says ${m.artifact.bytes}: ${where}`, { subject: where });
+  }
+}
+
+const noSpace = (err: Error | undefined) => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC';
+
 /**
  * Downloads a backup's artifact into `file`, decompressing on the way, and proves it intact:
  * the SHA-256 of the stored bytes must equal the manifest's. Nothing reaches a database before
@@ -102,61 +147,30 @@ export async function fetchArtifact(opts: {
   const { storage, manifest: m, label } = opts;
   const where = storage.describe(m.artifact.key);
   const started = Date.now();
-  checkEncryption(m, label);
-  const head = await storage.head(m.artifact.key);
-  if (!head) {
-    throw new LifeboatError('BACKUP_NOT_FOUND', `Restore of ${label} failed: the artifact of backup ${m.backupId} is missing: ${where}`, { subject: where });
-  }
-  if (head.bytes !== m.artifact.bytes) {
-    throw new LifeboatError('CHECKSUM_MISMATCH', `Restore of ${label} failed: checksum mismatch: the stored artifact is ${head.bytes} bytes, the manifest says ${m.artifact.bytes}: ${where}`, { subject: where });
-  }
+  await checkStored(storage, m, label, where);
 
   const ac = new AbortController();
   const onAbort = () => ac.abort();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const progress: FetchProgress = { storedBytes: 0, rawBytes: 0 };
   const hash = createHash('sha256');
-  const decoder = startDecoder(m.artifact.compression.codec, ac.signal);
-  let decodeError: Error | undefined;
-  const noteError = (err: Error) => {
-    decodeError ??= err;
-  };
-  decoder.input.on('error', noteError);
-  const counter = new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _enc, cb) {
-      progress.rawBytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const writing = pipeline(decoder.output, counter, createWriteStream(opts.file, { mode: 0o600 })).catch((err: Error) => {
-    noteError(err);
-    throw err;
-  });
-  const decoded = decoder.done.catch((err: Error) => {
-    noteError(err);
-    throw err;
-  });
-  writing.catch(() => undefined);
-  decoded.catch(() => undefined);
-
+  const sink = openDecodeSink(m.artifact.compression.codec, opts.file, ac.signal, progress);
   try {
-    let source: Readable;
     try {
-      source = await storage.getStream(m.artifact.key, ac.signal);
+      const source: Readable = await storage.getStream(m.artifact.key, ac.signal);
       for await (const chunk of source) {
         const b = chunk as Buffer;
         hash.update(b);
         progress.storedBytes += b.length;
-        if (!decodeError) await writeChunk(decoder.input, b).catch(noteError);
-        if ((decodeError as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') break;
+        if (!sink.error()) await writeChunk(sink.input, b).catch(sink.note);
+        if (noSpace(sink.error())) break;
         opts.onProgress?.(progress);
       }
     } catch (err) {
       if (opts.signal?.aborted) throw new LifeboatError('CANCELLED', `Restore of ${label} cancelled while downloading ${where}`, { subject: label });
       throw err;
     }
-    if ((decodeError as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC') {
+    if (noSpace(sink.error())) {
       throw new LifeboatError('INSUFFICIENT_SPACE', `Restore of ${label} failed: no space left for the dump file ${opts.file}`, { subject: label });
     }
     const sha256 = hash.digest('hex');
@@ -167,11 +181,11 @@ export async function fetchArtifact(opts: {
         { subject: where },
       );
     }
-    if (!decodeError) decoder.input.end();
-    await Promise.allSettled([writing, decoded]);
+    if (!sink.error()) sink.input.end();
+    await sink.settled();
+    const decodeError = sink.error();
     if (decodeError) {
-      const e = decodeError as Error;
-      throw new LifeboatError('DECOMPRESS_FAILED', `Restore of ${label} failed: the artifact's checksum is right but it does not decompress as ${m.artifact.compression.codec}: ${e.message}: ${where}`, { subject: where });
+      throw new LifeboatError('DECOMPRESS_FAILED', `Restore of ${label} failed: the artifact's checksum is right but it does not decompress as ${m.artifact.compression.codec}: ${decodeError.message}: ${where}`, { subject: where });
     }
     if (progress.rawBytes !== m.rawBytes) {
       throw new LifeboatError('CHECKSUM_MISMATCH', `Restore of ${label} failed: the artifact decompressed to ${progress.rawBytes} bytes, the manifest says ${m.rawBytes}: ${where}`, { subject: where });
@@ -179,8 +193,8 @@ export async function fetchArtifact(opts: {
     return { ...progress, sha256, ms: Date.now() - started };
   } finally {
     ac.abort();
-    decoder.input.destroy();
-    await Promise.allSettled([writing, decoded]);
+    sink.input.destroy();
+    await sink.settled();
     opts.signal?.removeEventListener('abort', onAbort);
   }
 }

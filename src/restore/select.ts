@@ -1,6 +1,7 @@
 import type { LifeboatConfig } from '../config/schema.js';
 import { databaseStorageNames, getDatabase } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
+import { engineFor } from '../engines/index.js';
 import { listBackups, readManifest } from '../catalog/catalog.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { openStorage, type Storage } from '../storage/index.js';
@@ -57,8 +58,9 @@ export interface SelectedBackup {
 }
 
 function checkUsable(m: Manifest, mode: RestoreMode, action: string, database: string): void {
-  if (m.engine !== 'postgres' || m.format !== 'pg_dump-custom') {
-    throw new LifeboatError('UNSUPPORTED', `${action} of ${database} failed: backup ${m.backupId} is a ${m.engine} ${m.format} artifact; only PostgreSQL custom-format restores are supported`, { subject: database });
+  const engine = engineFor(m.engine, `${action} of ${database} backup ${m.backupId}`, database);
+  if (!engine.formats.includes(m.format)) {
+    throw new LifeboatError('UNSUPPORTED', `${action} of ${database} failed: backup ${m.backupId} is a ${m.format} artifact, which the ${engine.name} engine does not restore (it restores ${engine.formats.join(', ')})`, { subject: database });
   }
   if (!compatibleKinds(mode).includes(m.kind)) {
     const hint = m.kind === 'schema' ? 'use mode "schema"' : 'use mode "data"';

@@ -6,7 +6,8 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { FilesystemStorageConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
-import type { IncompleteUpload, PutStreamOptions, Storage, StoredObject } from './types.js';
+import { confirmObject } from './confirm.js';
+import type { Confirmation, ConfirmOptions, ExpectedObject, IncompleteUpload, PutStreamOptions, Storage, StoredObject } from './types.js';
 
 const PARTIAL = '.partial-';
 
@@ -172,6 +173,11 @@ export class FilesystemStorage implements Storage {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw this.fail('Delete', key, err);
     }
+  }
+
+  /** The file is fsynced before it is renamed into place; its size is checked, its bytes only on `reread`. */
+  async confirm(key: string, expected: ExpectedObject, options: ConfirmOptions = {}): Promise<Confirmation> {
+    return confirmObject(this, key, expected, options.reread === true, options.signal);
   }
 
   async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {

@@ -5,7 +5,7 @@ import { FilesystemStorage } from './filesystem.js';
 import { S3Storage } from './s3.js';
 import type { Storage } from './types.js';
 
-export type { Storage, StoredObject, IncompleteUpload, PutStreamOptions } from './types.js';
+export type { Confirmation, ConfirmOptions, ExpectedObject, Storage, StoredObject, IncompleteUpload, PutStreamOptions } from './types.js';
 
 /** Opens a configured storage target (credentials are resolved here, on the worker). */
 export function openStorage(cfg: LifeboatConfig, name: string): Storage {

@@ -14,7 +14,8 @@ import { Upload } from '@aws-sdk/lib-storage';
 import type { S3StorageConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import { LifeboatError } from '../errors.js';
-import type { IncompleteUpload, PutStreamOptions, Storage, StoredObject } from './types.js';
+import { confirmObject } from './confirm.js';
+import type { Confirmation, ConfirmOptions, ExpectedObject, IncompleteUpload, PutStreamOptions, Storage, StoredObject } from './types.js';
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -196,6 +197,11 @@ export class S3Storage implements Storage {
     } catch (err) {
       throw this.fail('Delete', key, err);
     }
+  }
+
+  /** Size from a head request; with `verifyUpload` configured (or `reread`), the object is read back and hashed too. */
+  async confirm(key: string, expected: ExpectedObject, options: ConfirmOptions = {}): Promise<Confirmation> {
+    return confirmObject(this, key, expected, options.reread === true || this.cfg.verifyUpload, options.signal);
   }
 
   async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {

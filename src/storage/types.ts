@@ -19,6 +19,25 @@ export interface IncompleteUpload {
   initiated?: Date;
 }
 
+/** What a just-written object must be. */
+export interface ExpectedObject {
+  bytes: number;
+  sha256: string;
+}
+
+/** What {@link Storage.confirm} found: `reread` tells whether the bytes were read back and hashed. */
+export type Confirmation =
+  | { ok: true; reread: boolean }
+  | { ok: false; problem: 'missing' }
+  | { ok: false; problem: 'size'; bytes: number }
+  | { ok: false; problem: 'checksum'; bytes: number; sha256: string };
+
+export interface ConfirmOptions {
+  /** Read the object back and compare its SHA-256 even when the target is not configured to. */
+  reread?: boolean;
+  signal?: AbortSignal;
+}
+
 /**
  * Object storage as Lifeboat needs it. Keys are relative to the target's prefix.
  * `putStream` must not leave a visible object when the body stream fails.
@@ -37,6 +56,11 @@ export interface Storage {
   head(key: string): Promise<StoredObject | undefined>;
   list(prefix: string): Promise<StoredObject[]>;
   delete(key: string): Promise<void>;
+  /**
+   * Confirms a just-written object: it exists with the expected size; its bytes are read back and
+   * hashed when `options.reread` is set or the target is configured to (S3 `verifyUpload`).
+   */
+  confirm(key: string, expected: ExpectedObject, options?: ConfirmOptions): Promise<Confirmation>;
   listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]>;
   abortIncompleteUpload(upload: IncompleteUpload): Promise<void>;
 }

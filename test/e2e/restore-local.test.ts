@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { createSampleDatabase } from '../../dev/sample-data.js';
-import { backupPostgres } from '../../src/backup/postgres.js';
+import { takeBackup } from '../../src/backup/backup.js';
 import type { RestoreResult } from '../../src/contracts/index.js';
 import { captureLogger, createBucket, createRole, pgUrl, repoRoot, services, testConfig, uniqueName, withPg } from '../harness/services.js';
 
@@ -36,7 +36,7 @@ beforeAll(async () => {
 
   // The backup is taken without Temporal too, straight through the backup code.
   const cfg = testConfig({ bucket, databases: { shop: { url: pgUrl(db.shop, role) } } });
-  await backupPostgres(cfg, { database: 'shop', kind: 'full', backupId: '20260101T000000Z-full-local001', workflow: { workflowId: 'test', runId: 'test', attempt: 1 } }, captureLogger().logger);
+  await takeBackup(cfg, { database: 'shop', kind: 'full', backupId: '20260101T000000Z-full-local001', workflow: { workflowId: 'test', runId: 'test', attempt: 1 } }, captureLogger().logger);
 
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-local-'));
   configFile = path.join(dir, 'lifeboat.yaml');

@@ -4,7 +4,7 @@ import { ERROR_CODES, LifeboatError, shortMessage } from '../../src/errors.js';
 import { failureCause, lifeboatFailure } from '../../src/contracts/failures.js';
 import { registerSecret, redactSecrets, resolveSecret } from '../../src/config/secrets.js';
 import { detectProvider } from '../../src/engines/providers.js';
-import { parsePostgresUrl } from '../../src/engines/postgres.js';
+import { parsePostgresUrl } from '../../src/engines/postgres/index.js';
 import { choosePartSize } from '../../src/storage/s3.js';
 import { BackupInputSchema, backupWorkflowId, compactTimestamp } from '../../src/contracts/index.js';
 

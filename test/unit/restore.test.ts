@@ -1,8 +1,7 @@
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
 import { pickBackup } from '../../src/restore/select.js';
-import { dbnameArg, parseCreateOptions, pgRestoreArgs } from '../../src/restore/pg-restore.js';
-import { parseToc, selectTables } from '../../src/restore/toc.js';
+import { dbnameArg, parseCreateOptions, parseToc, pgRestoreArgs, selectTables } from '../../src/engines/postgres/index.js';
 import {
   RestoreInputSchema,
   VerifyInputSchema,

@@ -1,9 +1,14 @@
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { execa } from 'execa';
-import { LifeboatError } from '../errors.js';
-import { classifyToolFailure, type PgConnection, withLibpqEnv } from '../engines/postgres.js';
-import { waitForExit } from '../pipeline/backup-stream.js';
-import { TailBuffer } from '../pipeline/process.js';
-import type { PrivilegeMode, RestoreMode } from '../contracts/index.js';
+import { LifeboatError } from '../../errors.js';
+import { waitForExit } from '../../pipeline/backup-stream.js';
+import { TailBuffer } from '../../pipeline/process.js';
+import type { PrivilegeMode, RestoreMode } from '../../contracts/index.js';
+import type { RestorePlan, RestorePlanRequest, RestoreProgress, ServerInfo } from '../types.js';
+import { classifyToolFailure, type PgConnection, withLibpqEnv } from './connection.js';
+import { parseToc, selectTables } from './toc.js';
+import { findPgTool, type PgTool } from './tools.js';
 
 /** pg_restore's connection string argument: a conninfo `dbname='...'`, never a URL (no password). */
 export function dbnameArg(database: string): string {
@@ -79,13 +84,6 @@ function restoreFailure(exit: Awaited<ReturnType<typeof waitForExit>>, label: st
   return new LifeboatError('RESTORE_FAILED', e.message, { subject: label });
 }
 
-export interface PgRestoreProgress {
-  /** Archive items processed so far. */
-  items: number;
-  /** The last step pg_restore reported. */
-  step?: string;
-}
-
 /** Runs `pg_restore` into `conn`'s database; the password only reaches it through a passfile. */
 export async function runPgRestore(opts: {
   tool: string;
@@ -93,14 +91,14 @@ export async function runPgRestore(opts: {
   args: string[];
   label: string;
   signal?: AbortSignal;
-  onProgress?: (p: PgRestoreProgress) => void;
+  onProgress?: (p: RestoreProgress) => void;
 }): Promise<void> {
-  const progress: PgRestoreProgress = { items: 0 };
+  const progress: RestoreProgress = { items: 0 };
   const stderr = new TailBuffer(64 * 1024);
   let partial = '';
   const exit = await withLibpqEnv(opts.conn, async (env) => {
     const child = execa(opts.tool, opts.args, {
-      env: { ...env, PGAPPNAME: 'lifeboat:restore' },
+      env,
       extendEnv: false,
       stdin: 'ignore',
       stdout: 'ignore',
@@ -120,10 +118,57 @@ export async function runPgRestore(opts: {
       opts.onProgress?.(progress);
     });
     return waitForExit(child, 'pg_restore', stderr);
-  });
+  }, 'lifeboat:restore');
   if (!exit.ok) {
     // Only the error lines matter in a message; the verbose progress lines would drown them.
     const errors = exit.stderr.split('\n').filter((l) => !/^pg_restore: (processing|finished|launching|creating|executing|connecting|entering|dropping) /.test(l));
     throw restoreFailure({ ...exit, stderr: errors.join('\n') }, opts.label);
   }
+}
+
+/** `pg_restore` able to read an archive `dumpedWith` wrote (as new as that pg_dump) and to talk to `server`. */
+export async function restoreTool(server: ServerInfo, dumpedWith: { version: string }, label: string, toolsDir?: string): Promise<PgTool> {
+  const dumpMajor = Number(/^(\d+)/.exec(dumpedWith.version)?.[1] ?? 0);
+  return findPgTool('pg_restore', Math.max(server.major, dumpMajor), label, toolsDir, 'Restore');
+}
+
+/** The dumped database's `CREATE DATABASE` options, read from the archive's DATABASE entry. */
+async function archiveCreateOptions(req: RestorePlanRequest, toc: ReturnType<typeof parseToc>): Promise<string[]> {
+  const entry = toc.find((e) => e.desc === 'DATABASE');
+  if (!entry) return [];
+  const list = path.join(req.workDir, 'database.list');
+  await writeFile(list, `${entry.line}\n`, { mode: 0o600 });
+  return parseCreateOptions(await pgRestoreOutput(req.tool.path, ['--create', '--schema-only', `--use-list=${list}`, '--file=-', req.file], req.label, req.signal));
+}
+
+/**
+ * Reads the archive's table of contents: for mode `tables`, the entries the tables need go into a
+ * `-L` list file; for a new database, its encoding and locale. The plan's `run` restores in
+ * parallel into a new database, or in one transaction into an existing one.
+ */
+export async function planRestore(req: RestorePlanRequest): Promise<RestorePlan> {
+  const toc = parseToc(await pgRestoreOutput(req.tool.path, ['--list', '--verbose', req.file], req.label, req.signal));
+  let listFile: string | undefined;
+  let tables: RestorePlan['tables'];
+  if (req.mode === 'tables') {
+    const sel = selectTables(toc, req.tables ?? [], req.label, req.into === 'new');
+    listFile = path.join(req.workDir, 'tables.list');
+    await writeFile(listFile, `${sel.entries.map((e) => e.line).join('\n')}\n`, { mode: 0o600 });
+    tables = sel.tables;
+  }
+  const createOptions = req.into === 'new' ? await archiveCreateOptions(req, toc) : [];
+  const strategy = req.into === 'new' ? 'parallel' : 'atomic';
+  return {
+    createOptions,
+    tables,
+    run: (conn, o) =>
+      runPgRestore({
+        tool: req.tool.path,
+        conn,
+        args: pgRestoreArgs(req.file, conn.database, { mode: req.mode, privileges: o.privileges, strategy, jobs: o.jobs, listFile }),
+        label: req.label,
+        signal: o.signal,
+        onProgress: o.onProgress,
+      }),
+  };
 }

@@ -1,4 +1,4 @@
-import { LifeboatError } from '../errors.js';
+import { LifeboatError } from '../../errors.js';
 
 /** One entry of `pg_restore --list --verbose` output. */
 export interface TocEntry {

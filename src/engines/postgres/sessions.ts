@@ -1,0 +1,77 @@
+import type pg from 'pg';
+import { LifeboatError } from '../../errors.js';
+import type { DatabaseSession, ServerSession } from '../types.js';
+import { countRows, databaseComment, identity, leafTables, listTables, readOnlyValue, serverInfo, userObjects } from './catalog.js';
+import { classifyPgError, connectPg, withDatabase, type PgConnection } from './connection.js';
+
+// Sessions classify connection errors; a query's error reaches the caller as the driver raised
+// it, and the caller classifies it with its own action (`engine.classifyError`).
+
+export async function openDatabase(conn: PgConnection, label: string): Promise<DatabaseSession> {
+  const c = await connectPg(conn, label);
+  return {
+    listTables: () => listTables(c),
+    leafTables: (tables) => leafTables(c, tables),
+    countRows: (tables) => countRows(c, tables),
+    userObjects: () => userObjects(c),
+    identity: () => identity(c),
+    check: (sql, timeoutMs) => readOnlyValue(c, sql, timeoutMs),
+    close: () => c.end().catch(() => undefined),
+  };
+}
+
+/** Databases to connect to for CREATE/DROP DATABASE, in order of preference, never `avoid`. */
+function maintenanceCandidates(conn: PgConnection, avoid: string): PgConnection[] {
+  return [...new Set([conn.database, 'postgres', 'template1'])].filter((d) => d !== avoid).map((d) => withDatabase(conn, d));
+}
+
+async function connectMaintenance(conn: PgConnection, avoid: string, label: string): Promise<pg.Client> {
+  let last: unknown;
+  for (const candidate of maintenanceCandidates(conn, avoid)) {
+    try {
+      return await connectPg(candidate, label);
+    } catch (err) {
+      last = err;
+      if (err instanceof LifeboatError && err.code !== 'DATABASE_NOT_FOUND') throw err;
+    }
+  }
+  throw classifyPgError(last, label);
+}
+
+async function createDatabase(admin: pg.Client, name: string, options: string[], marker: string): Promise<string[]> {
+  const ident = admin.escapeIdentifier(name);
+  const notes: string[] = [];
+  try {
+    await admin.query(`create database ${ident} with template = template0 ${options.join(' ')}`);
+  } catch (err) {
+    const msg = (err as Error).message;
+    if (options.length === 0 || !/locale|collation|encoding|ctype/i.test(msg)) throw err;
+    notes.push(`created ${name} with the server's default encoding and locale: the backup's (${options.join(' ')}) failed: ${msg}`);
+    await admin.query(`create database ${ident} with template = template0`);
+  }
+  await admin.query(`comment on database ${ident} is ${admin.escapeLiteral(marker)}`);
+  return notes;
+}
+
+/** A session on a maintenance database of `conn`'s server (never on `avoid`, the database to create or drop). */
+export async function openServer(conn: PgConnection, avoid: string, label: string): Promise<ServerSession> {
+  const admin = await connectMaintenance(conn, avoid, label);
+  try {
+    const server = await serverInfo(admin);
+    return {
+      server,
+      describe: (database) => databaseComment(admin, database),
+      create: (database, options, marker) => createDatabase(admin, database, options, marker),
+      mark: async (database, marker) => {
+        await admin.query(`comment on database ${admin.escapeIdentifier(database)} is ${admin.escapeLiteral(marker)}`);
+      },
+      drop: async (database) => {
+        await admin.query(`drop database if exists ${admin.escapeIdentifier(database)} with (force)`);
+      },
+      close: () => admin.end().catch(() => undefined),
+    };
+  } catch (err) {
+    await admin.end().catch(() => undefined);
+    throw classifyPgError(err, label, 'Restore');
+  }
+}
