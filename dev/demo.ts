@@ -11,7 +11,7 @@ import { listBackups } from '../src/catalog/catalog.js';
 import { openStorage } from '../src/storage/index.js';
 import { follow } from '../src/cli/follow.js';
 import { formatBytes, formatDuration } from '../src/cli/format.js';
-import { backupWorkflowId, type BackupResult } from '../src/contracts/index.js';
+import { WORKFLOWS, backupWorkflowId, type WorkflowTypes } from '../src/contracts/index.js';
 import { createSampleDatabase } from './sample-data.js';
 import { repoRoot, startEphemeralPostgres, startS3Server, startTemporalDevServer, stopAll } from './services.js';
 
@@ -92,12 +92,12 @@ log: { level: warn }
 
   const workflowId = backupWorkflowId('demo', 'full', new Date());
   say(`Backing up "demo" (workflow ${workflowId})…`);
-  const handle = await client.workflow.start('backupDatabase', {
+  const handle = await client.workflow.start<WorkflowTypes['backupDatabase']>(WORKFLOWS.backupDatabase, {
     taskQueue: cfg.temporal.taskQueue,
     workflowId,
     args: [{ database: 'demo', kind: 'full' }],
   });
-  const result = await follow<BackupResult>(client, handle, { out: process.stderr });
+  const result = await follow(handle, { out: process.stderr });
   const { backups } = await listBackups(openStorage(cfg, 'primary'), 'demo');
   const uiLink = `${temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
   say('');

@@ -1,22 +1,28 @@
+import { formatDuration } from '../contracts/duration.js';
+
+export { formatDuration };
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
+/** `0 B`, `512 B`, `1.5 KiB`, `12.3 MiB`. */
 export function formatBytes(n: number): string {
-  let v = n;
+  let v = Number.isFinite(n) && n > 0 ? n : 0;
   let i = 0;
   while (v >= 1024 && i < UNITS.length - 1) {
     v /= 1024;
     i++;
   }
-  return `${i === 0 ? v : v.toFixed(1)} ${UNITS[i]}`;
+  return `${i === 0 ? Math.round(v) : v.toFixed(1)} ${UNITS[i]}`;
 }
 
-export function formatDuration(ms: number): string {
-  const s = Math.floor(ms / 1000);
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const sec = s % 60;
-  const pad = (x: number) => String(x).padStart(2, '0');
-  return h > 0 ? `${h}:${pad(m)}:${pad(sec)}` : `${pad(m)}:${pad(sec)}`;
+/** `2026-11-23T02:00:00.000Z` -> `2026-11-23T02:00:00Z`. */
+export function shortIso(iso: string): string {
+  return iso.replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** A duration or `-` when there is none (not measured). */
+export function durationOrDash(ms: number | null | undefined): string {
+  return ms === null || ms === undefined ? '-' : formatDuration(ms);
 }
 
 /** Renders rows as an aligned text table. */

@@ -1,34 +1,39 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import { listBackupLocations } from '../catalog/catalog.js';
-import { getDatabase, databaseStorageNames } from '../config/load.js';
+import { databaseStorageNames, getDatabase } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
-import { openStorage } from '../storage/index.js';
-import { connectClient } from '../temporal.js';
 import {
   ApplyRetentionInputSchema,
   PurgeInputSchema,
+  WORKFLOWS,
   describeIssues,
+  failureCause,
+  purgeApproveUpdate,
+  purgeProgressQuery,
   type ApplyRetentionResult,
   type PurgeResult,
   type PurgeState,
   type RetentionTargetResult,
+  type WorkflowTypes,
 } from '../contracts/index.js';
-import { failureCause } from './follow.js';
-import { formatBytes, table } from './format.js';
-import { CliExit } from './main.js';
+import { openStorage } from '../storage/index.js';
+import { formatBytes, shortIso as short, table } from './format.js';
+import { CliExit, EXIT, failureMessage, print, startAndFollow, startWorkflow, withClient, type ConfigLoader } from './shared.js';
 
-function print(json: boolean | undefined, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
-}
+type PurgeHandle = WorkflowHandle<WorkflowTypes['purgeBackups']>;
 
-async function withClient<T>(cfg: LifeboatConfig, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = await connectClient(cfg);
-  try {
-    return await fn(client);
-  } finally {
-    await client.connection.close();
-  }
+interface PurgeOptions {
+  before?: string;
+  reason?: string;
+  requestedBy?: string;
+  approvalTimeout: string;
+  dryRun?: boolean;
+  approve?: string;
+  approver?: string;
+  id?: string;
+  wait?: boolean;
+  json?: boolean;
 }
 
 function isoTime(value: string): string {
@@ -37,7 +42,6 @@ function isoTime(value: string): string {
   return new Date(t).toISOString();
 }
 
-const short = (iso: string) => iso.replace(/\.\d{3}Z$/, 'Z');
 
 function formatTarget(t: RetentionTargetResult, dryRun: boolean): string[] {
   const lines = [`  ${t.storage}:`];
@@ -72,41 +76,105 @@ function formatPurgePlan(plan: PurgeResult['plan'] | undefined): string[] {
   );
 }
 
-async function waitForApprovalPhase(handle: WorkflowHandle, timeoutMs = 60_000): Promise<PurgeState> {
+async function waitForApprovalPhase(handle: PurgeHandle, timeoutMs = 60_000): Promise<PurgeState> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const state = await handle.query<PurgeState>('progress');
+      const state = await handle.query(purgeProgressQuery);
       if (state.phase !== 'planning') return state;
     } catch {
       /* the first workflow task has not run yet */
     }
-    if (Date.now() > deadline) throw new CliExit(1, `Purge not ready: ${handle.workflowId} is still planning after ${timeoutMs / 1000}s`);
+    if (Date.now() > deadline) throw new CliExit(EXIT.failed, `Purge not ready: ${handle.workflowId} is still planning after ${timeoutMs / 1000}s`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-async function approvePurge(handle: WorkflowHandle, approver: string, database: string): Promise<void> {
+async function approvePurge(handle: PurgeHandle, approver: string, database: string): Promise<void> {
   try {
-    await handle.executeUpdate('approve', { args: [{ approver, database }] });
+    await handle.executeUpdate(purgeApproveUpdate, { args: [{ approver, database }] });
   } catch (err) {
     const cause = err instanceof WorkflowUpdateFailedError ? failureCause(err.cause) : failureCause(err);
-    throw new CliExit(1, cause.message.startsWith('Approval rejected') ? cause.message : `Approval rejected: ${cause.message}`);
+    throw new CliExit(EXIT.failed, cause.message.startsWith('Approval rejected') ? cause.message : `Approval rejected: ${cause.message}`);
   }
 }
 
-async function pendingPurge(client: Client, database: string): Promise<WorkflowHandle> {
+async function pendingPurge(client: Client, database: string): Promise<PurgeHandle> {
   const found: string[] = [];
-  for await (const w of client.workflow.list({ query: `WorkflowType = 'purgeBackups' AND ExecutionStatus = 'Running'` })) {
+  for await (const w of client.workflow.list({ query: `WorkflowType = '${WORKFLOWS.purgeBackups}' AND ExecutionStatus = 'Running'` })) {
     if (w.memo?.database === database) found.push(w.workflowId);
   }
-  if (found.length === 0) throw new CliExit(1, `No pending purge of ${database}: start one with lifeboat purge ${database} --before <time>`);
-  if (found.length > 1) throw new CliExit(2, `Several pending purges of ${database} (${found.join(', ')}): choose one with --id`);
-  return client.workflow.getHandle(found[0]!);
+  if (found.length === 0) throw new CliExit(EXIT.failed, `No pending purge of ${database}: start one with lifeboat purge ${database} --before <time>`);
+  if (found.length > 1) throw new CliExit(EXIT.usage, `Several pending purges of ${database} (${found.join(', ')}): choose one with --id`);
+  return client.workflow.getHandle<WorkflowTypes['purgeBackups']>(found[0]!);
+}
+
+function checkPurgeOptions(database: string, opts: PurgeOptions): void {
+  if (opts.approve !== undefined && opts.approve !== database) {
+    throw new CliExit(EXIT.usage, `Approval refused: --approve must repeat the database name "${database}" (got "${opts.approve}")`);
+  }
+  if (opts.approve !== undefined && !opts.approver) throw new CliExit(EXIT.usage, 'Approval refused: --approver <name> is required with --approve');
+  if (!opts.before && opts.approve === undefined) throw new CliExit(EXIT.usage, 'Nothing to do: give --before <time> to start a purge, or --approve <database> to approve one');
+}
+
+/** Starts a purge (`--before`), or finds the one to approve (`--id`, else the only pending one). */
+async function purgeHandle(client: Client, cfg: LifeboatConfig, database: string, opts: PurgeOptions): Promise<PurgeHandle> {
+  if (!opts.before) return opts.id ? client.workflow.getHandle<WorkflowTypes['purgeBackups']>(opts.id) : pendingPurge(client, database);
+  const parsed = PurgeInputSchema.safeParse({
+    database,
+    before: opts.before,
+    reason: opts.reason,
+    requestedBy: opts.requestedBy,
+    approvalTimeout: opts.approvalTimeout,
+    dryRun: Boolean(opts.dryRun),
+  });
+  if (!parsed.success) throw new CliExit(EXIT.usage, `Invalid purge request: ${describeIssues(parsed.error)}`);
+  const workflowId = opts.id ?? `purge:${database}:${short(new Date().toISOString())}`;
+  return startWorkflow(client, cfg, WORKFLOWS.purgeBackups, parsed.data, { workflowId, memo: { database }, alreadyRunning: `Purge not started: workflow ${workflowId} is already running` });
+}
+
+function purgeSummary(database: string, result: PurgeResult): string {
+  if (result.dryRun) return 'Dry run: nothing deleted.';
+  if (result.targets.length === 0) return `Nothing to purge: no backup of ${database} started before ${result.before}.`;
+  const rows = result.targets.map((t) => [t.storage, String(t.deleted.length), String(t.leftovers), String(t.uploads), formatBytes(t.bytes), t.problems.join('; ')]);
+  return [`Purged ${database} before ${result.before}, approved by ${result.approvedBy}:`, table(['STORAGE', 'BACKUPS', 'LEFTOVERS', 'UPLOADS', 'BYTES', 'PROBLEMS'], rows), `Audit record: ${result.audit?.join(', ')}`].join('\n');
+}
+
+async function finishPurge(handle: PurgeHandle, database: string, json: boolean | undefined): Promise<void> {
+  let result: PurgeResult;
+  try {
+    result = await handle.result();
+  } catch (err) {
+    throw new CliExit(EXIT.failed, failureMessage(`Purge of ${database}`, failureCause(err)));
+  }
+  print(json, { ok: true, workflowId: handle.workflowId, ...result }, () => purgeSummary(database, result));
+  if (result.targets.some((t) => t.problems.length > 0)) throw new CliExit(EXIT.failed, `Purge of ${database} completed with problems (see the audit record)`);
+}
+
+async function runPurge(client: Client, cfg: LifeboatConfig, database: string, opts: PurgeOptions): Promise<void> {
+  const handle = await purgeHandle(client, cfg, database, opts);
+  const state = await waitForApprovalPhase(handle);
+  if (!opts.json) process.stderr.write([`Purge of ${database} before ${state.before} (${handle.workflowId}):`, ...formatPurgePlan(state.plan)].join('\n') + '\n');
+  if (state.phase === 'awaiting-approval') {
+    if (opts.approve === undefined) {
+      print(opts.json, { workflowId: handle.workflowId, state }, () =>
+        `Waiting for approval until ${state.approvalDeadline} by one of: ${state.approvers?.join(', ')}\n` +
+        `Approve with: lifeboat purge ${database} --approve ${database} --approver <name> --id ${handle.workflowId}`,
+      );
+      return;
+    }
+    await approvePurge(handle, opts.approver!, database);
+    if (!opts.json) process.stderr.write(`Approved by ${opts.approver}.\n`);
+    if (!opts.wait) {
+      print(opts.json, { workflowId: handle.workflowId, approvedBy: opts.approver }, () => `Purge ${handle.workflowId} approved; it runs now.`);
+      return;
+    }
+  }
+  await finishPurge(handle, database, opts.json);
 }
 
 /** `lifeboat prune`, `lifeboat purge` and `lifeboat catalog`. */
-export function registerRetentionCommands(program: Command, config: () => LifeboatConfig): void {
+export function registerRetentionCommands(program: Command, config: ConfigLoader): void {
   program
     .command('prune')
     .description('apply the retention policy of a database on each storage target (or only show the plan)')
@@ -118,19 +186,21 @@ export function registerRetentionCommands(program: Command, config: () => Lifebo
       const cfg = config();
       getDatabase(cfg, database);
       const parsed = ApplyRetentionInputSchema.safeParse({ database, dryRun: Boolean(opts.dryRun), storage: opts.storage });
-      if (!parsed.success) throw new CliExit(2, `Invalid prune request: ${describeIssues(parsed.error)}`);
-      await withClient(cfg, async (client) => {
-        const workflowId = `retention:${database}:${opts.dryRun ? 'dry-run:' : ''}${short(new Date().toISOString())}`;
-        const handle = await client.workflow.start('applyRetention', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [parsed.data], memo: { database } });
-        try {
-          const result = (await handle.result()) as ApplyRetentionResult;
-          print(opts.json, { ok: true, workflowId, ...result }, () => formatRetention(result));
-        } catch (err) {
-          const cause = failureCause(err);
-          if (opts.json) print(true, { ok: false, workflowId, error: cause }, () => '');
-          throw new CliExit(1, `Retention of ${database} failed: ${cause.message}${cause.type ? ` [${cause.type}]` : ''}`);
-        }
-      });
+      if (!parsed.success) throw new CliExit(EXIT.usage, `Invalid prune request: ${describeIssues(parsed.error)}`);
+      const workflowId = `retention:${database}:${opts.dryRun ? 'dry-run:' : ''}${short(new Date().toISOString())}`;
+      await withClient(cfg, (client) =>
+        startAndFollow(client, cfg, WORKFLOWS.applyRetention, parsed.data, {
+          workflowId,
+          memo: { database },
+          alreadyRunning: `Retention not started: workflow ${workflowId} is already running`,
+          wait: true,
+          json: opts.json,
+          started: `Started retention of ${database}`,
+          following: `Applying retention to ${database}${opts.dryRun ? ' (dry run)' : ''}`,
+          failure: `Retention of ${database}`,
+          summary: (r: ApplyRetentionResult) => formatRetention(r),
+        }),
+      );
     });
 
   program
@@ -147,73 +217,12 @@ export function registerRetentionCommands(program: Command, config: () => Lifebo
     .option('--id <workflowId>', 'which pending purge to approve (default: the only one of the database)')
     .option('-w, --wait', 'wait for the purge to finish')
     .option('--json', 'print a machine-readable result')
-    .action(
-      async (
-        database: string,
-        opts: { before?: string; reason?: string; requestedBy?: string; approvalTimeout: string; dryRun?: boolean; approve?: string; approver?: string; id?: string; wait?: boolean; json?: boolean },
-      ) => {
-        const cfg = config();
-        getDatabase(cfg, database);
-        if (opts.approve !== undefined && opts.approve !== database) {
-          throw new CliExit(2, `Approval refused: --approve must repeat the database name "${database}" (got "${opts.approve}")`);
-        }
-        if (opts.approve !== undefined && !opts.approver) throw new CliExit(2, 'Approval refused: --approver <name> is required with --approve');
-        if (!opts.before && opts.approve === undefined) throw new CliExit(2, 'Nothing to do: give --before <time> to start a purge, or --approve <database> to approve one');
-        await withClient(cfg, async (client) => {
-          let handle: WorkflowHandle;
-          if (opts.before) {
-            const parsed = PurgeInputSchema.safeParse({
-              database,
-              before: opts.before,
-              reason: opts.reason,
-              requestedBy: opts.requestedBy,
-              approvalTimeout: opts.approvalTimeout,
-              dryRun: Boolean(opts.dryRun),
-            });
-            if (!parsed.success) throw new CliExit(2, `Invalid purge request: ${describeIssues(parsed.error)}`);
-            const workflowId = opts.id ?? `purge:${database}:${short(new Date().toISOString())}`;
-            handle = await client.workflow.start('purgeBackups', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [parsed.data], memo: { database } });
-          } else {
-            handle = opts.id ? client.workflow.getHandle(opts.id) : await pendingPurge(client, database);
-          }
-          const state = await waitForApprovalPhase(handle);
-          if (!opts.json) {
-            process.stderr.write(
-              [`Purge of ${database} before ${state.before} (${handle.workflowId}):`, ...formatPurgePlan(state.plan)].join('\n') + '\n',
-            );
-          }
-          if (state.phase === 'awaiting-approval') {
-            if (opts.approve === undefined) {
-              print(opts.json, { workflowId: handle.workflowId, state }, () =>
-                `Waiting for approval until ${state.approvalDeadline} by one of: ${state.approvers?.join(', ')}\n` +
-                `Approve with: lifeboat purge ${database} --approve ${database} --approver <name> --id ${handle.workflowId}`,
-              );
-              return;
-            }
-            await approvePurge(handle, opts.approver!, database);
-            if (!opts.json) process.stderr.write(`Approved by ${opts.approver}.\n`);
-          }
-          if (!opts.wait && state.phase === 'awaiting-approval') {
-            print(opts.json, { workflowId: handle.workflowId, approvedBy: opts.approver }, () => `Purge ${handle.workflowId} approved; it runs now.`);
-            return;
-          }
-          try {
-            const result = (await handle.result()) as PurgeResult;
-            print(opts.json, { ok: true, workflowId: handle.workflowId, ...result }, () => {
-              if (result.dryRun) return 'Dry run: nothing deleted.';
-              if (result.targets.length === 0) return `Nothing to purge: no backup of ${database} started before ${result.before}.`;
-              const rows = result.targets.map((t) => [t.storage, String(t.deleted.length), String(t.leftovers), String(t.uploads), formatBytes(t.bytes), t.problems.join('; ')]);
-              return [`Purged ${database} before ${result.before}, approved by ${result.approvedBy}:`, table(['STORAGE', 'BACKUPS', 'LEFTOVERS', 'UPLOADS', 'BYTES', 'PROBLEMS'], rows), `Audit record: ${result.audit?.join(', ')}`].join('\n');
-            });
-            if (result.targets.some((t) => t.problems.length > 0)) throw new CliExit(1, `Purge of ${database} completed with problems (see the audit record)`);
-          } catch (err) {
-            if (err instanceof CliExit) throw err;
-            const cause = failureCause(err);
-            throw new CliExit(1, `Purge of ${database} failed: ${cause.message}${cause.type ? ` [${cause.type}]` : ''}`);
-          }
-        });
-      },
-    );
+    .action(async (database: string, opts: PurgeOptions) => {
+      const cfg = config();
+      getDatabase(cfg, database);
+      checkPurgeOptions(database, opts);
+      await withClient(cfg, (client) => runPurge(client, cfg, database, opts));
+    });
 
   program
     .command('catalog')

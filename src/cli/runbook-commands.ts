@@ -1,32 +1,31 @@
 import type { Command } from 'commander';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
-import type { LifeboatConfig } from '../config/schema.js';
-import { connectClient } from '../temporal.js';
-import { openStorage } from '../storage/index.js';
-import { listRunbooks } from '../runbooks/load.js';
+import {
+  RunbookInputSchema,
+  WORKFLOWS,
+  describeIssues,
+  runbookAbortSignal,
+  runbookApproveUpdate,
+  runbookProgressQuery,
+  runbookRejectUpdate,
+  type RunbookProgress,
+  type RunbookResult,
+  type WorkflowTypes,
+} from '../contracts/index.js';
 import { listRunbookRuns } from '../runbooks/history.js';
-import type { RunbookProgress, RunbookResult } from '../contracts/runbook.js';
-import { failureCause } from './follow.js';
-import { formatDuration, table } from './format.js';
+import { listRunbooks } from '../runbooks/load.js';
+import { openStorage } from '../storage/index.js';
+import type { FollowTick } from './follow.js';
+import { durationOrDash, formatDuration, shortIso, table } from './format.js';
+import { CliExit, EXIT, print, startAndFollow, withClient, type ConfigLoader } from './shared.js';
 
-class RunbookCliError extends Error {
-  constructor(
-    public readonly exitCode: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+type RunbookHandle = WorkflowHandle<WorkflowTypes['runRunbook']>;
 
 function parseParam(kv: string, acc: Record<string, string>): Record<string, string> {
   const i = kv.indexOf('=');
-  if (i <= 0) throw new RunbookCliError(2, `Invalid --param ${kv}: expected key=value`);
+  if (i <= 0) throw new CliExit(EXIT.usage, `Invalid --param ${kv}: expected key=value`);
   acc[kv.slice(0, i)] = kv.slice(i + 1);
   return acc;
-}
-
-function out(json: boolean | undefined, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
 }
 
 export function formatProgress(p: RunbookProgress): string {
@@ -35,54 +34,43 @@ export function formatProgress(p: RunbookProgress): string {
   return `${head}\n${table(['STEP', 'TYPE', 'STATE', 'TRIES', 'SUMMARY'], rows)}`;
 }
 
-async function withClient<T>(config: () => LifeboatConfig, fn: (client: Client, cfg: LifeboatConfig) => Promise<T>): Promise<T> {
-  const cfg = config();
-  const client = await connectClient(cfg);
-  try {
-    return await fn(client, cfg);
-  } finally {
-    await client.connection.close();
-  }
-}
-
-async function followRunbook(handle: WorkflowHandle, json: boolean | undefined): Promise<RunbookResult> {
+/** Notes each change of the run's steps (who may approve what, and how), once per change. */
+function runbookTick(handle: RunbookHandle, json: boolean | undefined): FollowTick {
   let last = '';
-  const timer = setInterval(async () => {
-    try {
-      const p = await handle.query<RunbookProgress>('progress');
-      const line = p.steps.map((s) => `${s.id}=${s.state}`).join(' ');
-      if (line !== last) {
-        last = line;
-        if (!json) {
-          const cur = p.steps.find((s) => s.id === p.current);
-          process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${p.status}${cur ? ` · ${cur.id}: ${cur.state}` : ''}${p.waitingFor ? ` · approve with: lifeboat runbook approve ${handle.workflowId} --step ${p.waitingFor.step} --as <name>` : ''}\n`);
-        }
-      }
-    } catch {
-      /* not started yet */
+  return async (writer, elapsedMs) => {
+    const p = await handle.query(runbookProgressQuery).catch(() => undefined);
+    if (!p) return `starting… ${formatDuration(elapsedMs)}`;
+    const steps = p.steps.map((s) => `${s.id}=${s.state}`).join(' ');
+    const cur = p.steps.find((s) => s.id === p.current);
+    if (steps !== last && !json) {
+      const approve = p.waitingFor ? ` · approve with: lifeboat runbook approve ${handle.workflowId} --step ${p.waitingFor.step} --as <name>` : '';
+      writer.note(`${new Date().toISOString().slice(11, 19)} ${p.status}${cur ? ` · ${cur.id}: ${cur.state}` : ''}${approve}`);
     }
-  }, 1000);
-  try {
-    return (await handle.result()) as RunbookResult;
-  } finally {
-    clearInterval(timer);
-  }
+    last = steps;
+    return `${p.status}${cur ? ` · ${cur.id}: ${cur.state}` : ''}, ${formatDuration(elapsedMs)}`;
+  };
 }
 
-/** `lifeboat runbook …` and `lifeboat drills`. */
-export function registerRunbookCommands(program: Command, config: () => LifeboatConfig): void {
-  const rb = program.command('runbook').description('disaster-recovery runbooks: start, follow, approve, reject, abort');
+function runbookSummary(name: string, r: RunbookResult): string {
+  const met = (target: number | undefined, ok: boolean | null) => (target ? ` (target ${target} min: ${ok ? 'met' : 'MISSED'})` : '');
+  return [
+    `Runbook ${name}${r.drill ? ' (drill)' : ''} succeeded`,
+    `  RTO ${durationOrDash(r.rtoMs)}${met(r.targets.rtoMinutes, r.met.rto)}`,
+    `  RPO ${durationOrDash(r.rpoMs)}${met(r.targets.rpoMinutes, r.met.rpo)}`,
+  ].join('\n');
+}
 
-  rb.command('list')
-    .description('list the runbooks this configuration knows')
-    .option('--json', 'machine-readable output')
-    .action((opts: { json?: boolean }) => {
-      const all = [...listRunbooks(config()).values()];
-      out(opts.json, all.map((r) => ({ name: r.definition.name, file: r.file, description: r.definition.description, params: r.definition.params })), () =>
-        table(['RUNBOOK', 'STEPS', 'DESCRIPTION'], all.map((r) => [r.definition.name, String(r.definition.steps.length), r.definition.description ?? ''])),
-      );
-    });
+/** The step to approve or reject: `--step`, else the only one waiting for approval. */
+export async function waitingStep(handle: RunbookHandle, step: string | undefined): Promise<string> {
+  if (step) return step;
+  const p = await handle.query(runbookProgressQuery);
+  const waiting = [...new Set([...(p.waitingFor ? [p.waitingFor.step] : []), ...p.steps.filter((s) => s.state === 'waiting-approval').map((s) => s.id)])];
+  if (waiting.length === 1) return waiting[0]!;
+  if (waiting.length === 0) throw new CliExit(EXIT.failed, `Nothing to approve: no step of ${handle.workflowId} waits for approval (the run is ${p.status})`);
+  throw new CliExit(EXIT.usage, `Several steps of ${handle.workflowId} wait for approval (${waiting.join(', ')}): choose one with --step`);
+}
 
+function registerStart(rb: Command, config: ConfigLoader): void {
   rb.command('start')
     .description('start a runbook (a drill with --drill)')
     .argument('<name>', 'runbook name')
@@ -92,63 +80,49 @@ export function registerRunbookCommands(program: Command, config: () => Lifeboat
     .option('--json', 'machine-readable output')
     .option('--id <workflowId>', 'workflow id (default: runbook:<name>:<time> or drill:<name>:<time>)')
     .action(async (name: string, opts: { param: Record<string, string>; drill?: boolean; wait?: boolean; json?: boolean; id?: string }) => {
-      await withClient(config, async (client, cfg) => {
-        const workflowId = opts.id ?? `${opts.drill ? 'drill' : 'runbook'}:${name}:${new Date().toISOString().replace(/\.\d{3}Z$/, 'Z')}`;
-        const handle = await client.workflow.start('runRunbook', {
-          taskQueue: cfg.temporal.taskQueue,
+      const cfg = config();
+      const parsed = RunbookInputSchema.safeParse({ runbook: name, params: opts.param, drill: Boolean(opts.drill) });
+      if (!parsed.success) throw new CliExit(EXIT.usage, `Invalid runbook request: ${describeIssues(parsed.error)}`);
+      const kind = opts.drill ? 'drill' : 'runbook';
+      const workflowId = opts.id ?? `${kind}:${name}:${shortIso(new Date().toISOString())}`;
+      await withClient(cfg, (client: Client) =>
+        startAndFollow(client, cfg, WORKFLOWS.runRunbook, parsed.data, {
           workflowId,
-          args: [{ runbook: name, params: opts.param, drill: Boolean(opts.drill) }],
           memo: { runbook: name, drill: Boolean(opts.drill) },
-        });
-        if (!opts.wait) {
-          out(opts.json, { workflowId, runId: handle.firstExecutionRunId }, () => `Started runbook ${name}${opts.drill ? ' (drill)' : ''}: ${workflowId}`);
-          return;
-        }
-        try {
-          const result = await followRunbook(handle, opts.json);
-          out(opts.json, { ok: true, workflowId, ...result }, () =>
-            [
-              `Runbook ${name}${result.drill ? ' (drill)' : ''} succeeded`,
-              `  RTO ${result.rtoMs === null ? '-' : formatDuration(result.rtoMs)}${result.targets.rtoMinutes ? ` (target ${result.targets.rtoMinutes} min: ${result.met.rto ? 'met' : 'MISSED'})` : ''}`,
-              `  RPO ${result.rpoMs === null ? '-' : formatDuration(result.rpoMs)}${result.targets.rpoMinutes ? ` (target ${result.targets.rpoMinutes} min: ${result.met.rpo ? 'met' : 'MISSED'})` : ''}`,
-            ].join('\n'),
-          );
-        } catch (err) {
-          const cause = failureCause(err);
-          if (opts.json) out(true, { ok: false, workflowId, error: cause }, () => '');
-          throw new RunbookCliError(1, cause.message);
-        }
-      });
+          alreadyRunning: `Runbook not started: workflow ${workflowId} is already running`,
+          wait: opts.wait,
+          json: opts.json,
+          started: `Started runbook ${name}${opts.drill ? ' (drill)' : ''}`,
+          following: `Running ${kind} ${name}`,
+          summary: (r) => runbookSummary(name, r),
+          tick: runbookTick(client.workflow.getHandle<WorkflowTypes['runRunbook']>(workflowId), opts.json),
+        }),
+      );
     });
+}
 
-  rb.command('status')
-    .description('show each step of a runbook run')
-    .argument('<workflowId>')
-    .option('--json', 'machine-readable output')
-    .action(async (workflowId: string, opts: { json?: boolean }) => {
-      await withClient(config, async (client) => {
-        const p = await client.workflow.getHandle(workflowId).query<RunbookProgress>('progress');
-        out(opts.json, p, () => formatProgress(p));
-      });
-    });
-
+function registerDecisions(rb: Command, config: ConfigLoader): void {
   for (const action of ['approve', 'reject'] as const) {
+    const approve = action === 'approve';
     rb.command(action)
-      .description(action === 'approve' ? 'approve the step waiting for approval' : 'reject it: compensations run in reverse order')
+      .description(approve ? 'approve the step waiting for approval' : 'reject it: compensations run in reverse order')
       .argument('<workflowId>')
-      .requiredOption('--step <step>', 'the step waiting for approval')
+      .option('--step <step>', 'the step waiting for approval (default: the only one waiting)')
       .requiredOption('--as <who>', 'your name, as listed under runbooks.roles')
-      .option(action === 'approve' ? '--comment <text>' : '--reason <text>', action === 'approve' ? 'a comment' : 'why')
-      .action(async (workflowId: string, opts: { step: string; as: string; comment?: string; reason?: string }) => {
-        await withClient(config, async (client) => {
-          const handle = client.workflow.getHandle(workflowId);
+      .option(approve ? '--comment <text>' : '--reason <text>', approve ? 'a comment' : 'why')
+      .option('--json', 'machine-readable output')
+      .action(async (workflowId: string, opts: { step?: string; as: string; comment?: string; reason?: string; json?: boolean }) => {
+        await withClient(config(), async (client) => {
+          const handle = client.workflow.getHandle<WorkflowTypes['runRunbook']>(workflowId);
+          const step = await waitingStep(handle, opts.step);
           try {
-            await handle.executeUpdate(action, { args: [action === 'approve' ? { step: opts.step, by: opts.as, comment: opts.comment } : { step: opts.step, by: opts.as, reason: opts.reason }] });
+            if (approve) await handle.executeUpdate(runbookApproveUpdate, { args: [{ step, by: opts.as, comment: opts.comment }] });
+            else await handle.executeUpdate(runbookRejectUpdate, { args: [{ step, by: opts.as, reason: opts.reason }] });
           } catch (err) {
-            if (err instanceof WorkflowUpdateFailedError) throw new RunbookCliError(1, `${action === 'approve' ? 'Approval' : 'Rejection'} refused: ${(err.cause as Error)?.message ?? err.message}`);
+            if (err instanceof WorkflowUpdateFailedError) throw new CliExit(EXIT.failed, `${approve ? 'Approval' : 'Rejection'} refused: ${(err.cause as Error)?.message ?? err.message}`);
             throw err;
           }
-          process.stdout.write(`${action === 'approve' ? 'Approved' : 'Rejected'} step ${opts.step} of ${workflowId} as ${opts.as}\n`);
+          print(opts.json, { ok: true, workflowId, step, [approve ? 'approvedBy' : 'rejectedBy']: opts.as }, () => `${approve ? 'Approved' : 'Rejected'} step ${step} of ${workflowId} as ${opts.as}`);
         });
       });
   }
@@ -158,12 +132,54 @@ export function registerRunbookCommands(program: Command, config: () => Lifeboat
     .argument('<workflowId>')
     .option('--as <who>', 'your name')
     .option('--reason <text>', 'why')
-    .action(async (workflowId: string, opts: { as?: string; reason?: string }) => {
-      await withClient(config, async (client) => {
-        await client.workflow.getHandle(workflowId).signal('abort', { by: opts.as, reason: opts.reason });
-        process.stdout.write(`Abort sent to ${workflowId}\n`);
+    .option('--json', 'machine-readable output')
+    .action(async (workflowId: string, opts: { as?: string; reason?: string; json?: boolean }) => {
+      await withClient(config(), async (client) => {
+        await client.workflow.getHandle<WorkflowTypes['runRunbook']>(workflowId).signal(runbookAbortSignal, { by: opts.as, reason: opts.reason });
+        print(opts.json, { ok: true, workflowId, abortedBy: opts.as ?? null }, () => `Abort sent to ${workflowId}`);
       });
     });
+}
+
+function drillRows(runs: Awaited<ReturnType<typeof listRunbookRuns>>): string[][] {
+  let prev: number | null = null;
+  return runs.map((r) => {
+    const trend = r.rtoMs !== null && prev !== null ? (r.rtoMs < prev ? '▼ faster' : r.rtoMs > prev ? '▲ slower' : '= same') : '';
+    if (r.rtoMs !== null) prev = r.rtoMs;
+    const tgt = r.targets.rtoMinutes;
+    const met = tgt && r.rtoMs !== null ? (r.rtoMs <= tgt * 60_000 ? 'met' : 'MISSED') : '-';
+    return [shortIso(r.startedAt), r.drill ? 'drill' : 'live', r.status, durationOrDash(r.rtoMs), durationOrDash(r.rpoMs), met, trend];
+  });
+}
+
+/** `lifeboat runbook …` and `lifeboat drills`. */
+export function registerRunbookCommands(program: Command, config: ConfigLoader): void {
+  const rb = program.command('runbook').description('disaster-recovery runbooks: start, follow, approve, reject, abort');
+
+  rb.command('list')
+    .description('list the runbooks this configuration knows')
+    .option('--json', 'machine-readable output')
+    .action((opts: { json?: boolean }) => {
+      const all = [...listRunbooks(config()).values()];
+      print(opts.json, all.map((r) => ({ name: r.definition.name, file: r.file, description: r.definition.description, params: r.definition.params })), () =>
+        table(['RUNBOOK', 'STEPS', 'DESCRIPTION'], all.map((r) => [r.definition.name, String(r.definition.steps.length), r.definition.description ?? ''])),
+      );
+    });
+
+  registerStart(rb, config);
+
+  rb.command('status')
+    .description('show each step of a runbook run')
+    .argument('<workflowId>')
+    .option('--json', 'machine-readable output')
+    .action(async (workflowId: string, opts: { json?: boolean }) => {
+      await withClient(config(), async (client) => {
+        const p = await client.workflow.getHandle<WorkflowTypes['runRunbook']>(workflowId).query(runbookProgressQuery);
+        print(opts.json, p, () => formatProgress(p));
+      });
+    });
+
+  registerDecisions(rb, config);
 
   program
     .command('drills')
@@ -174,26 +190,8 @@ export function registerRunbookCommands(program: Command, config: () => Lifeboat
       const cfg = config();
       const storage = openStorage(cfg, cfg.runbooks?.historyStorage ?? Object.keys(cfg.storage)[0]!);
       const runs = await listRunbookRuns(storage, runbook);
-      out(opts.json, runs, () => {
-        if (runs.length === 0) return `No recorded runs of ${runbook}.`;
-        let prev: number | null = null;
-        const rows = runs.map((r) => {
-          const trend = r.rtoMs !== null && prev !== null ? (r.rtoMs < prev ? '▼ faster' : r.rtoMs > prev ? '▲ slower' : '= same') : '';
-          if (r.rtoMs !== null) prev = r.rtoMs;
-          const tgt = r.targets.rtoMinutes;
-          return [
-            r.startedAt.replace(/\.\d{3}Z$/, 'Z'),
-            r.drill ? 'drill' : 'live',
-            r.status,
-            r.rtoMs === null ? '-' : formatDuration(r.rtoMs),
-            r.rpoMs === null ? '-' : formatDuration(r.rpoMs),
-            tgt && r.rtoMs !== null ? (r.rtoMs <= tgt * 60_000 ? 'met' : 'MISSED') : '-',
-            trend,
-          ];
-        });
-        return table(['STARTED', 'KIND', 'STATUS', 'RTO', 'RPO', 'RTO TARGET', 'TREND'], rows);
-      });
+      print(opts.json, runs, () =>
+        runs.length === 0 ? `No recorded runs of ${runbook}.` : table(['STARTED', 'KIND', 'STATUS', 'RTO', 'RPO', 'RTO TARGET', 'TREND'], drillRows(runs)),
+      );
     });
 }
-
-export { RunbookCliError };

@@ -2,25 +2,17 @@ import { InvalidArgumentError, Option, type Command } from 'commander';
 import type { Client } from '@temporalio/client';
 import type { LifeboatConfig } from '../config/schema.js';
 import { OVERLAP_POLICIES } from '../config/schema.js';
+import { failureCause } from '../contracts/index.js';
 import { describeTiming } from '../schedules/desired.js';
-import { applySchedulePlan, managedSchedule, planSchedules, triggerSchedule, type AppliedChange, type ScheduleChange, type SchedulePlan } from '../schedules/reconcile.js';
-import { connectClient } from '../temporal.js';
-import { failureCause, follow } from './follow.js';
-import { table } from './format.js';
-import { CliExit } from './main.js';
+import { applySchedulePlan, managedSchedule, planSchedules, triggerSchedule, type ScheduleChange, type SchedulePlan } from '../schedules/reconcile.js';
+import { follow } from './follow.js';
+import { shortIso, table } from './format.js';
+import { CliExit, EXIT, failureMessage, print, withClient, type ConfigLoader } from './shared.js';
 
-function print(json: boolean | undefined, value: unknown, human: () => string): void {
-  process.stdout.write(json ? `${JSON.stringify(value, null, 2)}\n` : `${human()}\n`);
-}
-
-async function withClient<T>(config: () => LifeboatConfig, fn: (client: Client, cfg: LifeboatConfig) => Promise<T>): Promise<T> {
+/** Loads the configuration and runs `run` with a client. */
+async function connected(config: ConfigLoader, run: (client: Client, cfg: LifeboatConfig) => Promise<void>): Promise<void> {
   const cfg = config();
-  const client = await connectClient(cfg);
-  try {
-    return await fn(client, cfg);
-  } finally {
-    await client.connection.close();
-  }
+  await withClient(cfg, (client) => run(client, cfg));
 }
 
 /** An ISO time (or anything `Date` parses unambiguously with a zone) for --from/--to. */
@@ -77,29 +69,46 @@ function planJson(plan: SchedulePlan) {
   };
 }
 
-/** `lifeboat schedules plan|apply|list|pause|unpause|trigger|backfill`. */
-export function registerScheduleCommands(program: Command, config: () => LifeboatConfig): void {
-  const schedules = program.command('schedules').description('Temporal Schedules from the configuration: plan, apply, pause, trigger, backfill');
+async function listManaged(client: Client, cfg: LifeboatConfig) {
+  const plan = await planSchedules(client, cfg);
+  return Promise.all(
+    plan.changes
+      .filter((c) => c.action !== 'create')
+      .map(async (c) => {
+        const d = await client.schedule.getHandle(c.scheduleId).describe();
+        return {
+          scheduleId: c.scheduleId,
+          workflowType: d.action.workflowType,
+          paused: d.state.paused,
+          note: d.state.note ?? '',
+          nextRun: d.info.nextActionTimes[0]?.toISOString() ?? '',
+          lastRun: d.info.recentActions.at(-1)?.takenAt.toISOString() ?? '',
+          inSync: c.action === 'unchanged',
+        };
+      }),
+  );
+}
 
+function registerPlanAndApply(schedules: Command, config: ConfigLoader): void {
   schedules
     .command('plan')
     .description('show what `apply` would create, update or delete (changes nothing)')
     .option('--json', 'print a machine-readable plan')
-    .action(async (opts: { json?: boolean }) => {
-      await withClient(config, async (client, cfg) => {
+    .action((opts: { json?: boolean }) =>
+      connected(config, async (client, cfg) => {
         const plan = await planSchedules(client, cfg);
         print(opts.json, planJson(plan), () => formatSchedulePlan(plan));
-      });
-    });
+      }),
+    );
 
   schedules
     .command('apply')
-    .description('create, update and delete Lifeboat\'s schedules to match the configuration (pauses are kept)')
+    .description("create, update and delete Lifeboat's schedules to match the configuration (pauses are kept)")
     .option('--json', 'print a machine-readable result')
-    .action(async (opts: { json?: boolean }) => {
-      await withClient(config, async (client, cfg) => {
+    .action((opts: { json?: boolean }) =>
+      connected(config, async (client, cfg) => {
         const plan = await planSchedules(client, cfg);
-        const applied: AppliedChange[] = await applySchedulePlan(client, cfg, plan);
+        const applied = await applySchedulePlan(client, cfg, plan);
         const failed = applied.filter((a) => !a.ok);
         print(opts.json, { ...planJson(plan), applied }, () => {
           const lines = [formatSchedulePlan(plan)];
@@ -108,58 +117,45 @@ export function registerScheduleCommands(program: Command, config: () => Lifeboa
           for (const f of failed) lines.push(`Failed: ${f.action} ${f.scheduleId}: ${f.error}`);
           return lines.join('\n');
         });
-        if (failed.length) throw new CliExit(1, `Schedules not fully applied: ${failed.length} change(s) failed`);
-      });
-    });
+        if (failed.length) throw new CliExit(EXIT.failed, `Schedules not fully applied: ${failed.length} change(s) failed`);
+      }),
+    );
 
   schedules
     .command('list')
     .description('list the schedules Lifeboat manages for this configuration, with their state')
     .option('--json', 'print a machine-readable list')
-    .action(async (opts: { json?: boolean }) => {
-      await withClient(config, async (client, cfg) => {
-        const plan = await planSchedules(client, cfg);
-        const rows = await Promise.all(
-          plan.changes
-            .filter((c) => c.action !== 'create')
-            .map(async (c) => {
-              const d = await client.schedule.getHandle(c.scheduleId).describe();
-              return {
-                scheduleId: c.scheduleId,
-                workflowType: d.action.workflowType,
-                paused: d.state.paused,
-                note: d.state.note ?? '',
-                nextRun: d.info.nextActionTimes[0]?.toISOString() ?? '',
-                lastRun: d.info.recentActions.at(-1)?.takenAt.toISOString() ?? '',
-                inSync: c.action === 'unchanged',
-              };
-            }),
-        );
+    .action((opts: { json?: boolean }) =>
+      connected(config, async (client, cfg) => {
+        const rows = await listManaged(client, cfg);
         print(opts.json, rows, () =>
           rows.length === 0
             ? 'No Lifeboat schedules found (run `lifeboat schedules apply`).'
             : table(
                 ['SCHEDULE', 'WORKFLOW', 'STATE', 'NEXT RUN', 'LAST RUN', 'IN SYNC'],
-                rows.map((r) => [r.scheduleId, r.workflowType, r.paused ? 'paused' : 'active', r.nextRun.replace(/\.\d{3}Z$/, 'Z'), r.lastRun.replace(/\.\d{3}Z$/, 'Z'), r.inSync ? 'yes' : 'no (apply)']),
+                rows.map((r) => [r.scheduleId, r.workflowType, r.paused ? 'paused' : 'active', shortIso(r.nextRun), shortIso(r.lastRun), r.inSync ? 'yes' : 'no (apply)']),
               ),
         );
-      });
-    });
+      }),
+    );
+}
 
+function registerOperations(schedules: Command, config: ConfigLoader): void {
   for (const verb of ['pause', 'unpause'] as const) {
     schedules
       .command(verb)
       .description(verb === 'pause' ? 'pause a schedule (apply keeps it paused)' : 'resume a paused schedule')
       .argument('<id>', 'schedule id, e.g. lifeboat:orders:full or orders:full')
       .option('--note <text>', 'why (shown in the Temporal UI)')
-      .action(async (id: string, opts: { note?: string }) => {
-        await withClient(config, async (client) => {
+      .option('--json', 'print a machine-readable result')
+      .action((id: string, opts: { note?: string; json?: boolean }) =>
+        connected(config, async (client) => {
           const { handle } = await managedSchedule(client, id);
           const note = opts.note ?? `${verb}d with lifeboat schedules ${verb} by ${process.env.USER ?? 'an operator'}`;
           await (verb === 'pause' ? handle.pause(note) : handle.unpause(note));
-          process.stdout.write(`${verb === 'pause' ? 'Paused' : 'Unpaused'} ${handle.scheduleId}\n`);
-        });
-      });
+          print(opts.json, { ok: true, scheduleId: handle.scheduleId, paused: verb === 'pause', note }, () => `${verb === 'pause' ? 'Paused' : 'Unpaused'} ${handle.scheduleId}`);
+        }),
+      );
   }
 
   schedules
@@ -168,24 +164,22 @@ export function registerScheduleCommands(program: Command, config: () => Lifeboa
     .argument('<id>', 'schedule id, e.g. lifeboat:orders:full or orders:full')
     .option('-w, --wait', 'follow the started workflow until it ends')
     .option('--json', 'print a machine-readable result')
-    .action(async (id: string, opts: { wait?: boolean; json?: boolean }) => {
-      await withClient(config, async (client) => {
+    .action((id: string, opts: { wait?: boolean; json?: boolean }) =>
+      connected(config, async (client) => {
         const started = await triggerSchedule(client, id);
-        if (!opts.wait) {
-          print(opts.json, started, () => `Triggered ${started.scheduleId}: workflow ${started.workflowId}`);
-          return;
-        }
+        if (!opts.wait) return print(opts.json, started, () => `Triggered ${started.scheduleId}: workflow ${started.workflowId}`);
         if (!opts.json) process.stderr.write(`Triggered ${started.scheduleId}: workflow ${started.workflowId}\n`);
+        let result: unknown;
         try {
-          const result = await follow<unknown>(client, client.workflow.getHandle(started.workflowId, started.runId), { out: process.stderr });
-          print(opts.json, { ok: true, ...started, result }, () => `Workflow ${started.workflowId} completed:\n${JSON.stringify(result, null, 2)}`);
+          result = await follow(client.workflow.getHandle(started.workflowId, started.runId), { out: process.stderr });
         } catch (err) {
           const cause = failureCause(err);
           if (opts.json) print(true, { ok: false, ...started, error: cause }, () => '');
-          throw new CliExit(1, `Run of ${started.scheduleId} failed: ${cause.message}${cause.type ? ` [${cause.type}]` : ''}`);
+          throw new CliExit(EXIT.failed, failureMessage(`Run of ${started.scheduleId}`, cause));
         }
-      });
-    });
+        print(opts.json, { ok: true, ...started, result }, () => `Workflow ${started.workflowId} completed:\n${JSON.stringify(result, null, 2)}`);
+      }),
+    );
 
   schedules
     .command('backfill')
@@ -194,12 +188,22 @@ export function registerScheduleCommands(program: Command, config: () => Lifeboa
     .requiredOption('--from <time>', 'window start (ISO time)', parseTime)
     .requiredOption('--to <time>', 'window end (ISO time)', parseTime)
     .addOption(new Option('--overlap <policy>', 'overlap policy for the backfilled runs').choices([...OVERLAP_POLICIES]).default('BUFFER_ALL'))
-    .action(async (id: string, opts: { from: Date; to: Date; overlap: (typeof OVERLAP_POLICIES)[number] }) => {
-      if (opts.to <= opts.from) throw new CliExit(2, 'Invalid backfill window: --to must be after --from');
-      await withClient(config, async (client) => {
+    .option('--json', 'print a machine-readable result')
+    .action((id: string, opts: { from: Date; to: Date; overlap: (typeof OVERLAP_POLICIES)[number]; json?: boolean }) => {
+      if (opts.to <= opts.from) throw new CliExit(EXIT.usage, 'Invalid backfill window: --to must be after --from');
+      return connected(config, async (client) => {
         const { handle } = await managedSchedule(client, id);
         await handle.backfill({ start: opts.from, end: opts.to, overlap: opts.overlap });
-        process.stdout.write(`Backfill of ${handle.scheduleId} requested for ${opts.from.toISOString()} .. ${opts.to.toISOString()} (overlap ${opts.overlap})\n`);
+        print(opts.json, { ok: true, scheduleId: handle.scheduleId, from: opts.from.toISOString(), to: opts.to.toISOString(), overlap: opts.overlap }, () =>
+          `Backfill of ${handle.scheduleId} requested for ${opts.from.toISOString()} .. ${opts.to.toISOString()} (overlap ${opts.overlap})`,
+        );
       });
     });
+}
+
+/** `lifeboat schedules plan|apply|list|pause|unpause|trigger|backfill`. */
+export function registerScheduleCommands(program: Command, config: ConfigLoader): void {
+  const schedules = program.command('schedules').description('Temporal Schedules from the configuration: plan, apply, pause, trigger, backfill');
+  registerPlanAndApply(schedules, config);
+  registerOperations(schedules, config);
 }

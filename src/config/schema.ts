@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { RunbooksConfigSchema } from '../runbooks/schema.js';
 import { cronProblem } from '../schedules/cron.js';
 import { DURATION_MESSAGE, parseDuration } from '../contracts/duration.js';
+import { resolveTemporalSection } from '../temporal-env.js';
 
 /** A reference to a secret that is resolved on the worker, never stored in Temporal. */
 export const SecretRefSchema = z.union(
@@ -22,23 +23,26 @@ export type ValueOrRef = z.infer<typeof ValueOrRefSchema>;
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const NAME_MESSAGE = 'expected a name of letters, digits, "_" or "-" (at most 63 characters)';
 
-export const TemporalConfigSchema = z.strictObject({
-  address: z.string().min(1).default('127.0.0.1:7233'),
-  namespace: z.string().min(1).default('default'),
-  taskQueue: z.string().min(1).default('lifeboat'),
-  /** Web UI base URL for links (defaults to the dev server's: gRPC port + 1000 on loopback). */
-  uiUrl: z.url().optional(),
-  /** Temporal Cloud / self-hosted API key, e.g. `{ env: TEMPORAL_API_KEY }`. */
-  apiKey: SecretRefSchema.optional(),
-  tls: z
-    .strictObject({
-      serverName: z.string().optional(),
-      serverRootCACert: ValueOrRefSchema.optional(),
-      clientCert: ValueOrRefSchema.optional(),
-      clientKey: SecretRefSchema.optional(),
-    })
-    .optional(),
-});
+/** Where the worker and the CLI connect; an omitted address or namespace follows Temporal's conventions (src/temporal-env.ts). */
+export const TemporalConfigSchema = z
+  .strictObject({
+    address: z.string().min(1).optional(),
+    namespace: z.string().min(1).optional(),
+    taskQueue: z.string().min(1).default('lifeboat'),
+    /** Web UI base URL for links (defaults to the dev server's: gRPC port + 1000 on loopback). */
+    uiUrl: z.url().optional(),
+    /** Temporal Cloud / self-hosted API key, e.g. `{ env: TEMPORAL_API_KEY }`. */
+    apiKey: SecretRefSchema.optional(),
+    tls: z
+      .strictObject({
+        serverName: z.string().optional(),
+        serverRootCACert: ValueOrRefSchema.optional(),
+        clientCert: ValueOrRefSchema.optional(),
+        clientKey: SecretRefSchema.optional(),
+      })
+      .optional(),
+  })
+  .transform(resolveTemporalSection);
 
 const S3StorageSchema = z.strictObject({
   type: z.literal('s3'),
@@ -266,7 +270,7 @@ export const LogSchema = z.strictObject({
 
 export const ConfigSchema = z
   .strictObject({
-    temporal: TemporalConfigSchema.default({ address: '127.0.0.1:7233', namespace: 'default', taskQueue: 'lifeboat' }),
+    temporal: TemporalConfigSchema.prefault({}),
     storage: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), StorageSchema),
     databases: z.record(z.string().regex(NAME_RE, NAME_MESSAGE), DatabaseSchema),
     log: LogSchema.default({ level: 'info' }),

@@ -3,6 +3,7 @@ import { getDatabase } from '../config/load.js';
 import { BACKUP_KINDS, SCHEDULE_KINDS, type LifeboatConfig, type OVERLAP_POLICIES, type ScheduleEntry, type ScheduleKind } from '../config/schema.js';
 import { longestGapMs } from './cron.js';
 import { durationMs, formatDurationShort } from '../contracts/duration.js';
+import { WORKFLOWS, type WorkflowName } from '../contracts/workflows.js';
 import { ENVIRONMENT_PRESETS } from './presets.js';
 
 /** Every schedule Lifeboat manages has an id starting with this, and a memo marker. */
@@ -75,7 +76,7 @@ export interface DesiredSchedule {
   database: string;
   /** `drill`: a scheduled runbook drill (`database` is then `runbook:<name>`). */
   kind: ScheduleKind | 'drill';
-  workflowType: 'backupDatabase' | 'verifyBackup' | 'applyRetention' | 'runRunbook';
+  workflowType: Extract<WorkflowName, 'backupDatabase' | 'verifyBackup' | 'applyRetention' | 'runRunbook'>;
   args: [Record<string, unknown>];
   /** Temporal appends the scheduled time: `backup:orders:full-2026-11-23T02:00:00Z`. */
   workflowId: string;
@@ -104,9 +105,9 @@ export function scheduleId(database: string, kind: ScheduleKind): string {
 }
 
 function action(database: string, kind: ScheduleKind): Pick<DesiredSchedule, 'workflowType' | 'args' | 'workflowId'> {
-  if (kind === 'verify') return { workflowType: 'verifyBackup', args: [{ database, backup: 'latest' }], workflowId: `verify:${database}` };
-  if (kind === 'retention') return { workflowType: 'applyRetention', args: [{ database }], workflowId: `retention:${database}` };
-  return { workflowType: 'backupDatabase', args: [{ database, kind }], workflowId: `backup:${database}:${kind}` };
+  if (kind === 'verify') return { workflowType: WORKFLOWS.verifyBackup, args: [{ database, backup: 'latest' }], workflowId: `verify:${database}` };
+  if (kind === 'retention') return { workflowType: WORKFLOWS.applyRetention, args: [{ database }], workflowId: `retention:${database}` };
+  return { workflowType: WORKFLOWS.backupDatabase, args: [{ database, kind }], workflowId: `backup:${database}:${kind}` };
 }
 
 /** Every schedule the configuration asks for, sorted by id. Pure apart from hashing. */
@@ -131,7 +132,7 @@ export function desiredSchedules(cfg: LifeboatConfig): DesiredSchedule[] {
       scheduleId: `${SCHEDULE_ID_PREFIX}drill:${d.runbook}`,
       database: `runbook:${d.runbook}`,
       kind: 'drill',
-      workflowType: 'runRunbook',
+      workflowType: WORKFLOWS.runRunbook,
       args: [{ runbook: d.runbook, params: d.params, drill: true }],
       workflowId: `drill:${d.runbook}`,
       taskQueue: cfg.temporal.taskQueue,
