@@ -635,7 +635,7 @@ function seaweedDataNodes(status: unknown): number {
  * first write succeeds) and a signed ListBuckets answers.
  *
  * Buckets created with `ObjectLockEnabledForBucket` get versioning and enforce Object Lock
- * retention (SeaweedFS needs nothing extra for that). The state is thrown away, so stop() kills
+ * retention (SeaweedFS needs nothing extra for that). Buckets are not created on upload. The state is thrown away, so stop() kills
  * the group at once: on SIGTERM the filer waits 15 s for its own gRPC streams.
  */
 export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Server> {
@@ -723,6 +723,8 @@ async function launchSeaweed(opts: S3ServerOptions, accessKeyId: string, secretA
     `-s3.port.grpc=${ports.s3Grpc}`,
     `-s3.config=${identitiesFile}`,
     `-s3.localSocket=${path.join(tempDir, 's3.sock')}`,
+    // as on AWS, a write to a bucket that does not exist fails (SeaweedFS creates it by default)
+    '-s3.autoCreateBucket=false',
     // the Iceberg and Lance catalogs would listen on fixed ports (8181, 9101)
     '-s3.port.iceberg=0',
     '-s3.port.lance=0',

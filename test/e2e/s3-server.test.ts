@@ -7,6 +7,7 @@ import {
   DeleteObjectCommand,
   GetObjectCommand,
   GetObjectRetentionCommand,
+  HeadBucketCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
@@ -18,7 +19,8 @@ import type { Storage } from '../../src/storage/types.js';
 import { createBucket, getObject, listKeys, listMultipart, s3Client, testConfig } from '../harness/services.js';
 
 // The S3 behaviours Lifeboat relies on, proven against the suite's real S3 server (SeaweedFS):
-// create-if-absent writes, multipart uploads that leave nothing when aborted, and Object Lock.
+// create-if-absent writes, no bucket created by a write, multipart uploads that leave nothing
+// when aborted, and Object Lock.
 
 const MiB = 1024 * 1024;
 
@@ -49,6 +51,17 @@ describe('conditional writes', () => {
     const err = await rejection(s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'b', IfNoneMatch: '*' })));
     expect({ name: err.name, status: err.$metadata?.httpStatusCode }).toEqual({ name: 'PreconditionFailed', status: 412 });
     expect((await getObject(bucket, 'k')).toString()).toBe('a');
+  });
+});
+
+describe('missing buckets', () => {
+  test('writes to a bucket that does not exist fail with NoSuchBucket instead of creating it', async () => {
+    const bucket = `lb-s3-missing-${randomBytes(4).toString('hex')}`;
+    const storage = storageFor(bucket);
+    await expect(storage.putIfAbsent('db/backups/1/manifest.json', '{}')).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringMatching(/NoSuchBucket/) });
+    await expect(storage.putStream('db/backups/1/1.a1-x.dump.zst', Readable.from([randomBytes(1024)]))).rejects.toThrow(/NoSuchBucket/);
+    const err = await rejection(s3Client().send(new HeadBucketCommand({ Bucket: bucket })));
+    expect(err.$metadata?.httpStatusCode).toBe(404);
   });
 });
 
