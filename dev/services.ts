@@ -699,6 +699,8 @@ async function launchSeaweed(opts: S3ServerOptions, accessKeyId: string, secretA
     { mode: 0o600 },
   );
   const args = [
+    // logging options come before the command; without this, glog also writes files to /tmp
+    '-logtostderr=true',
     'server',
     '-ip=127.0.0.1',
     '-ip.bind=127.0.0.1',
@@ -733,6 +735,7 @@ async function launchSeaweed(opts: S3ServerOptions, accessKeyId: string, secretA
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WEED_')) env[k] = v;
   env.HOME = tempDir;
+  env.TMPDIR = tempDir;
   // A new collection (bucket) gets one volume at a time instead of 7, so many buckets fit.
   env.WEED_MASTER_VOLUME_GROWTH_COPY_1 = '1';
   const proc = spawnDetached(weed, args, logFile, { env, cwd: tempDir });
