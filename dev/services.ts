@@ -635,8 +635,9 @@ function seaweedDataNodes(status: unknown): number {
  * first write succeeds) and a signed ListBuckets answers.
  *
  * Buckets created with `ObjectLockEnabledForBucket` get versioning and enforce Object Lock
- * retention (SeaweedFS needs nothing extra for that). Buckets are not created on upload. The state is thrown away, so stop() kills
- * the group at once: on SIGTERM the filer waits 15 s for its own gRPC streams.
+ * retention (SeaweedFS needs nothing extra for that). Buckets are not created on upload. The
+ * state is thrown away, so stop() kills the group at once: on SIGTERM the filer waits 15 s for
+ * its own gRPC streams.
  */
 export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Server> {
   const accessKeyId = opts.accessKeyId ?? 'lifeboat-dev';
@@ -731,9 +732,10 @@ async function launchSeaweed(opts: S3ServerOptions, accessKeyId: string, secretA
     '-s3.port.iceberg=0',
     '-s3.port.lance=0',
   ];
-  // Only our settings: no WEED_* overrides and no ~/.seaweedfs/*.toml from the caller's account.
+  // Only our settings: no WEED_* overrides, no ~/.seaweedfs/*.toml from the caller's account, and
+  // not the caller's AWS_* keys (SeaweedFS would add them as a second admin identity).
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WEED_')) env[k] = v;
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WEED_') && !k.startsWith('AWS_')) env[k] = v;
   env.HOME = tempDir;
   env.TMPDIR = tempDir;
   // A new collection (bucket) gets one volume at a time instead of 7, so many buckets fit.
