@@ -106,7 +106,7 @@ async function main(): Promise<void> {
       ['stock, also writing the file: ... | tee FILE | sha256sum', () => stock(`| tee ${path.join(work, 'stock.zst')}`)],
       ['lifeboat -> filesystem, row counts in the snapshot', lifeboat('big')],
       ['lifeboat -> filesystem, no row counts', lifeboat('bigNoCounts')],
-      ['lifeboat -> S3 (moto on loopback), row counts', lifeboat('bigS3')],
+      ['lifeboat -> S3 (SeaweedFS on loopback), row counts', lifeboat('bigS3')],
     ];
     // One warm-up of each (page cache, catalogs), then interleaved rounds so drift hits all alike.
     for (const [, fn] of cases) await fn();

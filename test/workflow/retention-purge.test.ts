@@ -168,20 +168,37 @@ test('without approval in time nothing is deleted; without approvers a purge can
   expect((await listBackups(openStorage(cfg, 'primary'), 'open')).backups).toHaveLength(1);
 });
 
-test('the orphan sweep aborts stale S3 multipart uploads and leaves those of backups still running', async () => {
+test('the orphan sweep aborts multipart uploads initiated before the grace, unless their backup started within it', async () => {
   const storage = openStorage(cfg, 'primary');
   const bucket = (cfg.storage.primary as { bucket: string }).bucket;
   const id = (t: Date) => `${t.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}-full-deadbeef`;
-  const old = id(new Date('2024-01-01T00:00:00Z'));
-  const running = id(new Date());
   const keyOf = (b: string) => `shop/backups/${b}/${b}.a1-abcdef.dump.zst`;
-  for (const b of [old, running]) await s3Client().send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: keyOf(b) }));
-  // moto reports every upload as initiated in 2010; the backup id's own time keeps the running one safe.
-  const swept = await sweepOrphans(storage, 'shop', { now: Date.now(), graceMs: 48 * 3_600_000, dryRun: false });
-  expect(swept.uploads.map((u) => u.key)).toEqual([keyOf(old)]);
-  expect(await listMultipart(bucket)).toEqual([keyOf(running)]);
-  expect(swept.objects).toEqual([]); // committed backups are never orphans
-  const later = await sweepOrphans(storage, 'shop', { now: Date.now() + 49 * 3_600_000, graceMs: 48 * 3_600_000, dryRun: false });
-  expect(later.uploads.map((u) => u.key)).toEqual([keyOf(running)]);
+  const hour = 3_600_000;
+  const grace = 48 * hour;
+  const now = Date.now();
+  const old = id(new Date('2024-01-01T00:00:00Z'));
+  const current = id(new Date(now));
+  // A backup id 48.5 h ahead: seen from `now + 49 h`, that backup started within the grace although
+  // the server says its upload was initiated before the cutoff (as with a server clock behind ours,
+  // or a server that reports a fixed initiation time).
+  const ahead = id(new Date(now + 48.5 * hour));
+  for (const b of [old, current, ahead]) await s3Client().send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: keyOf(b) }));
+  const listed = await storage.listIncompleteUploads('shop/');
+  expect(listed).toHaveLength(3);
+  // The server reports the real initiation time (moto reported 2010 for every upload).
+  for (const u of listed) expect(Math.abs(u.initiated!.getTime() - now)).toBeLessThan(10 * 60_000);
+
+  // Initiated within the grace: nothing is aborted, whatever the time in the backup id.
+  const fresh = await sweepOrphans(storage, 'shop', { now, graceMs: grace, dryRun: false });
+  expect(fresh.uploads).toEqual([]);
+  expect(fresh.objects).toEqual([]); // committed backups are never orphans
+  expect((await listMultipart(bucket)).sort()).toEqual([keyOf(old), keyOf(current), keyOf(ahead)].sort());
+
+  const later = await sweepOrphans(storage, 'shop', { now: now + 49 * hour, graceMs: grace, dryRun: false });
+  expect(later.uploads.map((u) => u.key).sort()).toEqual([keyOf(old), keyOf(current)].sort());
+  expect(await listMultipart(bucket)).toEqual([keyOf(ahead)]);
+
+  const last = await sweepOrphans(storage, 'shop', { now: now + 97 * hour, graceMs: grace, dryRun: false });
+  expect(last.uploads.map((u) => u.key)).toEqual([keyOf(ahead)]);
   expect(await listMultipart(bucket)).toEqual([]);
 });
