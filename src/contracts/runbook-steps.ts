@@ -108,21 +108,21 @@ export interface WithIssue {
   message: string;
 }
 
-/**
- * Checks a step's `with` against its type's schema. With `skipTemplated`, fields holding a
- * template are left for the check after rendering. A missing field reads "required by <type> steps".
- */
-export function checkStepWith<T extends StepType>(type: T, value: Record<string, unknown>, opts: { skipTemplated?: boolean } = {}): { ok: true; with: StepWith<T> } | { ok: false; issues: WithIssue[] } {
-  const parsed = STEP_WITH[type].safeParse(value);
-  if (parsed.success) return { ok: true, with: parsed.data as StepWith<T> };
+function issuesOf(type: StepType, value: Record<string, unknown>, error: z.ZodError, skipTemplated: boolean): WithIssue[] {
   const issues: WithIssue[] = [];
-  for (const issue of parsed.error.issues) {
+  for (const issue of error.issues) {
     const field = issue.path[0] as string | undefined;
-    if (opts.skipTemplated && field !== undefined && containsTemplate(value[field])) continue;
+    if (skipTemplated && field !== undefined && containsTemplate(value[field])) continue;
     const missing = issue.path.length === 1 && value[field!] === undefined;
     issues.push({ path: issue.path, message: missing ? `required by ${type} steps` : issue.message });
   }
-  return issues.length ? { ok: false, issues } : { ok: true, with: value as StepWith<T> };
+  return issues;
+}
+
+/** Checks a rendered `with` against its step type's schema: the typed value with defaults, or every problem. */
+export function checkStepWith<T extends StepType>(type: T, value: Record<string, unknown>): { ok: true; with: StepWith<T> } | { ok: false; issues: WithIssue[] } {
+  const parsed = STEP_WITH[type].safeParse(value);
+  return parsed.success ? { ok: true, with: parsed.data as StepWith<T> } : { ok: false, issues: issuesOf(type, value, parsed.error, false) };
 }
 
 /** One line: `with.duration: expected a duration ...; with.role: required by approval steps`. */
@@ -130,14 +130,16 @@ export function describeWithIssues(issues: WithIssue[]): string {
   return issues.map((i) => `${['with', ...i.path.map(String)].join('.')}: ${i.message}`).join('; ');
 }
 
-/** A step's `with` as written in a runbook file: values are checked unless they hold templates. */
+/** A step's `with` as written in a runbook file: values are checked unless they hold templates. A missing field reads "required by <type> steps". */
 function fileWith(type: StepType) {
   return z
     .record(z.string(), z.unknown(), { error: 'expected an object of step settings' })
     .prefault({})
     .superRefine((value, ctx) => {
-      const r = checkStepWith(type, value, { skipTemplated: true });
-      if (!r.ok) for (const i of r.issues) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
+      const parsed = STEP_WITH[type].safeParse(value);
+      if (parsed.success) return;
+      // A field holding a template is checked once rendered.
+      for (const i of issuesOf(type, value, parsed.error, true)) ctx.addIssue({ code: 'custom', path: i.path, message: i.message });
     });
 }
 
