@@ -21,7 +21,8 @@ export default tseslint.config(
           paths: nodeBuiltins.map((name) => ({ name, message: 'Workflows must not use Node built-ins; do I/O in activities.' })),
           patterns: [
             {
-              group: ['../src/*', '!../src/contracts', '../src/*/**', '!../src/contracts/**', '../activities/*'],
+              // From workflows/ and from one folder down (workflows/runbook/).
+              group: ['../', '../../'].flatMap((up) => [`${up}src/*`, `!${up}src/contracts`, `${up}src/*/**`, `!${up}src/contracts/**`, `${up}activities/*`]),
               allowTypeImports: true,
               message: 'Workflows may import values from src/contracts only; activity and other src imports must be types.',
             },

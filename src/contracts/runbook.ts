@@ -1,52 +1,10 @@
 // The runbook family: `runRunbook`, its input, progress, updates, signal and query. Pure.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import { z } from 'zod';
+import { databaseName, personName } from './common.js';
+import type { RunbookDefinition, StepType } from './runbook-steps.js';
 
-export const STEP_TYPES = ['restore', 'verify', 'sql', 'command', 'http-check', 'approval', 'notify', 'wait'] as const;
-export type StepType = (typeof STEP_TYPES)[number];
-
-export interface RetrySpec {
-  maximumAttempts?: number;
-  initialInterval?: string;
-  backoffCoefficient?: number;
-}
-
-/** One compensation: undoes a step when the runbook is rejected, aborted or fails after it. */
-export interface CompensationSpec {
-  type: Exclude<StepType, 'approval' | 'wait'>;
-  with: Record<string, unknown>;
-  timeout?: string;
-}
-
-export interface StepSpec {
-  id: string;
-  name?: string;
-  type: StepType;
-  with: Record<string, unknown>;
-  timeout?: string;
-  retry?: RetrySpec;
-  /** Template expression; the step is skipped when it is false. */
-  when?: string;
-  /** A cutover step changes production (DNS, DATABASE_URL, restarts): skipped in drills. */
-  cutover?: boolean;
-  compensation?: CompensationSpec;
-}
-
-export interface ParamSpec {
-  type: 'string' | 'number' | 'boolean';
-  default?: string | number | boolean;
-  required?: boolean;
-  description?: string;
-}
-
-export interface RunbookDefinition {
-  name: string;
-  description?: string;
-  params: Record<string, ParamSpec>;
-  steps: StepSpec[];
-  /** RTO/RPO targets in minutes (from the runbook, else the configuration). */
-  targets: { rtoMinutes?: number; rpoMinutes?: number };
-}
+export * from './runbook-steps.js';
 
 /** What `loadRunbook` returns: the definition, resolved parameters and roles (names only). */
 export interface LoadedRunbook {
@@ -60,9 +18,10 @@ export const RunbookInputSchema = z.strictObject({
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]), { error: 'expected an object of parameter values' }).default({}),
   drill: z.boolean({ error: 'expected true or false' }).default(false),
   /** Shorthand the UI form makes easy: `{"runbook":"provider-outage","database":"orders"}`. */
-  database: z.string().optional(),
+  database: databaseName.optional(),
 });
 export type RunbookInput = z.input<typeof RunbookInputSchema>;
+export type RunbookRequest = z.output<typeof RunbookInputSchema>;
 
 export type StepState = 'pending' | 'running' | 'waiting-approval' | 'succeeded' | 'failed' | 'skipped' | 'compensated' | 'compensation-failed';
 
@@ -77,6 +36,8 @@ export interface StepProgress {
   summary?: string;
   approvedBy?: string;
   skippedBecause?: string;
+  /** Error code of the step's failure, e.g. `INVALID_INPUT` or `COMMAND_FAILED`. */
+  failureType?: string;
 }
 
 export interface RunbookProgress {
@@ -101,17 +62,34 @@ export interface RunbookResult {
   targets: { rtoMinutes?: number; rpoMinutes?: number };
   met: { rto: boolean | null; rpo: boolean | null };
   steps: StepProgress[];
+  /** Where the run record was written (`lifeboat drills` reads it); absent when that failed. */
+  record?: string;
+  /** What went wrong around the run without changing its outcome (a record or a scratch database). */
+  notes?: string[];
 }
 
-export interface ApprovalInput {
-  step: string;
-  by: string;
-  comment?: string;
+/** What runbook step activities (command, http-check, approval forwarding) heartbeat. */
+export interface RunbookStepHeartbeat {
+  activity: 'runbook-step';
+  phase: string;
+  attempts?: number;
+  /** The last answer or output line, secrets redacted. */
+  last?: string;
 }
 
-export interface RejectInput {
-  step: string;
-  by: string;
+const stepIdField = z.string({ error: 'expected the id of the step waiting for approval' }).min(1, 'expected the id of the step waiting for approval').max(100);
+
+/** Argument of the `approve` update: `{ "step": "approve-cutover", "by": "carol" }`. */
+export const ApprovalInputSchema = z.strictObject({ step: stepIdField, by: personName('approver'), comment: z.string().max(500).optional() });
+export type ApprovalInput = z.input<typeof ApprovalInputSchema>;
+
+/** Argument of the `reject` update: `{ "step": "approve-cutover", "by": "carol", "reason": "..." }`. */
+export const RejectInputSchema = z.strictObject({ step: stepIdField, by: personName('approver'), reason: z.string().max(500).optional() });
+export type RejectInput = z.input<typeof RejectInputSchema>;
+
+/** Argument of the `abort` signal; both fields are optional. */
+export interface AbortInput {
+  by?: string;
   reason?: string;
 }
 
@@ -122,4 +100,4 @@ export const runbookApproveUpdate = defineUpdate<{ step: string; approvedBy: str
 /** Rejects the step waiting for approval: compensations run in reverse order, the run fails. */
 export const runbookRejectUpdate = defineUpdate<{ step: string; rejectedBy: string }, [RejectInput]>('reject');
 /** Stops the run: the current step is cancelled and compensations run in reverse order. */
-export const runbookAbortSignal = defineSignal<[{ by?: string; reason?: string }]>('abort');
+export const runbookAbortSignal = defineSignal<[AbortInput]>('abort');

@@ -155,3 +155,11 @@ export function condition(when: string, scope: TemplateScope): boolean {
   const m = WHOLE.exec(when.trim());
   return Boolean(evaluate(m ? m[1]! : when, scope));
 }
+
+/** Whether a value (a string, or any string inside an array or object) holds a `${{ ... }}` template. */
+export function containsTemplate(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('${{');
+  if (Array.isArray(value)) return value.some(containsTemplate);
+  if (value && typeof value === 'object') return Object.values(value).some(containsTemplate);
+  return false;
+}

@@ -1,12 +1,18 @@
-import type { Storage } from '../storage/index.js';
+import type { LifeboatConfig } from '../config/schema.js';
+import { openStorage, type Storage } from '../storage/index.js';
 import type { StepProgress } from '../contracts/runbook.js';
+
+/** Where run records are kept: `runbooks.historyStorage`, else the first storage target. */
+export function historyStorageName(cfg: LifeboatConfig): string {
+  return cfg.runbooks?.historyStorage ?? Object.keys(cfg.storage)[0]!;
+}
 
 /** One run of a runbook, kept in storage so drills show RTO/RPO over time. */
 export interface RunbookRunRecord {
   runbook: string;
   workflowId: string;
   drill: boolean;
-  status: string;
+  status: 'succeeded' | 'failed' | 'rejected' | 'aborted';
   startedAt: string;
   finishedAt: string;
   rtoMs: number | null;
@@ -19,6 +25,14 @@ export function runRecordKey(r: Pick<RunbookRunRecord, 'runbook' | 'startedAt' |
   const t = r.startedAt.replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
   const id = r.workflowId.replace(/[^A-Za-z0-9_-]+/g, '_').slice(0, 80);
   return `runbooks/${r.runbook}/runs/${t}-${r.drill ? 'drill' : 'live'}-${id}.json`;
+}
+
+/** Writes the record of a run (drill or live); returns where it went. */
+export async function writeRunbookRun(cfg: LifeboatConfig, record: RunbookRunRecord): Promise<string> {
+  const storage = openStorage(cfg, historyStorageName(cfg));
+  const key = runRecordKey(record);
+  await storage.put(key, `${JSON.stringify(record, null, 2)}\n`);
+  return storage.describe(key);
 }
 
 /** Runs of a runbook, oldest first. */

@@ -5,8 +5,7 @@ import { parseDocument } from 'yaml';
 import type { LifeboatConfig } from '../config/schema.js';
 import { formatIssues } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
-import type { LoadedRunbook, RunbookDefinition } from '../contracts/runbook.js';
-import { RunbookFileSchema } from './schema.js';
+import { RunbookFileSchema, type LoadedRunbook, type RunbookDefinition } from '../contracts/runbook.js';
 
 /** The runbooks shipped with Lifeboat (`runbooks/` at the package root). */
 export function shippedRunbooksDir(): string {
@@ -38,8 +37,7 @@ export function readRunbookFile(file: string): RunbookDefinition {
   if (!parsed.success) {
     throw new LifeboatError('CONFIG_INVALID', `Invalid runbook ${file}:\n${formatIssues(parsed.error.issues).map((p) => `  - ${p}`).join('\n')}`, { subject: file });
   }
-  const r = parsed.data;
-  return { name: r.name, description: r.description, params: r.params, steps: r.steps, targets: r.targets };
+  return parsed.data;
 }
 
 /** All runbooks by name: shipped ones first, then the configured paths (which may override them). */

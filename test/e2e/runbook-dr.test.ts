@@ -196,3 +196,12 @@ test('a worker killed (SIGKILL) during the restore step: after a restart the run
   const commands = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runbookCommand');
   expect(commands).toHaveLength(2);
 }, 300_000);
+
+test('live runs are recorded too: lifeboat drills lists them next to the drills', async () => {
+  const drills = await lifeboat(['drills', 'restore-then-mark', '--json']);
+  expect(drills.exitCode).toBe(0);
+  const runs = JSON.parse(drills.stdout) as Array<{ drill: boolean; status: string; rtoMs: number | null; rpoMs: number | null }>;
+  expect(runs.map((r) => `${r.drill ? 'drill' : 'live'} ${r.status}`)).toEqual(['live succeeded']);
+  expect(runs[0]!.rtoMs).toBeGreaterThan(0);
+  expect(runs[0]!.rpoMs).toBeGreaterThan(0);
+});

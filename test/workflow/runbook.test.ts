@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, writeFileSync, existsSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError, type HistoryAndWorkflowId } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { execFileSync } from 'node:child_process';
 import { execa } from 'execa';
@@ -10,11 +10,12 @@ import { createSampleDatabase } from '../../dev/sample-data.js';
 import { parseConfig } from '../../src/config/load.js';
 import { workflowsPath } from '../../src/worker.js';
 import type { RunbookProgress, RunbookResult } from '../../src/contracts/runbook.js';
-import { createBucket, createRole, pgUrl, repoRoot, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
+import { createBucket, createRole, getObject, listKeys, pgUrl, repoRoot, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 
 let w: RunningWorker;
 let dir: string;
 let taskQueue: string;
+let bucket: string;
 const marker = () => path.join(dir, 'marks.txt');
 const marks = () => (existsSync(marker()) ? readFileSync(marker(), 'utf8').trim().split('\n') : []);
 
@@ -50,13 +51,38 @@ steps:
     with: { command: mark, args: ["final"] }
 `;
 
+// A template that renders a bad value; `pause` is good when given as "1s".
+const RENDER_RUNBOOK = `name: test-render
+params:
+  pause: { type: string, default: "soon" }
+steps:
+  - id: first
+    type: command
+    with: { command: mark, args: ["render-first"] }
+    compensation: { type: command, with: { command: mark, args: ["undo-render-first"] } }
+  - id: nap
+    type: wait
+    with: { duration: "\${{ params.pause }}" }
+`;
+
+// An approval nobody gives: escalated after 1 s, timed out after 3 s in all.
+const TIMEOUT_RUNBOOK = `name: test-timeout
+steps:
+  - id: go
+    type: approval
+    timeout: 3s
+    with: { role: dba, escalateAfter: 1s }
+`;
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-runbook-'));
   mkdirSync(path.join(dir, 'runbooks'));
   writeFileSync(path.join(dir, 'runbooks', 'test-basic.yaml'), RUNBOOK);
+  writeFileSync(path.join(dir, 'runbooks', 'test-render.yaml'), RENDER_RUNBOOK);
+  writeFileSync(path.join(dir, 'runbooks', 'test-timeout.yaml'), TIMEOUT_RUNBOOK);
   const script = path.join(dir, 'mark.cjs');
   writeFileSync(script, "require('fs').appendFileSync(process.argv[2], process.argv[3] + '\\n');\n");
-  const bucket = await createBucket('lb-rb');
+  bucket = await createBucket('lb-rb');
   const role = await createRole('lb_rb');
   const db = uniqueName('lb_rb_shop');
   await createSampleDatabase(services().pg.adminUrl, db, 0.1);
@@ -151,6 +177,72 @@ test('a drill skips cutover steps; a failing assertion fails the step and compen
   expect(app.message).toMatch(/params\.colour: not a parameter of test-basic/);
 });
 
+test('an abort cancels the waiting step, runs the compensations in reverse order and fails the run as aborted', async () => {
+  writeFileSync(marker(), '');
+  const handle = await w.client.workflow.start('runRunbook', { taskQueue, workflowId: uniqueName('runbook-abort'), args: [{ runbook: 'test-basic', database: 'shop' }] });
+  await waitFor(handle, (p) => p.status === 'waiting-approval');
+  await handle.signal('abort', { by: 'carol', reason: 'provider is back' });
+  const err = await handle.result().catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as { type?: string; message: string };
+  expect(cause.type).toBe('RUNBOOK_ABORTED');
+  expect(cause.message).toBe('Runbook test-basic aborted by carol: provider is back');
+  expect(marks()).toEqual(['first', 'second-shop-x', 'undo-second', 'undo-first']);
+  const p = (await handle.query('progress')) as RunbookProgress;
+  expect(p.status).toBe('aborted');
+  expect(p.steps.find((s) => s.id === 'go')).toMatchObject({ state: 'failed', summary: 'cancelled by abort' });
+});
+
+test('a template that renders a bad value fails its step with INVALID_INPUT naming the step and field; a good one runs', async () => {
+  writeFileSync(marker(), '');
+  const bad = await w.client.workflow.execute('runRunbook', { taskQueue, workflowId: uniqueName('runbook-render-bad'), args: [{ runbook: 'test-render' }] }).catch((e: unknown) => e);
+  expect(bad).toBeInstanceOf(WorkflowFailedError);
+  const cause = (bad as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
+  expect(cause.type).toBe('RUNBOOK_FAILED');
+  expect(cause.message).toBe(
+    'Runbook test-render failed: step nap: Invalid step nap: with.duration: expected a duration such as "30s", "15m" or "2h" (units w, d, h, m, s, ms) (after rendering templates)',
+  );
+  const progress = cause.details![0] as RunbookProgress;
+  expect(progress.steps.find((s) => s.id === 'nap')).toMatchObject({ state: 'failed', failureType: 'INVALID_INPUT' });
+  expect(marks()).toEqual(['render-first', 'undo-render-first']);
+
+  const good = (await w.client.workflow.execute('runRunbook', { taskQueue, workflowId: uniqueName('runbook-render-ok'), args: [{ runbook: 'test-render', params: { pause: '1s' } }] })) as RunbookResult;
+  expect(good.steps.find((s) => s.id === 'nap')).toMatchObject({ state: 'succeeded', summary: 'waited 1s' });
+  expect(Date.parse(good.finishedAt) - Date.parse(good.startedAt)).toBeGreaterThanOrEqual(1000);
+});
+
+test('an approval escalates after escalateAfter and times out after the step timeout in all', async () => {
+  const id = uniqueName('runbook-timeout');
+  const err = await w.client.workflow.execute('runRunbook', { taskQueue, workflowId: id, args: [{ runbook: 'test-timeout' }] }).catch((e: unknown) => e);
+  const cause = (err as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
+  expect(cause.type).toBe('RUNBOOK_FAILED');
+  expect(cause.message).toBe('Runbook test-timeout failed: step go: Approval of step go timed out after 3s: approval required from role dba');
+  const go = (cause.details![0] as RunbookProgress).steps[0]!;
+  expect(go).toMatchObject({ state: 'failed', failureType: 'APPROVAL_TIMEOUT', summary: 'escalated to log' });
+  // Two timers: the escalation after 1 s, then the rest of the 3 s.
+  const history = await w.client.workflow.getHandle(id).fetchHistory();
+  const timersMs = history.events!.flatMap((e) => {
+    const t = e.timerStartedEventAttributes?.startToFireTimeout;
+    return t ? [Number(t.seconds ?? 0) * 1000 + Math.round((t.nanos ?? 0) / 1e6)] : [];
+  });
+  expect(timersMs).toHaveLength(2);
+  expect(timersMs[0]).toBe(1000);
+  expect(timersMs[0]! + timersMs[1]!).toBeLessThanOrEqual(3000);
+  expect(w.lines.some((l) => l.includes('Approval of go by dba is overdue (escalated)'))).toBe(true);
+});
+
+test('every run is recorded, live runs with drill: false and failed runs with their status', async () => {
+  const records = async (runbook: string) => {
+    const keys = await listKeys(bucket, `runbooks/${runbook}/runs/`);
+    return Promise.all(keys.map(async (k) => ({ key: k, ...(JSON.parse((await getObject(bucket, k)).toString()) as { drill: boolean; status: string; workflowId: string }) })));
+  };
+  const basic = await records('test-basic');
+  const summary = (rs: typeof basic) => rs.map((r) => `${r.workflowId.replace(/_[0-9a-f]{8}$/, '')} ${r.drill ? 'drill' : 'live'} ${r.status}`).sort();
+  expect(summary(basic)).toEqual(['runbook-abort live aborted', 'runbook-basic live succeeded', 'runbook-drill drill succeeded', 'runbook-reject live rejected']);
+  expect(basic.every((r) => r.key.includes(r.drill ? '-drill-' : '-live-'))).toBe(true);
+  expect(summary(await records('test-render'))).toEqual(['runbook-render-bad live failed', 'runbook-render-ok live succeeded']);
+});
+
 test('recorded runbook histories replay deterministically', async () => {
   const histories = path.join(repoRoot, 'test', 'replay', 'histories');
   const files = existsSync(histories) ? (await import('node:fs')).readdirSync(histories).filter((f) => f.endsWith('.json')) : [];
@@ -162,9 +254,10 @@ test('recorded runbook histories replay deterministically', async () => {
     if (ids.length < 4) await new Promise((r) => setTimeout(r, 200));
   }
   expect(ids.length).toBeGreaterThanOrEqual(4);
+  const recorded: HistoryAndWorkflowId[] = [];
   for (const id of ids) {
     const history = await w.client.workflow.getHandle(id).fetchHistory();
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, id);
+    recorded.push({ workflowId: id, history });
     // LIFEBOAT_RECORD_HISTORIES=1 refreshes the committed histories (after an intended change).
     if (process.env.LIFEBOAT_RECORD_HISTORIES) {
       mkdirSync(histories, { recursive: true });
@@ -173,6 +266,8 @@ test('recorded runbook histories replay deterministically', async () => {
       writeFileSync(path.join(histories, `${id.replace(/_[0-9a-f]{8}$/, '')}.json`), json.toString().split(`${repoRoot}/`).join(''));
     }
   }
+  // One replay worker (one workflow bundle) for all of this run's histories.
+  for await (const r of Worker.runReplayHistories({ workflowsPath: workflowsPath() }, recorded)) expect({ workflowId: r.workflowId, error: r.error?.message }).toEqual({ workflowId: r.workflowId, error: undefined });
   // The committed histories replay in a plain Node process (protobuf JSON decoding does not work
   // inside Jest's module sandbox).
   const replay = await execa(process.execPath, [path.join(repoRoot, 'dist', 'dev', 'replay.js'), histories], { reject: false });

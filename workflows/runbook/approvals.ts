@@ -1,0 +1,99 @@
+// Approval steps and the handlers people reach a run with: the `approve`/`reject` updates, the
+// `abort` signal and the `progress` query.
+import { condition, setHandler } from '@temporalio/workflow';
+import {
+  ApprovalInputSchema,
+  RejectInputSchema,
+  describeIssues,
+  formatDurationShort,
+  lifeboatFailure,
+  runbookAbortSignal,
+  runbookApproveUpdate,
+  runbookProgressQuery,
+  runbookRejectUpdate,
+  type AbortInput,
+  type ApprovalInput,
+  type RejectInput,
+} from '../../src/contracts/index.js';
+import type { z } from 'zod';
+import { bookkeeping } from '../activities.js';
+import { showDetails, type Executor, type RunContext } from './context.js';
+import { ms } from './options.js';
+
+const APPROVAL_TIMEOUT_MS = 4 * 3_600_000;
+
+/** Refuses a decision unless `step` is the one waiting and `by` holds its role. */
+function checkDecider(run: RunContext, action: 'approve' | 'reject', schema: z.ZodType<{ step: string; by: string }>, raw: unknown): void {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw lifeboatFailure('INVALID_INPUT', `Invalid ${action}: ${describeIssues(parsed.error)}`);
+  const { step, by } = parsed.data;
+  const waiting = run.progress.steps.find((s) => s.state === 'waiting-approval');
+  if (!waiting || waiting.id !== step || !run.progress.waitingFor) {
+    throw lifeboatFailure('INVALID_INPUT', `Cannot ${action} step "${step}": it is not waiting for approval${waiting ? ` (waiting: ${waiting.id})` : ''}`);
+  }
+  const role = run.progress.waitingFor.role;
+  const holders = run.roles[role] ?? [];
+  if (!holders.includes(by)) {
+    throw lifeboatFailure('NOT_APPROVED', `${by} may not ${action} step "${step}": it requires role ${role} (held by: ${holders.join(', ') || 'nobody'})`);
+  }
+}
+
+/** Installs the query, updates and signal of a run. */
+export function installHandlers(run: RunContext): void {
+  setHandler(runbookProgressQuery, () => run.progress);
+  const approve = ({ step, by }: ApprovalInput) => {
+    run.decision = { kind: 'approved', step, by };
+    return { step, approvedBy: by };
+  };
+  const reject = ({ step, by, reason }: RejectInput) => {
+    run.decision = { kind: 'rejected', step, by, reason };
+    return { step, rejectedBy: by };
+  };
+  setHandler(runbookApproveUpdate, approve, { validator: (a) => checkDecider(run, 'approve', ApprovalInputSchema, a) });
+  setHandler(runbookRejectUpdate, reject, { validator: (r) => checkDecider(run, 'reject', RejectInputSchema, r) });
+  setHandler(runbookAbortSignal, (a?: AbortInput) => {
+    const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v.slice(0, 500) : undefined);
+    run.aborted = { by: text(a?.by), reason: text(a?.reason) };
+    run.stepScope.cancel();
+  });
+}
+
+/**
+ * Waits for a holder of `role` to approve or reject, up to the step's timeout (default 4 hours).
+ * After `escalateAfter` it notifies `escalateTo` once and keeps waiting.
+ */
+export const approvalStep: Executor<'approval'> = async (w, call, run) => {
+  const sp = call.progress;
+  const timeoutMs = call.timeoutMs ?? APPROVAL_TIMEOUT_MS;
+  run.progress.waitingFor = { step: call.id, role: w.role, since: new Date().toISOString() };
+  sp.state = 'waiting-approval';
+  run.progress.status = 'waiting-approval';
+  showDetails(run);
+  run.decision = undefined;
+  const decided = () => run.decision?.step === call.id;
+  const deadline = Date.now() + timeoutMs;
+  let done = false;
+  try {
+    const escalateMs = ms(w.escalateAfter, 'with.escalateAfter');
+    if (escalateMs !== undefined && escalateMs < timeoutMs) {
+      done = await condition(decided, escalateMs);
+      if (!done) {
+        await bookkeeping.notify({ channel: w.escalateTo, runbook: run.def.name, step: call.id, message: `Approval of ${call.id} by ${w.role} is overdue (escalated)` });
+        sp.summary = `escalated to ${w.escalateTo}`;
+      }
+    }
+    if (!done) done = await condition(decided, Math.max(1, deadline - Date.now()));
+  } finally {
+    run.progress.waitingFor = undefined;
+    run.progress.status = 'running';
+  }
+  if (!done) throw lifeboatFailure('APPROVAL_TIMEOUT', `Approval of step ${call.id} timed out after ${formatDurationShort(timeoutMs)}: approval required from role ${w.role}`);
+  const d = run.decision!;
+  const because = d.reason ? `: ${d.reason}` : '';
+  if (d.kind === 'rejected') {
+    sp.summary = `rejected by ${d.by}${because}`;
+    throw lifeboatFailure('RUNBOOK_REJECTED', `Step ${call.id} rejected by ${d.by}${because}`);
+  }
+  sp.approvedBy = d.by;
+  return { output: { approvedBy: d.by }, summary: `approved by ${d.by}` };
+};
