@@ -17,6 +17,7 @@ import {
   withLibpqEnv,
 } from '../engines/postgres.js';
 import { compressionSuffix, streamBackup } from '../pipeline/backup-stream.js';
+import { backupEncryption } from '../crypto/stream.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { keys, type Manifest } from '../catalog/manifest.js';
 import { readManifest } from '../catalog/catalog.js';
@@ -106,7 +107,8 @@ export async function backupPostgres(cfg: LifeboatConfig, req: BackupRequest, lo
     const wantCounts = db.rowCounts === 'exact' && req.kind !== 'schema';
     const tables = wantCounts ? await listTables(exporter) : [];
 
-    const extension = `.dump${compressionSuffix(db.compression.codec)}`;
+    const encryption = backupEncryption(cfg, req.database);
+    const extension = `.dump${compressionSuffix(db.compression.codec)}${encryption?.suffix ?? ''}`;
     artifactKey = keys.artifact(req.database, req.backupId, `a${req.workflow.attempt}-${randomBytes(3).toString('hex')}`, extension);
     const args = ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000'];
     if (snapshot) args.push(`--snapshot=${snapshot}`);
@@ -126,6 +128,7 @@ export async function backupPostgres(cfg: LifeboatConfig, req: BackupRequest, lo
         signal: hooks.signal,
         onProgress: (p) => hooks.onProgress?.({ phase: 'dumping', ...p }),
         classifyDumpFailure: (exit) => classifyToolFailure(exit, req.database, 'Backup'),
+        encrypt: encryption?.filter,
       }),
     );
     const rowCounts = await counting.catch((err) => {
@@ -167,7 +170,7 @@ export async function backupPostgres(cfg: LifeboatConfig, req: BackupRequest, lo
         bytes: streamed.storedBytes,
         sha256: streamed.sha256,
         compression: db.compression,
-        encryption: null,
+        encryption: encryption?.manifest ?? null,
       },
       rowCounts: rowCounts ? { consistency: snapshot ? 'same-snapshot' : 'separate-snapshot', tables: rowCounts } : null,
       workflow: req.workflow,
