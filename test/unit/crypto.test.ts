@@ -1,6 +1,8 @@
 // Encryption at rest through the real age and gpg binaries: keys, round trips, refusals.
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
 import { parseConfig, ConfigError } from '../../src/config/load.js';
@@ -9,6 +11,10 @@ import { gpgEncryptFilter } from '../../src/crypto/gpg.js';
 import { matchIdentities, parseIdentity, type Identity } from '../../src/crypto/identities.js';
 import { ageIdentityRecipient, parseAgeRecipient, sshIdentityRecipient, type AgeRecipient } from '../../src/crypto/keys.js';
 import { decryptStream, type Filter } from '../../src/crypto/stream.js';
+import { LifeboatError } from '../../src/errors.js';
+import { streamBackup, type StreamBackupOptions } from '../../src/pipeline/backup-stream.js';
+import { describeExit } from '../../src/pipeline/process.js';
+import { FilesystemStorage } from '../../src/storage/filesystem.js';
 import { ageKey, gpgKey, sshKey, tempDir, writeTemp } from '../harness/keys.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -153,4 +159,33 @@ test('encryption configuration errors name the field and the problem', () => {
   expect(problems({}, { restore: { identities: [{ env: 'AGE_KEY' }, 'AGE-SECRET-KEY-1INLINE'] } })).toEqual(['restore.identities.1: expected { env: NAME } or { file: PATH }']);
   const cfg = parseConfig({ ...base, databases: { orders: { engine: 'postgres', url: { env: 'X' }, encryption: { gpg: { recipients: ['abcd '.repeat(10)], keyring: 'k.asc' } } } } });
   expect(cfg.databases.orders!.encryption?.gpg?.recipients).toEqual(['ABCD'.repeat(10)]);
+});
+
+test('in the backup stream the encryptor sits after compression, the checksum covers its output, and its failure leaves no object', async () => {
+  const dir = tempDir('lb-stream-');
+  const storage = new FilesystemStorage('local', { type: 'filesystem', path: dir, prefix: '' });
+  const age = ageKey();
+  const opts = (encrypt: StreamBackupOptions['encrypt']): StreamBackupOptions => ({
+    dump: { tool: 'fake_dump', file: '/bin/sh', args: ['-c', 'seq 1 200000'], env: { PATH: process.env.PATH! } },
+    compression: { codec: 'zstd', level: 1 },
+    storage,
+    key: 'db/backups/b1/artifact.age',
+    classifyDumpFailure: (exit) => new LifeboatError('DUMP_FAILED', `Backup of db failed: ${exit.tool} ${describeExit(exit)}`),
+    encrypt,
+  });
+  const result = await streamBackup(opts((s) => ageEncryptFilter({ recipients: [age.recipient], label: 'backup of db', signal: s })));
+  const stored = readFileSync(path.join(dir, 'db/backups/b1/artifact.age'));
+  expect(result.sha256).toBe(sha256(stored));
+  expect(result.storedBytes).toBe(stored.length);
+  const identity = await parseIdentity(age.identity, 'restore.identities.0');
+  const { bytes } = await decrypt(stored, { type: 'age', recipients: [age.recipient] }, [identity]);
+  expect(execFileSync('zstd', ['-d', '-c'], { input: bytes, maxBuffer: 1 << 26 }).equals(execFileSync('seq', ['1', '200000']))).toBe(true);
+  expect(result.rawBytes).toBe(execFileSync('seq', ['1', '200000']).length);
+
+  rmSync(path.join(dir, 'db'), { recursive: true });
+  const keyring = writeTemp('keys.asc', gpgKey().publicKey);
+  const missing = 'AB'.repeat(20);
+  const err = await streamBackup(opts((s) => gpgEncryptFilter({ keyringFile: keyring, recipients: [missing], label: 'backup of db', signal: s }))).catch((e) => e);
+  expect(err).toMatchObject({ code: 'CONFIG_INVALID', message: `Encryption of backup of db failed: GPG recipient ${missing} is not in the keyring ${keyring}` });
+  expect(readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes('artifact'))).toEqual([]);
 });
