@@ -4,6 +4,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
 import type { LifeboatConfig } from './config/schema.js';
 import { resolveSecret } from './config/secrets.js';
+import { lifeboatDataConverter } from './temporal/codec.js';
 
 interface ConnectionSettings {
   address: string;
@@ -40,7 +41,7 @@ export function connectionSettings(cfg: LifeboatConfig): ConnectionSettings {
 export async function connectClient(cfg: LifeboatConfig): Promise<Client> {
   const s = connectionSettings(cfg);
   const connection = await Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey, connectTimeout: '10s' });
-  return new Client({ connection, namespace: cfg.temporal.namespace });
+  return new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: lifeboatDataConverter(cfg) });
 }
 
 export async function connectWorkerConnection(cfg: LifeboatConfig): Promise<NativeConnection> {

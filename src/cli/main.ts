@@ -7,6 +7,7 @@ import { redactSecrets } from '../config/secrets.js';
 import { LifeboatError } from '../errors.js';
 import { connectClient } from '../temporal.js';
 import { runWorker } from '../worker.js';
+import { runCodecServer } from '../temporal/codec-server.js';
 import { listBackups } from '../catalog/catalog.js';
 import { latestVerification } from '../restore/verification.js';
 import { openStorage } from '../storage/index.js';
@@ -59,6 +60,16 @@ export function buildProgram(): Command {
     .action(async () => {
       const cfg = config();
       await runWorker(cfg, createLogger({ level: cfg.log.level }));
+    });
+
+  program
+    .command('codec-server')
+    .description('decode encrypted payloads for the Temporal Web UI (POST /encode, /decode); needs temporal.payloadCodec')
+    .option('--listen <host:port>', 'where to listen (default: temporal.payloadCodec.server.listen, else 127.0.0.1:8888)')
+    .option('--origin <url...>', 'Web UI origins allowed by CORS (default: the configured Web UI)')
+    .action(async (opts: { listen?: string; origin?: string[] }) => {
+      const cfg = config();
+      await runCodecServer(cfg, createLogger({ level: cfg.log.level }), { listen: opts.listen, origins: opts.origin });
     });
 
   program

@@ -39,6 +39,27 @@ export const TemporalConfigSchema = z.strictObject({
       clientKey: SecretRefSchema.optional(),
     })
     .optional(),
+  /** AES-256-GCM encryption of every payload (src/temporal/codec.ts); the first key encrypts. */
+  payloadCodec: z
+    .strictObject({
+      keys: z
+        .array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a key id of letters, digits, ".", "_" or "-"'), key: SecretRefSchema }))
+        .min(1, 'expected at least one key')
+        .superRefine((keys, ctx) => {
+          keys.forEach((k, i) => {
+            if (keys.findIndex((o) => o.id === k.id) < i) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicates key id "${k.id}"` });
+          });
+        }),
+      /** `lifeboat codec-server`: where it listens, which Web UI origins may call it, an optional bearer token. */
+      server: z
+        .strictObject({
+          listen: z.string().regex(/^[^:]+:\d+$/, 'expected HOST:PORT').default('127.0.0.1:8888'),
+          origins: z.array(z.url()).optional(),
+          token: SecretRefSchema.optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 });
 
 const S3StorageSchema = z.strictObject({
