@@ -3,6 +3,7 @@ import { RunbooksConfigSchema } from '../runbooks/schema.js';
 import { cronProblem } from '../schedules/cron.js';
 import { DURATION_MESSAGE, parseDuration } from '../contracts/duration.js';
 import { EncryptionSchema } from '../crypto/config.js';
+import { s3ProtectionShape } from '../storage/s3-protection.js';
 
 /** A reference to a secret that is resolved on the worker, never stored in Temporal. */
 export const SecretRefSchema = z.union(
@@ -80,6 +81,7 @@ const S3StorageSchema = z.strictObject({
   queueSize: z.int().min(1).max(16).default(4),
   /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
   verifyUpload: z.boolean().default(false),
+  ...s3ProtectionShape(SecretRefSchema),
 });
 
 const FilesystemStorageSchema = z.strictObject({

@@ -1,6 +1,7 @@
 // Public-key parsing for encryption at rest: age and SSH recipients, the public half of age and
-// SSH identities, and the fingerprints a manifest records. Pure (node:crypto only, no I/O).
+// SSH identities, the fingerprints a manifest records, and 256-bit symmetric keys. Pure (no I/O).
 import { createHash, createPrivateKey, createPublicKey } from 'node:crypto';
+import { LifeboatError } from '../errors.js';
 
 const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 const GENERATOR = [0x3b6a57b2, 0x26508e6d, 0x1ea119fa, 0x3d4233dd, 0x2a1462b3];
@@ -165,4 +166,14 @@ export function sshIdentityRecipient(pem: string): AgeRecipient | string {
 export function normalizeGpgFingerprint(text: string): string | undefined {
   const s = text.replace(/\s+/g, '').toUpperCase();
   return /^([0-9A-F]{40}|[0-9A-F]{64})$/.test(s) ? s : undefined;
+}
+
+/** Reads a 256-bit key written as base64 (`openssl rand -base64 32`) or as 64 hex digits. */
+export function parse256BitKey(value: string, label: string): Buffer {
+  const s = value.trim();
+  const key = /^[0-9a-fA-F]{64}$/.test(s) ? Buffer.from(s, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(s) ? Buffer.from(s, 'base64') : undefined;
+  if (!key || key.length !== 32) {
+    throw new LifeboatError('CONFIG_INVALID', `Secret ${label} is unusable: expected a 256-bit key as base64 (openssl rand -base64 32) or 64 hex digits`, { subject: label });
+  }
+  return key;
 }

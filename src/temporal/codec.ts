@@ -8,7 +8,7 @@ import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
 import { temporal } from '@temporalio/proto';
 import type { LifeboatConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
-import { LifeboatError } from '../errors.js';
+import { parse256BitKey } from '../crypto/keys.js';
 
 export const ENCRYPTED_ENCODING = 'binary/encrypted';
 export const KEY_ID_METADATA = 'encryption-key-id';
@@ -25,15 +25,8 @@ export interface CodecKey {
   key: Buffer;
 }
 
-/** Reads a 256-bit key written as base64 (44 characters) or hex (64 digits). */
-export function parseCodecKey(value: string, label: string): Buffer {
-  const s = value.trim();
-  const key = /^[0-9a-fA-F]{64}$/.test(s) ? Buffer.from(s, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(s) ? Buffer.from(s, 'base64') : undefined;
-  if (!key || key.length !== 32) {
-    throw new LifeboatError('CONFIG_INVALID', `Secret ${label} is unusable: expected a 256-bit key as base64 (openssl rand -base64 32) or 64 hex digits`, { subject: label });
-  }
-  return key;
-}
+/** Reads a 256-bit codec key (base64 or 64 hex digits). */
+export const parseCodecKey = parse256BitKey;
 
 /**
  * AES-256-GCM payload codec. The first key encrypts; any key decrypts the payloads that name its
