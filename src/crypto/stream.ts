@@ -10,7 +10,8 @@ import { getDatabase } from '../config/load.js';
 import { ageDecryptFilter, ageEncryptFilter } from './age.js';
 import type { Filter } from './filter.js';
 import { gpgDecryptFilter, gpgEncryptFilter } from './gpg.js';
-import { matchIdentities, type ArtifactEncryption, type Identity } from './identities.js';
+import { matchIdentities, resolveIdentities, type ArtifactEncryption, type Identity } from './identities.js';
+import type { Manifest } from '../catalog/manifest.js';
 import { parseAgeRecipient, type AgeRecipient } from './keys.js';
 
 export type { Filter } from './filter.js';
@@ -61,6 +62,20 @@ export function startDecryptor(opts: { encryption: ArtifactEncryption; identitie
   return opts.encryption.type === 'age'
     ? ageDecryptFilter({ identities: secrets, label, signal: opts.signal })
     : gpgDecryptFilter({ secretKeys: secrets, label, signal: opts.signal });
+}
+
+/**
+ * The restore side's entry point: undefined for a plaintext backup; otherwise resolves
+ * `restore.identities` and checks now, before any target is touched, that one of them matches the
+ * backup's recipients (`NO_MATCHING_IDENTITY` naming them otherwise). The returned factory starts
+ * the decryptor that goes between the checksum (over the stored bytes) and decompression.
+ */
+export async function restoreDecryption(cfg: LifeboatConfig, manifest: Manifest, what: string): Promise<((signal: AbortSignal) => Filter) | undefined> {
+  const encryption = manifest.artifact.encryption;
+  if (!encryption) return undefined;
+  const identities = await resolveIdentities(cfg);
+  matchIdentities(encryption, identities, what, manifest.backupId);
+  return (signal) => startDecryptor({ encryption, identities, what, backupId: manifest.backupId, signal });
 }
 
 /**

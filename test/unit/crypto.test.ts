@@ -10,7 +10,8 @@ import { ageEncryptFilter } from '../../src/crypto/age.js';
 import { gpgEncryptFilter } from '../../src/crypto/gpg.js';
 import { matchIdentities, parseIdentity, type Identity } from '../../src/crypto/identities.js';
 import { ageIdentityRecipient, parseAgeRecipient, sshIdentityRecipient, type AgeRecipient } from '../../src/crypto/keys.js';
-import { decryptStream, type Filter } from '../../src/crypto/stream.js';
+import type { Manifest } from '../../src/catalog/manifest.js';
+import { decryptStream, restoreDecryption, type Filter } from '../../src/crypto/stream.js';
 import { LifeboatError } from '../../src/errors.js';
 import { streamBackup, type StreamBackupOptions } from '../../src/pipeline/backup-stream.js';
 import { describeExit } from '../../src/pipeline/process.js';
@@ -189,4 +190,19 @@ test('in the backup stream the encryptor sits after compression, the checksum co
   const err = await streamBackup(opts((s) => gpgEncryptFilter({ keyringFile: keyring, recipients: [missing], label: 'backup of db', signal: s }))).catch((e) => e);
   expect(err).toMatchObject({ code: 'CONFIG_INVALID', message: `Encryption of backup of db failed: GPG recipient ${missing} is not in the keyring ${keyring}` });
   expect(readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes('artifact'))).toEqual([]);
+});
+
+test('restoreDecryption checks the configured identities up front and hands back a working decryptor', async () => {
+  const age = ageKey();
+  const other = ageKey();
+  const ciphertext = await run(ageEncryptFilter({ recipients: [age.recipient], label: 'test', signal: signal() }), data);
+  const base = { storage: { s: { type: 'filesystem', path: '/tmp' } }, databases: {} };
+  const manifest = { backupId: 'b1', artifact: { encryption: { type: 'age', recipients: [age.recipient] } } } as unknown as Manifest;
+  const withKeys = (...texts: string[]) => parseConfig({ ...base, restore: { identities: texts.map((t) => ({ file: writeTemp('id.txt', t) })) } });
+
+  expect(await restoreDecryption(withKeys(other.identity), { ...manifest, artifact: { ...manifest.artifact, encryption: null } } as Manifest, 'Restore of db')).toBeUndefined();
+  await expect(restoreDecryption(withKeys(other.identity), manifest, 'Restore of db')).rejects.toMatchObject({ code: 'NO_MATCHING_IDENTITY', message: expect.stringContaining(`encrypted with age to ${age.recipient}`) });
+  await expect(restoreDecryption(parseConfig(base), manifest, 'Restore of db')).rejects.toThrow(/restore\.identities is not configured/);
+  const start = await restoreDecryption(withKeys(other.identity, age.identity), manifest, 'Restore of db');
+  expect((await run(start!(signal()), ciphertext)).equals(data)).toBe(true);
 });

@@ -24,6 +24,7 @@ const age = ageKey();
 const ssh = sshKey('ed25519');
 const gpg = gpgKey();
 const keyring = writeTemp('recipients.asc', gpg.publicKey);
+const localDir = tempDir('lb-enc-local-');
 
 beforeAll(async () => {
   bucket = await createBucket();
@@ -36,9 +37,10 @@ beforeAll(async () => {
       // No compression, so that the plaintext dump would show its table data if it were stored.
       plain: { url, compression: { codec: 'none' } },
       aged: { url, compression: { codec: 'none' }, extra: { encryption: { age: { recipients: [age.recipient, ssh.publicKey] } } } },
-      agezst: { url, extra: { encryption: { age: { recipients: [age.recipient] } } } },
+      agezst: { url, extra: { storage: ['primary', 'local'], encryption: { age: { recipients: [age.recipient] } } } },
       gpged: { url, extra: { encryption: { gpg: { recipients: [gpg.fingerprint], keyring } } } },
     },
+    extraStorage: { local: { type: 'filesystem', path: localDir } },
   });
   w = await startWorker(cfg);
 });
@@ -121,9 +123,15 @@ test('without a matching identity decryption is refused before any byte is read,
   });
 });
 
-test('the documented stock-tool commands restore an age-encrypted backup', async () => {
+test('the documented stock-tool commands restore an age-encrypted backup, whose copy on another target is the same ciphertext', async () => {
   const { result, stored, manifest } = await backup('agezst');
   expect(result.key).toMatch(/\.dump\.zst\.age$/);
+  // The copy on the second target is the same ciphertext (copies never decrypt), under the same manifest entry.
+  const copyDir = path.join(localDir, 'agezst', 'backups', manifest.backupId);
+  const copyManifest = JSON.parse(readFileSync(path.join(copyDir, 'manifest.json'), 'utf8')) as Manifest;
+  expect(copyManifest.artifact.encryption).toEqual(manifest.artifact.encryption);
+  expect(readFileSync(path.join(localDir, copyManifest.artifact.key)).equals(stored)).toBe(true);
+
   const dir = tempDir();
   writeFileSync(path.join(dir, 'backup.dump.zst.age'), stored);
   writeFileSync(path.join(dir, 'key.txt'), age.identity, { mode: 0o600 });
