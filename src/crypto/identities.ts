@@ -3,7 +3,7 @@
 import path from 'node:path';
 import type { Manifest } from '../catalog/manifest.js';
 import type { LifeboatConfig } from '../config/schema.js';
-import { resolveSecret } from '../config/secrets.js';
+import { registerSecret, resolveSecret } from '../config/secrets.js';
 import { LifeboatError } from '../errors.js';
 import { gpgKeysOf } from './gpg.js';
 import { ageIdentityRecipient, sshIdentityRecipient } from './keys.js';
@@ -46,6 +46,7 @@ export async function parseIdentity(text: string, label: string): Promise<Identi
   if (ageKeys.length > 0) {
     const recipients = ageKeys.map((k) => ageIdentityRecipient(k));
     if (recipients.some((r) => r === undefined)) throw bad('it holds an age secret key with a wrong checksum');
+    for (const k of ageKeys) registerSecret(k);
     return { type: 'age', label, secret: ageKeys.join('\n'), fingerprints: recipients as string[] };
   }
   throw bad('expected an age identity (AGE-SECRET-KEY-1…), an SSH private key or a GPG secret key block');
