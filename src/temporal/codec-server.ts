@@ -143,7 +143,7 @@ export function codecServerSettings(cfg: LifeboatConfig, overrides: { listen?: s
 export async function runCodecServer(cfg: LifeboatConfig, logger: Logger, overrides: { listen?: string; origins?: string[] } = {}): Promise<void> {
   const settings = codecServerSettings(cfg, overrides);
   const running = await startCodecServer({ ...settings, logger });
-  logger.info({ url: running.url, origins: settings.origins, token: settings.token ? 'required' : 'none' }, 'codec server listening');
+  logger.info({ listening: running.url, origins: settings.origins, token: settings.token ? 'required' : 'none' }, 'codec server listening');
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);

@@ -5,7 +5,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { DataConverter, Payload, PayloadCodec } from '@temporalio/common';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import type { LifeboatConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import { parse256BitKey } from '../crypto/keys.js';
@@ -46,7 +46,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       const iv = randomBytes(IV_BYTES);
       const cipher = createCipheriv('aes-256-gcm', key, iv);
       cipher.setAAD(utf8(id));
-      const sealed = Buffer.concat([cipher.update(temporal.api.common.v1.Payload.encode(p).finish()), cipher.final()]);
+      const sealed = Buffer.concat([cipher.update(proto.temporal.api.common.v1.Payload.encode(p).finish()), cipher.final()]);
       return {
         metadata: { encoding: utf8(ENCRYPTED_ENCODING), [KEY_ID_METADATA]: utf8(id), [CIPHER_METADATA]: utf8(CIPHER) },
         data: Buffer.concat([iv, sealed, cipher.getAuthTag()]),
@@ -73,7 +73,7 @@ export class AesGcmPayloadCodec implements PayloadCodec {
       } catch {
         throw new Error(`Payload decryption failed: payload sealed with key "${id}" does not authenticate (wrong key material or tampered)`);
       }
-      const decoded = temporal.api.common.v1.Payload.decode(plain);
+      const decoded = proto.temporal.api.common.v1.Payload.decode(plain);
       return { metadata: decoded.metadata, data: decoded.data };
     });
   }

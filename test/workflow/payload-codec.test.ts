@@ -2,7 +2,7 @@
 // database name, and the codec server decodes it over HTTP as the Web UI would.
 import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { parseConfig, type ConfigError } from '../../src/config/load.js';
 import type { BackupResult } from '../../src/contracts/index.js';
@@ -45,9 +45,9 @@ afterAll(async () => {
 });
 
 /** The history as the server stores it, serialized: what anyone with read access to Temporal sees. */
-async function rawHistory(workflowId: string): Promise<{ bytes: Buffer; input: temporal.api.common.v1.IPayload }> {
+async function rawHistory(workflowId: string): Promise<{ bytes: Buffer; input: proto.temporal.api.common.v1.IPayload }> {
   const history = await w.client.workflow.getHandle(workflowId).fetchHistory(); // w.client has no codec
-  const bytes = Buffer.from(temporal.api.history.v1.History.encode(history).finish());
+  const bytes = Buffer.from(proto.temporal.api.history.v1.History.encode(history).finish());
   const input = history.events![0]!.workflowExecutionStartedEventAttributes!.input!.payloads![0]!;
   return { bytes, input };
 }
