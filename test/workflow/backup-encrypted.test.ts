@@ -6,13 +6,14 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
+import { WorkflowFailedError } from '@temporalio/client';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { resolveIdentities } from '../../src/crypto/identities.js';
 import { decryptStream } from '../../src/crypto/stream.js';
 import type { BackupResult } from '../../src/contracts/index.js';
 import { ageKey, gpgKey, sshKey, tempDir, writeTemp } from '../harness/keys.js';
-import { createBucket, getObject, pgUrl, repoRoot, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
+import { createBucket, getObject, listKeys, listMultipart, pgUrl, repoRoot, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -25,6 +26,7 @@ const ssh = sshKey('ed25519');
 const gpg = gpgKey();
 const keyring = writeTemp('recipients.asc', gpg.publicKey);
 const localDir = tempDir('lb-enc-local-');
+const STRANGER = 'AB'.repeat(20);
 
 beforeAll(async () => {
   bucket = await createBucket();
@@ -39,6 +41,7 @@ beforeAll(async () => {
       aged: { url, compression: { codec: 'none' }, extra: { encryption: { age: { recipients: [age.recipient, ssh.publicKey] } } } },
       agezst: { url, extra: { storage: ['primary', 'local'], encryption: { age: { recipients: [age.recipient] } } } },
       gpged: { url, extra: { encryption: { gpg: { recipients: [gpg.fingerprint], keyring } } } },
+      strangers: { url, extra: { encryption: { gpg: { recipients: [STRANGER], keyring } } } },
     },
     extraStorage: { local: { type: 'filesystem', path: localDir } },
   });
@@ -161,4 +164,19 @@ test('a GPG-encrypted backup round-trips: Lifeboat decrypts it, and so do the do
     execFileSync('gpgconf', ['--kill', 'all'], { env: { PATH: process.env.PATH!, GNUPGHOME: gnupgHome } });
   }
   await expectRowCounts(target, manifest);
+});
+
+test('a GPG recipient missing from the keyring fails the backup once, non-retryably, naming it, and leaves nothing stored', async () => {
+  const workflowId = uniqueName('enc-bad');
+  const err = await w.client.workflow
+    .execute('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId, args: [{ database: 'strangers', kind: 'full' }] })
+    .catch((e: unknown) => e);
+  const history = await w.client.workflow.getHandle(workflowId).fetchHistory();
+  expect(history.events!.filter((e) => e.activityTaskStartedEventAttributes).map((e) => e.activityTaskStartedEventAttributes!.attempt)).toEqual([1]);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  let cause = (err as WorkflowFailedError).cause as { type?: string; message?: string; cause?: unknown } | undefined;
+  while (cause?.cause) cause = cause.cause as typeof cause;
+  expect(cause).toMatchObject({ type: 'CONFIG_INVALID', message: `Encryption of backup of strangers failed: GPG recipient ${STRANGER} is not in the keyring ${keyring}` });
+  expect(await listKeys(bucket, 'strangers/')).toEqual([]);
+  expect((await listMultipart(bucket)).filter((k) => k.startsWith('strangers/'))).toEqual([]);
 });
