@@ -4,6 +4,7 @@ import { cronProblem } from '../schedules/cron.js';
 import { DURATION_MESSAGE, parseDuration } from '../contracts/duration.js';
 import { EncryptionSchema } from '../crypto/config.js';
 import { s3ProtectionShape } from '../storage/s3-protection.js';
+import { payloadCodecSchema } from '../temporal/codec-config.js';
 
 /** A reference to a secret that is resolved on the worker, never stored in Temporal. */
 export const SecretRefSchema = z.union(
@@ -41,26 +42,7 @@ export const TemporalConfigSchema = z.strictObject({
     })
     .optional(),
   /** AES-256-GCM encryption of every payload (src/temporal/codec.ts); the first key encrypts. */
-  payloadCodec: z
-    .strictObject({
-      keys: z
-        .array(z.strictObject({ id: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'expected a key id of letters, digits, ".", "_" or "-"'), key: SecretRefSchema }))
-        .min(1, 'expected at least one key')
-        .superRefine((keys, ctx) => {
-          keys.forEach((k, i) => {
-            if (keys.findIndex((o) => o.id === k.id) < i) ctx.addIssue({ code: 'custom', path: [i, 'id'], message: `duplicates key id "${k.id}"` });
-          });
-        }),
-      /** `lifeboat codec-server`: where it listens, which Web UI origins may call it, an optional bearer token. */
-      server: z
-        .strictObject({
-          listen: z.string().regex(/^(\[[^\]]+\]|[^:]+):\d+$/, 'expected HOST:PORT').default('127.0.0.1:8888'),
-          origins: z.array(z.url()).optional(),
-          token: SecretRefSchema.optional(),
-        })
-        .optional(),
-    })
-    .optional(),
+  payloadCodec: payloadCodecSchema(SecretRefSchema).optional(),
 });
 
 const S3StorageSchema = z.strictObject({

@@ -5,7 +5,9 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { repoRoot } from '../harness/services.js';
-import { tempDir } from '../harness/keys.js';
+import { removeTempDirs, tempDir } from '../harness/keys.js';
+
+afterAll(removeTempDirs);
 
 test('lifeboat codec-server encodes and decodes with the configured key, only for the allowed origin, and stops on SIGTERM', async () => {
   const dir = tempDir('lb-codec-cli-');

@@ -4,8 +4,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+const made: string[] = [];
+
+/** A fresh temporary directory, removed by {@link removeTempDirs}. */
 export function tempDir(prefix = 'lb-keys-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every directory {@link tempDir} made in this test file (call from afterAll). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** `age-keygen`: the identity file's text and its recipient. */

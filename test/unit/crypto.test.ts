@@ -16,7 +16,7 @@ import { LifeboatError } from '../../src/errors.js';
 import { streamBackup, type StreamBackupOptions } from '../../src/pipeline/backup-stream.js';
 import { describeExit } from '../../src/pipeline/process.js';
 import { FilesystemStorage } from '../../src/storage/filesystem.js';
-import { ageKey, gpgKey, sshKey, tempDir, writeTemp } from '../harness/keys.js';
+import { ageKey, gpgKey, removeTempDirs, sshKey, tempDir, writeTemp } from '../harness/keys.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -45,6 +45,8 @@ async function leftoversOf(fn: () => Promise<void>): Promise<string[]> {
   }
   return readdirSync(dir);
 }
+
+afterAll(removeTempDirs);
 
 const signal = () => new AbortController().signal;
 const data = Buffer.concat([Buffer.from('CREATE TABLE secret_orders (id int);\n'), randomBytes(300_000)]);

@@ -12,7 +12,7 @@ import type { Manifest } from '../../src/catalog/manifest.js';
 import { resolveIdentities } from '../../src/crypto/identities.js';
 import { decryptStream } from '../../src/crypto/stream.js';
 import type { BackupResult } from '../../src/contracts/index.js';
-import { ageKey, gpgKey, sshKey, tempDir, writeTemp } from '../harness/keys.js';
+import { ageKey, gpgKey, removeTempDirs, sshKey, tempDir, writeTemp } from '../harness/keys.js';
 import { createBucket, getObject, listKeys, listMultipart, pgUrl, repoRoot, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
@@ -50,6 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await w?.stop();
+  removeTempDirs();
 });
 
 async function backup(database: string): Promise<{ result: BackupResult; stored: Buffer; manifest: Manifest }> {
