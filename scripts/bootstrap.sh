@@ -204,9 +204,13 @@ declare -A APT_PKG=(
   [psql]=postgresql-client
   [zstd]=zstd
   [gzip]=gzip
+  [age]=age
+  [age-keygen]=age
+  [gpg]=gnupg
+  [ssh-keygen]=openssh-client
   [chromium]=chromium
 )
-SYSTEM_TOOLS=(pg_dump pg_restore psql zstd gzip)
+SYSTEM_TOOLS=(pg_dump pg_restore psql zstd gzip age age-keygen gpg ssh-keygen)
 # The test suite drives the Temporal Web UI with Debian's Chromium (scripts/test.sh asks for it).
 if [[ -n "${LIFEBOAT_BOOTSTRAP_BROWSER:-}" ]]; then
   SYSTEM_TOOLS+=(chromium)

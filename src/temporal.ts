@@ -6,6 +6,7 @@ import { NativeConnection, type NativeConnectionOptions } from '@temporalio/work
 import type { LifeboatConfig } from './config/schema.js';
 import { resolveSecret } from './config/secrets.js';
 import { describeOrigin, temporalLayers, type TemporalLayers } from './temporal-env.js';
+import { lifeboatDataConverter } from './temporal/codec.js';
 
 interface ConnectionSettings {
   address: string;
@@ -77,7 +78,7 @@ export function describeAddress(cfg: LifeboatConfig): string {
 export async function connectClient(cfg: LifeboatConfig): Promise<Client> {
   const s = connectionSettings(cfg);
   const connection = await Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey, metadata: s.metadata, connectTimeout: '10s' });
-  return new Client({ connection, namespace: cfg.temporal.namespace });
+  return new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: lifeboatDataConverter(cfg) });
 }
 
 export async function connectWorkerConnection(cfg: LifeboatConfig): Promise<NativeConnection> {

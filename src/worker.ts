@@ -6,6 +6,7 @@ import type { Logger } from './logger.js';
 import { createActivities } from '../activities/index.js';
 import { SafeFailureInterceptor } from '../activities/failures.js';
 import { connectWorkerConnection } from './temporal.js';
+import { lifeboatDataConverter } from './temporal/codec.js';
 
 /** The workflows entry point: compiled JavaScript when built, the TypeScript source otherwise. */
 export function workflowsPath(): string {
@@ -51,6 +52,7 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
     namespace: cfg.temporal.namespace,
     taskQueue: opts.taskQueue ?? cfg.temporal.taskQueue,
     workflowsPath: workflowsPath(),
+    dataConverter: lifeboatDataConverter(cfg),
     activities: createActivities({ config: cfg, logger, heartbeatIntervalMs: opts.heartbeatIntervalMs }),
     shutdownGraceTime: (opts.shutdownGraceTime ?? '3s') as `${number}s`,
     // The server only sees a heartbeat per throttle interval (by default 80% of the heartbeat

@@ -4,6 +4,7 @@ import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { engineFor, resolveConnection, type Connection, type Engine, type PreparedDump } from '../engines/index.js';
 import { compressionSuffix, streamBackup, type StreamProgress } from '../pipeline/backup-stream.js';
+import { backupEncryption } from '../crypto/stream.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { readManifest } from '../catalog/catalog.js';
@@ -38,6 +39,8 @@ interface DumpContext {
   log: Logger;
   hooks: BackupHooks;
   progress: (p: Partial<BackupProgress>) => void;
+  /** The database's encryption stage (public keys only), when configured. */
+  encryption?: ReturnType<typeof backupEncryption>;
 }
 
 /** Runs the prepared dump into `key`: the pipeline streams it, the engine counts rows in its snapshot. */
@@ -57,6 +60,7 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
     signal: ctx.hooks.signal,
     onProgress: (p: StreamProgress) => ctx.progress({ phase: 'dumping', ...p }),
     classifyDumpFailure: prepared.classifyFailure,
+    encrypt: ctx.encryption?.filter,
   });
   prepared.started();
   const streamed = await streaming;
@@ -80,7 +84,7 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
         finishedAt: finishedAt.toISOString(),
         durationMs: finishedAt.getTime() - ctx.startedAt.getTime(),
         rawBytes: streamed.rawBytes,
-        artifact: { storage: ctx.storage.name, key, bytes: streamed.storedBytes, sha256: streamed.sha256, compression: db.compression, encryption: null },
+        artifact: { storage: ctx.storage.name, key, bytes: streamed.storedBytes, sha256: streamed.sha256, compression: db.compression, encryption: ctx.encryption?.manifest ?? null },
         rowCounts: dumped.rowCounts ? { consistency: dumped.consistency, tables: dumped.rowCounts } : null,
         ...(dumped.position ? { position: dumped.position } : {}),
         workflow: req.workflow,
@@ -107,7 +111,7 @@ async function dumpAndCommit(ctx: DumpContext): Promise<BackupResult> {
       backupId: req.backupId,
       attempt: req.workflow.attempt,
       tag: 'a',
-      extension: `${prepared.extension}${compressionSuffix(db.compression.codec)}`,
+      extension: `${prepared.extension}${compressionSuffix(db.compression.codec)}${ctx.encryption?.suffix ?? ''}`,
       what: `Backup of ${req.database}`,
       subject: req.database,
       reread: false,
@@ -156,7 +160,8 @@ export async function takeBackup(cfg: LifeboatConfig, req: BackupRequest, log: L
   };
   progress({});
   try {
-    return await dumpAndCommit({ cfg, req, engine, conn, storage, startedAt: new Date(), log, hooks, progress });
+    const encryption = backupEncryption(cfg, req.database);
+    return await dumpAndCommit({ cfg, req, engine, conn, storage, startedAt: new Date(), log, hooks, progress, encryption });
   } catch (err) {
     if (err instanceof LifeboatError) throw err;
     throw engine.classifyError(err, req.database, 'Backup');

@@ -24,7 +24,8 @@ export const ManifestSchema = z.object({
     bytes: z.number(),
     sha256: z.string().regex(/^[0-9a-f]{64}$/),
     compression: z.object({ codec: z.enum(['zstd', 'gzip', 'none']), level: z.number() }),
-    encryption: z.null().or(z.object({ type: z.literal('age'), recipients: z.array(z.string()) })),
+    /** `age`/`gpg` after compression; `recipients` are public fingerprints (age1…, `ssh-ed25519 SHA256:…`, GPG). */
+    encryption: z.null().or(z.object({ type: z.enum(['age', 'gpg']), recipients: z.array(z.string()) })),
   }),
   rowCounts: z.union([
     z.null(),

@@ -8,6 +8,7 @@ import { openStorage } from '../storage/index.js';
 import { runWorker } from '../worker.js';
 import { durationOrDash, formatBytes, formatDuration, shortIso, table } from './format.js';
 import { CliExit, EXIT, print, startAndFollow, withClient, type ConfigLoader } from './shared.js';
+import { runCodecServer } from '../temporal/codec-server.js';
 
 function backupSummary(database: string, r: BackupWithCopiesResult, link?: string): string {
   return [
@@ -31,6 +32,16 @@ export function registerBackupCommands(program: Command, config: ConfigLoader): 
     .action(async () => {
       const cfg = config();
       await runWorker(cfg, createLogger({ level: cfg.log.level }));
+    });
+
+  program
+    .command('codec-server')
+    .description('decode encrypted payloads for the Temporal Web UI (POST /encode, /decode); needs temporal.payloadCodec')
+    .option('--listen <host:port>', 'where to listen (default: temporal.payloadCodec.server.listen, else 127.0.0.1:8888)')
+    .option('--origin <url...>', 'Web UI origins allowed by CORS (default: the configured Web UI)')
+    .action(async (opts: { listen?: string; origin?: string[] }) => {
+      const cfg = config();
+      await runCodecServer(cfg, createLogger({ level: cfg.log.level }), { listen: opts.listen, origins: opts.origin });
     });
 
   program

@@ -3,6 +3,9 @@ import { RunbooksConfigSchema } from '../runbooks/schema.js';
 import { cronProblem } from '../schedules/cron.js';
 import { DURATION_MESSAGE, parseDuration } from '../contracts/duration.js';
 import { resolveTemporalSection } from '../temporal-env.js';
+import { EncryptionSchema } from '../crypto/config.js';
+import { s3ProtectionShape } from '../storage/s3-protection.js';
+import { payloadCodecSchema } from '../temporal/codec-config.js';
 
 /** A reference to a secret that is resolved on the worker, never stored in Temporal. */
 export const SecretRefSchema = z.union(
@@ -41,6 +44,8 @@ export const TemporalConfigSchema = z
         clientKey: SecretRefSchema.optional(),
       })
       .optional(),
+    /** AES-256-GCM encryption of every payload (src/temporal/codec.ts); the first key encrypts. */
+    payloadCodec: payloadCodecSchema(SecretRefSchema).optional(),
   })
   .transform(resolveTemporalSection);
 
@@ -62,6 +67,7 @@ const S3StorageSchema = z.strictObject({
   queueSize: z.int().min(1).max(16).default(4),
   /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
   verifyUpload: z.boolean().default(false),
+  ...s3ProtectionShape(SecretRefSchema),
 });
 
 const FilesystemStorageSchema = z.strictObject({
@@ -233,6 +239,8 @@ export const DatabaseSchema = z.strictObject({
   environment: z.enum(ENVIRONMENTS, { error: `expected one of ${ENVIRONMENTS.join(', ')}` }).default('production'),
   storage: z.array(z.string().regex(NAME_RE, NAME_MESSAGE)).min(1, 'expected at least one storage target').optional(),
   compression: CompressionSchema.default({ codec: 'zstd', level: 1 }),
+  /** Encryption at rest after compression: `{ age: { recipients } }` or `{ gpg: { recipients, keyring } }`. */
+  encryption: EncryptionSchema.optional(),
   protected: z.boolean().default(false),
   /** Per-table row counts in the manifest: `exact` counts every table in the dump's snapshot. */
   rowCounts: z.enum(['exact', 'off']).default('exact'),
@@ -262,6 +270,8 @@ const RestoreSettingsSchema = z.strictObject({
   tempDir: z.string().min(1).optional(),
   /** Parallel `pg_restore` jobs for restores into a new database; the worker's CPU count (at most 4) by default. */
   jobs: z.int().min(1).max(32).optional(),
+  /** Keys that decrypt encrypted backups (age, SSH or GPG secret keys); several during a rotation. */
+  identities: z.array(SecretRefSchema).min(1, 'expected at least one identity').optional(),
 });
 
 export const LogSchema = z.strictObject({

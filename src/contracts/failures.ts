@@ -44,6 +44,10 @@ export const ERROR_CODES = {
   INSUFFICIENT_SPACE: { nonRetryable: true },
   ROW_COUNT_MISMATCH: { nonRetryable: true },
   VERIFICATION_FAILED: { nonRetryable: true },
+  // Encryption at rest.
+  ENCRYPT_FAILED: { nonRetryable: false },
+  DECRYPT_FAILED: { nonRetryable: true },
+  NO_MATCHING_IDENTITY: { nonRetryable: true },
   // Runbooks.
   UNKNOWN_RUNBOOK: { nonRetryable: true },
   COMMAND_NOT_ALLOWED: { nonRetryable: true },

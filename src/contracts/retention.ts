@@ -29,8 +29,8 @@ export interface RetentionTargetResult {
   keep: RetentionEntry[];
   /** Deleted (planned, in a dry run), newest first. */
   delete: RetentionEntry[];
-  /** Planned deletions that a fresh plan at deletion time kept. */
-  skipped: Array<{ backupId: string; reason: string }>;
+  /** Planned deletions that a fresh plan at deletion time kept, or that Object Lock retains until `retainedUntil`. */
+  skipped: Array<{ backupId: string; reason: string; retainedUntil?: string }>;
   /** Kinds for which nothing was deleted because backups look unhealthy. */
   halted: Array<{ kind: string; reason: string; message: string }>;
   warnings: string[];

@@ -32,6 +32,15 @@ export interface StreamBackupOptions {
   onProgress?: (p: StreamProgress) => void;
   /** Turns a failed dump into an error (auth failure, missing database, generic failure). */
   classifyDumpFailure: (exit: ExitInfo) => LifeboatError;
+  /** Optional encryption stage after compression (src/crypto); the checksum covers its output. */
+  encrypt?: (signal: AbortSignal) => EncryptStage;
+}
+
+/** A stream stage fed by the compressor; `done` rejects when it failed. */
+export interface EncryptStage {
+  input: Writable;
+  output: Readable;
+  done: Promise<void>;
 }
 
 export interface StreamBackupResult extends StreamProgress {
@@ -128,6 +137,13 @@ export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBac
   });
   dump.stderr.on('data', (d: Buffer) => dumpStderr.push(d));
   const compressor = startCompressor(opts.compression, ac.signal);
+  const encryptor = opts.encrypt?.(ac.signal);
+  const encrypted = encryptor
+    ? Promise.all([encryptor.done, pipeline(compressor.output, encryptor.input).catch(async (err: Error) => {
+        await Promise.all([compressor.done, encryptor.done]);
+        throw err;
+      })])
+    : Promise.resolve();
 
   const counter = new Transform({
     highWaterMark: 1 << 20,
@@ -145,7 +161,7 @@ export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBac
     await Promise.all([dumpDone, compressor.done]);
     throw err;
   });
-  const processesDone = Promise.all([dumpDone, compressor.done, feed]).then(() => {
+  const processesDone = Promise.all([dumpDone, compressor.done, feed, encrypted]).then(() => {
     if (progress.rawBytes === 0) {
       throw new LifeboatError('EMPTY_DUMP', `${opts.dump.tool} produced no output`, { subject: opts.dump.tool });
     }
@@ -178,8 +194,9 @@ export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBac
   }
 
   processesDone.catch(fail);
-  compressor.output.on('error', (err) => fail(err));
-  compressor.output.pipe(gate);
+  const stored = encryptor?.output ?? compressor.output;
+  stored.on('error', (err) => fail(err));
+  stored.pipe(gate);
 
   const upload = opts.storage
     .putStream(opts.key, gate, { sizeHint: opts.sizeHint, signal: ac.signal })

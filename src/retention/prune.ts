@@ -7,14 +7,35 @@ import { backupIdOf, candidatesOf, mergeMarks, readInventory, type TargetInvento
 import { planRetention, type RetentionPlan } from './planner.js';
 import { describePolicy, retentionPolicies, retentionTargets } from './policy.js';
 
+/** The latest Object Lock retain-until date still ahead of `now` among `objects`, if any. */
+export async function retainedUntil(storage: Storage, objects: StoredObject[], now = Date.now()): Promise<Date | undefined> {
+  let latest: Date | undefined;
+  for (const o of objects) {
+    const until = (await storage.head(o.key))?.retainUntil;
+    if (until && until.getTime() > now && (!latest || until > latest)) latest = until;
+  }
+  return latest;
+}
+
+/** Splits objects into those that can be deleted now and those Object Lock still retains. */
+async function partitionRetained(storage: Storage, objects: StoredObject[], now: number): Promise<{ free: StoredObject[]; retained: number }> {
+  const free: StoredObject[] = [];
+  for (const o of objects) if (!(await retainedUntil(storage, [o], now))) free.push(o);
+  return { free, retained: objects.length - free.length };
+}
+
 /**
  * Deletes one backup in an order that is safe to interrupt: the manifest first (from that moment
  * the backup no longer exists for listing, restore and retention), then its artifacts and
  * verification records, then any unfinished upload under it. An interrupted deletion leaves only
  * objects without a manifest, which the orphan sweep removes; never a manifest naming nothing.
+ * A backup any of whose objects Object Lock still retains is left whole: `retainedUntil` says
+ * until when (the latest date among its objects).
  */
-export async function deleteBackup(storage: Storage, database: string, backupId: string): Promise<{ objects: number; bytes: number }> {
+export async function deleteBackup(storage: Storage, database: string, backupId: string, now = Date.now()): Promise<{ objects: number; bytes: number; retainedUntil?: string }> {
   const prefix = keys.backupPrefix(database, backupId);
+  const locked = await retainedUntil(storage, await storage.list(prefix), now);
+  if (locked) return { objects: 0, bytes: 0, retainedUntil: locked.toISOString() };
   await storage.delete(keys.manifest(database, backupId));
   let objects = 1;
   let bytes = 0;
@@ -72,8 +93,8 @@ export async function planTargets(cfg: LifeboatConfig, database: string, now: nu
 export interface PruneOutcome {
   storage: string;
   deleted: Array<{ backupId: string; bytes: number }>;
-  /** Planned deletions a fresh plan no longer agrees with; left alone. */
-  skipped: Array<{ backupId: string; reason: string }>;
+  /** Planned deletions a fresh plan no longer agrees with, or that Object Lock retains; left alone. */
+  skipped: Array<{ backupId: string; reason: string; retainedUntil?: string }>;
 }
 
 /**
@@ -100,8 +121,9 @@ export async function pruneTarget(
       out.skipped.push({ backupId: id, reason: 'kept by a fresh plan' });
       continue;
     }
-    const { bytes } = await deleteBackup(storage, database, id);
-    out.deleted.push({ backupId: id, bytes });
+    const { bytes, retainedUntil: until } = await deleteBackup(storage, database, id);
+    if (until) out.skipped.push({ backupId: id, reason: `retained until ${until} (object lock)`, retainedUntil: until });
+    else out.deleted.push({ backupId: id, bytes });
     onProgress?.(out.deleted.length + out.skipped.length);
   }
   return out;
@@ -113,6 +135,8 @@ export interface OrphanReport {
   objects: Array<{ key: string; bytes: number; lastModified: string }>;
   /** Unfinished multipart uploads (partial files) older than the grace period. */
   uploads: Array<{ key: string; initiated: string }>;
+  /** Orphan objects that Object Lock still retains (left for a later sweep). */
+  retained: number;
 }
 
 function olderThan(o: StoredObject, cutoff: number): boolean {
@@ -168,7 +192,7 @@ export async function sweepOrphans(
 ): Promise<OrphanReport> {
   const inv = opts.inventory ?? (await readInventory(storage, database));
   const cutoff = opts.now - opts.graceMs;
-  const objects = findOrphanObjects(inv, database, cutoff);
+  const { free: objects, retained } = await partitionRetained(storage, findOrphanObjects(inv, database, cutoff), opts.now);
   const uploads = (await storage.listIncompleteUploads(keys.databasePrefix(database))).filter((u) => uploadIsStale(database, u, cutoff));
   if (!opts.dryRun) {
     for (const o of objects) await storage.delete(o.key);
@@ -178,5 +202,6 @@ export async function sweepOrphans(
     storage: storage.name,
     objects: objects.map((o) => ({ key: o.key, bytes: o.bytes, lastModified: o.lastModified!.toISOString() })),
     uploads: uploads.map((u) => ({ key: u.key, initiated: u.initiated!.toISOString() })),
+    retained,
   };
 }

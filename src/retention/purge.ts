@@ -7,7 +7,7 @@ import { openStorage } from '../storage/index.js';
 import type { PurgeAuditRecord, PurgeTargetPlan } from '../contracts/index.js';
 import { readInventory } from './inventory.js';
 import { retentionTargets } from './policy.js';
-import { deleteBackup, findOrphanObjects, uploadIsStale } from './prune.js';
+import { deleteBackup, findOrphanObjects, retainedUntil, uploadIsStale } from './prune.js';
 
 /** Who may approve a purge: `retention.purgeApprovers` of the database, else the global `approvers`. */
 export function purgeApprovers(cfg: LifeboatConfig, database: string): string[] {
@@ -59,13 +59,22 @@ export async function executePurge(cfg: LifeboatConfig, database: string, before
   const out: PurgeOutcome = { storage: storageName, deleted: [], leftovers: 0, uploads: 0, bytes: 0, problems: [...inv.problems] };
   for (const m of inv.manifests) {
     if (!(Date.parse(m.startedAt) < cutoff)) continue;
-    const { bytes } = await deleteBackup(storage, database, m.backupId);
+    const { bytes, retainedUntil: until } = await deleteBackup(storage, database, m.backupId);
+    if (until) {
+      out.problems.push(`backup ${m.backupId} is retained until ${until} by object lock; not purged`);
+      continue;
+    }
     out.deleted.push(m.backupId);
     out.bytes += bytes;
     onProgress?.(out.deleted.length);
   }
   for (const o of findOrphanObjects(inv, database, cutoff)) {
     if (inv.manifests.some((m) => out.deleted.includes(m.backupId) && o.key.startsWith(keys.backupPrefix(database, m.backupId)))) continue;
+    const until = await retainedUntil(storage, [o]);
+    if (until) {
+      out.problems.push(`${storage.describe(o.key)} is retained until ${until.toISOString()} by object lock; not purged`);
+      continue;
+    }
     await storage.delete(o.key);
     out.leftovers++;
     out.bytes += o.bytes;

@@ -6,7 +6,7 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { getDatabase } from '../config/load.js';
 import { redactSecrets, resolveSecret } from '../config/secrets.js';
 import { approveRestoreUpdate, durationMs, failureCause, restoreProgressQuery, type RunbookStepHeartbeat } from '../contracts/index.js';
-import { connectPg, parsePostgresUrl, withDatabase } from '../engines/postgres.js';
+import { connectPg, parsePostgresUrl, withDatabase } from '../engines/postgres/index.js';
 import { LifeboatError, shortMessage } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { TailBuffer, keyStderrLine } from '../pipeline/process.js';

@@ -6,7 +6,9 @@ import {
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  ListObjectVersionsCommand,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   S3Client,
   S3ServiceException,
 } from '@aws-sdk/client-s3';
@@ -16,6 +18,7 @@ import { resolveSecret } from '../config/secrets.js';
 import { LifeboatError } from '../errors.js';
 import { confirmObject } from './confirm.js';
 import type { Confirmation, ConfirmOptions, ExpectedObject, IncompleteUpload, PutStreamOptions, Storage, StoredObject } from './types.js';
+import { S3Protection } from './s3-protection.js';
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -43,6 +46,8 @@ function isPreconditionFailed(err: unknown): boolean {
 export class S3Storage implements Storage {
   private readonly client: S3Client;
   private readonly prefix: string;
+  /** Object Lock, server-side encryption and upload checksums of this target. */
+  private readonly protection: S3Protection;
 
   constructor(
     public readonly name: string,
@@ -65,6 +70,7 @@ export class S3Storage implements Storage {
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
     this.prefix = cfg.prefix && !cfg.prefix.endsWith('/') ? `${cfg.prefix}/` : cfg.prefix;
+    this.protection = new S3Protection(cfg, label, baseDir);
   }
 
   private full(key: string): string {
@@ -103,6 +109,7 @@ export class S3Storage implements Storage {
         Key: this.full(key),
         Body: body,
         ContentType: options.contentType ?? 'application/octet-stream',
+        ...this.protection.write(),
       },
     });
     const onAbort = () => body.destroy(new LifeboatError('CANCELLED', 'Upload cancelled'));
@@ -117,7 +124,20 @@ export class S3Storage implements Storage {
     } finally {
       options.signal?.removeEventListener('abort', onAbort);
     }
+    await this.confirmRetention(key);
     return { bytes };
+  }
+
+  /** Some servers ignore Object Lock headers on multipart uploads: set the retention explicitly then. */
+  private async confirmRetention(key: string): Promise<void> {
+    const until = this.protection.retainUntil();
+    if (!until || (await this.head(key))?.retainUntil) return;
+    const { ObjectLockMode } = this.protection.write();
+    try {
+      await this.client.send(new PutObjectRetentionCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Retention: { Mode: ObjectLockMode, RetainUntilDate: until } }));
+    } catch (err) {
+      throw this.fail('Object Lock retention', key, err);
+    }
   }
 
   private async abortUploadsFor(key: string): Promise<void> {
@@ -129,7 +149,7 @@ export class S3Storage implements Storage {
   async putIfAbsent(key: string, data: Buffer | string, contentType = 'application/json'): Promise<boolean> {
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, IfNoneMatch: '*' }),
+        new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, IfNoneMatch: '*', ...this.protection.write() }),
       );
       return true;
     } catch (err) {
@@ -140,7 +160,7 @@ export class S3Storage implements Storage {
 
   async put(key: string, data: Buffer | string, contentType = 'application/json'): Promise<void> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType }));
+      await this.client.send(new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, ...this.protection.write() }));
     } catch (err) {
       throw this.fail('Write', key, err);
     }
@@ -148,7 +168,7 @@ export class S3Storage implements Storage {
 
   async getStream(key: string, signal?: AbortSignal): Promise<Readable> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }), { abortSignal: signal });
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), ...this.protection.read }), { abortSignal: signal });
       return res.Body as Readable;
     } catch (err) {
       throw this.fail('Read', key, err);
@@ -164,8 +184,9 @@ export class S3Storage implements Storage {
 
   async head(key: string): Promise<StoredObject | undefined> {
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }));
-      return { key, bytes: res.ContentLength ?? 0, lastModified: res.LastModified };
+      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), ...this.protection.read }));
+      const retainUntil = res.ObjectLockMode ? res.ObjectLockRetainUntilDate : undefined;
+      return { key, bytes: res.ContentLength ?? 0, lastModified: res.LastModified, ...(retainUntil ? { retainUntil } : {}) };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw this.fail('Head', key, err);
@@ -191,9 +212,21 @@ export class S3Storage implements Storage {
     return out;
   }
 
+  /**
+   * Deletes `key`. On an Object Lock target (a versioned bucket) every version of it is deleted:
+   * a plain delete would only hide the object behind a delete marker and free nothing; a version
+   * still under retention is refused by the server (AccessDenied).
+   */
   async delete(key: string): Promise<void> {
     try {
-      await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }));
+      if (!this.protection.locked) {
+        await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }));
+        return;
+      }
+      const res = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.cfg.bucket, Prefix: this.full(key) }));
+      for (const v of [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])]) {
+        if (v.Key === this.full(key)) await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: v.Key, VersionId: v.VersionId }));
+      }
     } catch (err) {
       throw this.fail('Delete', key, err);
     }

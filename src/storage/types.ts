@@ -11,6 +11,8 @@ export interface StoredObject {
   key: string;
   bytes: number;
   lastModified?: Date;
+  /** From `head` on Object Lock storage: the object cannot be deleted before this date. */
+  retainUntil?: Date;
 }
 
 export interface IncompleteUpload {

@@ -1,0 +1,105 @@
+// A child process as a stream filter (stdin → stdout), with optional async set-up and clean-up
+// around it (temporary key files, a temporary GNUPGHOME), so callers see one Writable/Readable pair.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { execa } from 'execa';
+import { LifeboatError, type ErrorCode } from '../errors.js';
+import { waitForExit } from '../pipeline/backup-stream.js';
+import { TailBuffer, describeExit, type ExitInfo } from '../pipeline/process.js';
+
+/** A running stream stage: write to `input`, read from `output`; `done` settles when it has closed. */
+export interface Filter {
+  input: Writable;
+  output: Readable;
+  /** Resolves when the stage closed successfully (and cleaned up); rejects with a LifeboatError. */
+  done: Promise<void>;
+}
+
+export interface ChildSpec {
+  tool: string;
+  args: string[];
+  env?: Record<string, string>;
+}
+
+/** Why a filter's child failed, as a LifeboatError (`TOOL_MISSING` when it could not start). */
+export function filterFailure(exit: ExitInfo, code: ErrorCode, what: string): LifeboatError {
+  if (exit.spawnError?.endsWith('not found')) {
+    return new LifeboatError('TOOL_MISSING', `${what} failed: ${exit.tool} is not installed on the worker (Debian: apt-get install ${exit.tool === 'gpg' ? 'gnupg' : exit.tool})`, { subject: exit.tool });
+  }
+  return new LifeboatError(code, `${what} failed: ${exit.tool} ${describeExit(exit)}`, { subject: exit.tool });
+}
+
+/** Runs a child with an environment of PATH plus `env` only (nothing else is inherited); `exit` never rejects. */
+export function startChild(spec: ChildSpec, signal: AbortSignal): { input: Writable; output: Readable; exit: Promise<ExitInfo> } {
+  const stderr = new TailBuffer();
+  const child = execa(spec.tool, spec.args, {
+    stdin: 'pipe',
+    stdout: 'pipe',
+    stderr: 'pipe',
+    buffer: false,
+    cancelSignal: signal,
+    forceKillAfterDelay: 2000,
+    extendEnv: false,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...spec.env },
+  });
+  child.stderr.on('data', (d: Buffer) => stderr.push(d));
+  // EPIPE on stdin when the child exits early is reported as the child's own failure.
+  child.stdin.on('error', () => undefined);
+  return { input: child.stdin, output: child.stdout, exit: waitForExit(child, spec.tool, stderr) };
+}
+
+/** A private directory (0700) for key material; `remove` deletes it and everything in it. */
+export async function privateDir(prefix: string): Promise<{ dir: string; write(name: string, data: string | Buffer): Promise<string>; remove(): Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
+  return {
+    dir,
+    async write(name, data) {
+      const file = path.join(dir, name);
+      await writeFile(file, data, { mode: 0o600 });
+      return file;
+    },
+    remove: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * A filter whose child starts after `setup` (which may write temp files) and whose `cleanup`
+ * runs once the child has closed, whatever happened. `input`/`output` exist at once.
+ */
+export function deferredFilter(opts: {
+  setup: () => Promise<{ spec: ChildSpec; cleanup: () => Promise<void> }>;
+  signal: AbortSignal;
+  failureCode: ErrorCode;
+  what: string;
+}): Filter {
+  const input = new PassThrough({ highWaterMark: 1 << 20 });
+  const output = new PassThrough({ highWaterMark: 1 << 20 });
+  const run = async (): Promise<void> => {
+    const { spec, cleanup } = await opts.setup();
+    try {
+      if (opts.signal.aborted) throw new LifeboatError('CANCELLED', `${opts.what} cancelled`);
+      const child = startChild(spec, opts.signal);
+      const feeding = pipeline(input, child.input).catch(() => undefined);
+      // The output ends only once the child exited with status 0: a reader never mistakes a
+      // failed (truncated, unauthenticated) stream for a complete one.
+      child.output.pipe(output, { end: false });
+      const exit = await child.exit;
+      await feeding;
+      if (!exit.ok) throw exit.canceled ? new LifeboatError('CANCELLED', `${opts.what} cancelled`) : filterFailure(exit, opts.failureCode, opts.what);
+      output.end();
+    } finally {
+      await cleanup().catch(() => undefined);
+    }
+  };
+  const done = run().catch((err: Error) => {
+    input.destroy();
+    output.destroy(err);
+    throw err;
+  });
+  output.on('error', () => undefined);
+  done.catch(() => undefined);
+  return { input, output, done };
+}
