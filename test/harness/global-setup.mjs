@@ -4,6 +4,7 @@
 //   LIFEBOAT_TEST_PG_URL (superuser URL of a PostgreSQL server with password authentication)
 // Plain JavaScript: Jest loads global setup outside its module mapper, so this imports the build.
 import { existsSync } from 'node:fs';
+import { bundleWorkflows, removeBundle } from './workflow-bundle.mjs';
 
 const built = new URL('../../dist/dev/services.js', import.meta.url);
 
@@ -12,7 +13,8 @@ export default async function globalSetup() {
   const { startEphemeralPostgres, startS3Server, startTemporalDevServer, stopAll } = await import(built.href);
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const started = [];
-  const [temporal, s3, pg] = await Promise.all([
+  const [bundle, temporal, s3, pg] = await Promise.all([
+    bundleWorkflows(),
     process.env.LIFEBOAT_TEST_TEMPORAL_ADDRESS
       ? Promise.resolve({ address: process.env.LIFEBOAT_TEST_TEMPORAL_ADDRESS, uiUrl: process.env.LIFEBOAT_TEST_TEMPORAL_UI ?? '' })
       : startTemporalDevServer({}).then((t) => (started.push(`Temporal ${t.address}`), t)),
@@ -32,8 +34,13 @@ export default async function globalSetup() {
     temporal: { address: temporal.address, uiUrl: temporal.uiUrl },
     s3: { endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region },
     pg: { adminUrl: pg.url },
+    workflowBundle: { codePath: bundle.codePath },
   };
   process.env.LIFEBOAT_TEST_SERVICES = JSON.stringify(services);
-  globalThis.__lifeboatStop = stopAll;
+  globalThis.__lifeboatStop = async () => {
+    removeBundle(bundle.codePath);
+    await stopAll();
+  };
   if (started.length) process.stderr.write(`\ntest services started: ${started.join(', ')}\n`);
+  process.stderr.write(`workflows bundled once in ${bundle.ms} ms\n`);
 }
