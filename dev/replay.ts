@@ -37,7 +37,8 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write(`no histories to replay: ${USAGE}\n`);
     return 1;
   }
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
+  // The SDK core's own warnings go to the logger (stderr); stdout carries one line per history.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } } });
   const options: ReplayWorkerOptions = bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsPath() };
   let failed = 0;
   let rest = files;
