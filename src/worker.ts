@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import type { LifeboatConfig } from './config/schema.js';
+import { LifeboatError } from './errors.js';
 import type { Logger } from './logger.js';
 import { createActivities, type Activities } from '../activities/index.js';
 import { SafeFailureInterceptor } from '../activities/failures.js';
@@ -53,7 +54,7 @@ export interface WorkerOptions {
 /** The real activities, with `overrides` in place of those of the same name; an unknown name is refused. */
 export function withOverrides(real: Activities, overrides: Partial<Activities> = {}): Activities {
   const unknown = Object.keys(overrides).filter((name) => !Object.prototype.hasOwnProperty.call(real, name));
-  if (unknown.length) throw new Error(`Unknown activity override: ${unknown.join(', ')} (not an activity of Lifeboat)`);
+  if (unknown.length) throw new LifeboatError('INVALID_INPUT', `Unknown activity override: ${unknown.join(', ')} is not an activity of Lifeboat`, { subject: unknown.join(', ') });
   return { ...real, ...overrides };
 }
 

@@ -6,81 +6,85 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { Activities } from '../../activities/index.js';
+import { createActivities, type Activities } from '../../activities/index.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { LifeboatConfig } from '../../src/config/schema.js';
 import { WORKFLOWS, failureCause, type WorkflowName, type WorkflowTypes } from '../../src/contracts/index.js';
-import { services, startWorker, uniqueName, type RunningWorker } from './services.js';
+import { LifeboatError } from '../../src/errors.js';
+import { captureLogger, services, startWorker, uniqueName, type RunningWorker } from './services.js';
 
-/** One call of an overridden activity, in the order the worker ran them. */
+/** One call of a scripted activity, in the order the worker ran them. */
 export interface ActivityCall {
   name: keyof Activities;
   input: unknown;
 }
 
-const dirs: string[] = [];
-
-/**
- * A configuration that reaches nothing: `orders` at a closed port, storage targets in an empty
- * temporary directory. Activities that are not overridden would fail on it, loudly.
- */
-export function logicConfig(opts: { storage?: string[]; approvers?: string[] } = {}): LifeboatConfig {
-  const names = opts.storage ?? ['primary'];
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-logic-'));
-  dirs.push(dir);
+/** A configuration that reaches nothing: `orders` at a closed port, storage in an empty temporary directory. */
+function logicConfig(dir: string): LifeboatConfig {
   return parseConfig({
     temporal: { address: services().temporal.address, namespace: 'default', taskQueue: uniqueName('lb-logic') },
-    storage: Object.fromEntries(names.map((n) => [n, { type: 'filesystem', path: path.join(dir, n) }])),
-    databases: { orders: { engine: 'postgres', url: 'postgres://nobody@127.0.0.1:1/orders', storage: names } },
-    approvers: opts.approvers,
+    storage: { primary: { type: 'filesystem', path: dir } },
+    databases: { orders: { engine: 'postgres', url: 'postgres://nobody@127.0.0.1:1/orders' } },
   });
 }
 
-export interface LogicWorker {
-  cfg: LifeboatConfig;
-  w: RunningWorker;
-  /** Every call of an overridden activity so far. */
+export interface ScriptedWorker {
+  /** Sets what each activity does for the current test (any other activity fails, non-retryable) and clears the calls. */
+  script(activities: Partial<Activities>): void;
+  /** Every call of a scripted activity since {@link script}. */
   calls: ActivityCall[];
-  /** Names of the activities called so far, in order. */
+  /** Names of the activities called since {@link script}, in order. */
   called(): Array<keyof Activities>;
-  /** Inputs of every call of one activity. */
+  /** Inputs of every call of one activity since {@link script}. */
   inputs<K extends keyof Activities>(name: K): Array<Parameters<Activities[K]>[0]>;
   start<K extends WorkflowName>(workflow: K, input: Parameters<WorkflowTypes[K]>[0]): Promise<WorkflowHandle<WorkflowTypes[K]>>;
 }
 
-const running: RunningWorker[] = [];
-
-/** Starts a worker (on a task queue of its own) whose named activities are replaced by `overrides`, each call recorded. */
-export async function logicWorker(overrides: Partial<Activities>, cfg: LifeboatConfig = logicConfig()): Promise<LogicWorker> {
+/**
+ * One worker for a test file (started in beforeAll, stopped in afterAll) on a task queue of its
+ * own, every activity replaced by a dispatcher to the current test's {@link ScriptedWorker.script}.
+ * The real failure interceptor still applies; nothing reaches a database or storage.
+ */
+export function scriptedWorker(): ScriptedWorker {
+  let w: RunningWorker | undefined;
+  let dir: string | undefined;
+  let cfg: LifeboatConfig | undefined;
+  let current: Partial<Activities> = {};
   const calls: ActivityCall[] = [];
-  const activities: Record<string, unknown> = {};
-  for (const [name, fn] of Object.entries(overrides)) {
-    activities[name] = (input: unknown) => {
-      calls.push({ name: name as keyof Activities, input });
-      return (fn as (input: unknown) => Promise<unknown>)(input);
-    };
-  }
-  const w = await startWorker(cfg, { activities: activities as Partial<Activities>, heartbeatIntervalMs: 100 });
-  running.push(w);
+  const dispatch = (name: keyof Activities) => async (input: unknown) => {
+    calls.push({ name, input });
+    const fn = current[name] as ((input: unknown) => Promise<unknown>) | undefined;
+    if (!fn) throw new LifeboatError('UNSUPPORTED', `Activity ${name} is not scripted in this test`, { subject: name });
+    return fn(input);
+  };
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'lb-logic-'));
+    cfg = logicConfig(dir);
+    const names = Object.keys(createActivities({ config: cfg, logger: captureLogger().logger })) as Array<keyof Activities>;
+    const activities = Object.fromEntries(names.map((n) => [n, dispatch(n)])) as unknown as Partial<Activities>;
+    w = await startWorker(cfg, { activities, heartbeatIntervalMs: 100 });
+  });
+  afterAll(async () => {
+    await w?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
   return {
-    cfg,
-    w,
+    script(activities) {
+      current = activities;
+      calls.length = 0;
+    },
     calls,
     called: () => calls.map((c) => c.name),
     inputs: <K extends keyof Activities>(name: K) => calls.filter((c) => c.name === name).map((c) => c.input as Parameters<Activities[K]>[0]),
     start: <K extends WorkflowName>(workflow: K, input: Parameters<WorkflowTypes[K]>[0]) =>
-      w.client.workflow.start<WorkflowTypes[K]>(WORKFLOWS[workflow], {
-        taskQueue: cfg.temporal.taskQueue,
+      w!.client.workflow.start<WorkflowTypes[K]>(WORKFLOWS[workflow], {
+        taskQueue: cfg!.temporal.taskQueue,
         workflowId: uniqueName(workflow),
         args: [input] as Parameters<WorkflowTypes[K]>,
       }),
   };
-}
-
-/** Stops every worker {@link logicWorker} started and removes the configurations' directories (call in afterEach). */
-export async function stopLogicWorkers(): Promise<void> {
-  await Promise.all(running.splice(0).map((w) => w.stop()));
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 }
 
 /** Polls `read` until `pred` holds; fails naming `what` and the last value seen. */

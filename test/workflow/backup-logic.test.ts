@@ -4,11 +4,9 @@
 import type { Activities } from '../../activities/index.js';
 import { LifeboatError } from '../../src/errors.js';
 import { BACKUP_ID, backupResult, copyResult } from '../harness/fakes.js';
-import { logicConfig, logicWorker, stopLogicWorkers, workflowFailure } from '../harness/logic.js';
+import { scriptedWorker, workflowFailure } from '../harness/logic.js';
 
-afterEach(stopLogicWorkers);
-
-const cfg = () => logicConfig({ storage: ['primary', 'offsite', 'local'] });
+const lw = scriptedWorker();
 
 function backup(over: Partial<Activities> = {}): Partial<Activities> {
   return {
@@ -20,7 +18,7 @@ function backup(over: Partial<Activities> = {}): Partial<Activities> {
 }
 
 test('a backup is copied to every other target of its database', async () => {
-  const lw = await logicWorker(backup(), cfg());
+  lw.script(backup());
   const result = await (await lw.start('backupDatabase', { database: 'orders' })).result();
   const [run] = lw.inputs('runBackup');
   expect(run).toEqual({ database: 'orders', kind: 'full', backupId: expect.stringMatching(/^\d{8}T\d{6}Z-full-[0-9a-f]{8}$/) });
@@ -29,14 +27,13 @@ test('a backup is copied to every other target of its database', async () => {
 });
 
 test('a failed copy fails the backup with COPY_INCOMPLETE naming the target, after every other copy was attempted', async () => {
-  const lw = await logicWorker(
+  lw.script(
     backup({
       copyBackupToTarget: async (input) => {
         if (input.to === 'offsite') throw new LifeboatError('CHECKSUM_MISMATCH', `Copy of backup ${input.backupId} failed: the source artifact does not match its manifest`, { subject: input.backupId });
         return copyResult(input.to, input.backupId);
       },
     }),
-    cfg(),
   );
   const failure = await workflowFailure((await lw.start('backupDatabase', { database: 'orders' })).result());
   const backupId = lw.inputs('runBackup')[0]!.backupId;
@@ -48,14 +45,13 @@ test('a failed copy fails the backup with COPY_INCOMPLETE naming the target, aft
 });
 
 test('copyBackup copies one committed backup from a chosen source and fails COPY_INCOMPLETE like the backup does', async () => {
-  const lw = await logicWorker(
+  lw.script(
     backup({
       copyTargets: async (input) => ({ from: input.from!, targets: ['primary'] }),
       copyBackupToTarget: async (input) => {
         throw new LifeboatError('BACKUP_NOT_FOUND', `Copy of backup ${input.backupId} failed: no committed backup with this id on ${input.from}`, { subject: input.backupId });
       },
     }),
-    cfg(),
   );
   const failure = await workflowFailure((await lw.start('copyBackup', { database: 'orders', backupId: BACKUP_ID, from: 'local' })).result());
   expect(failure).toMatchObject({ type: 'COPY_INCOMPLETE', message: `Copy incomplete: backup ${BACKUP_ID} of orders is committed on local but not on primary: Copy of backup ${BACKUP_ID} failed: no committed backup with this id on local` });

@@ -3,9 +3,9 @@
 import type { Activities } from '../../activities/index.js';
 import { purgeApproveUpdate, purgeProgressQuery } from '../../src/contracts/index.js';
 import { purgePlan } from '../harness/fakes.js';
-import { logicWorker, stopLogicWorkers, updateRefusal, waitFor, workflowFailure } from '../harness/logic.js';
+import { scriptedWorker, updateRefusal, waitFor, workflowFailure } from '../harness/logic.js';
 
-afterEach(stopLogicWorkers);
+const lw = scriptedWorker();
 
 const BEFORE = '2025-01-01T00:00:00.000Z';
 const PLAN = [purgePlan('primary', ['20240601T020000Z-full-aaaaaaaa']), purgePlan('local', ['20240601T020000Z-full-aaaaaaaa'])];
@@ -19,7 +19,7 @@ function purge(approvers: string[]): Partial<Activities> {
 }
 
 test('the requester may not approve their own purge; another approver who types the database out can, and the intent is audited before deleting', async () => {
-  const lw = await logicWorker(purge(['alice', 'bob']));
+  lw.script(purge(['alice', 'bob']));
   const handle = await lw.start('purgeBackups', { database: 'orders', before: BEFORE, reason: 'erasure request 4711', requestedBy: 'alice', approvalTimeout: '10 minutes' });
   const waiting = await waitFor('awaiting-approval', () => handle.query(purgeProgressQuery), (s) => s.phase === 'awaiting-approval');
   expect(waiting).toMatchObject({ approvers: ['alice', 'bob'], plan: PLAN });
@@ -40,14 +40,14 @@ test('the requester may not approve their own purge; another approver who types 
 });
 
 test('without an approval before the timeout nothing is deleted: NOT_APPROVED', async () => {
-  const lw = await logicWorker(purge(['bob']));
+  lw.script(purge(['bob']));
   const failure = await workflowFailure((await lw.start('purgeBackups', { database: 'orders', before: BEFORE, approvalTimeout: '1s' })).result());
   expect(failure).toMatchObject({ type: 'NOT_APPROVED', message: 'Purge not approved: no approval within 1s (approvers: bob); nothing deleted' });
   expect(lw.called()).toEqual(['planPurge']);
 });
 
 test('a purge nobody may approve fails NOT_APPROVED at once; a dry run only plans', async () => {
-  const lw = await logicWorker(purge([]));
+  lw.script(purge([]));
   const failure = await workflowFailure((await lw.start('purgeBackups', { database: 'orders', before: BEFORE })).result());
   expect(failure).toMatchObject({ type: 'NOT_APPROVED', message: 'Purge not approved: nobody may approve purges of orders (set retention.purgeApprovers or approvers); nothing deleted' });
   const dry = await (await lw.start('purgeBackups', { database: 'orders', before: BEFORE, dryRun: true })).result();

@@ -4,16 +4,16 @@
 import { LifeboatError } from '../../src/errors.js';
 import { approveRestoreUpdate, restoreProgressQuery, type RestoreState } from '../../src/contracts/index.js';
 import { backupSummary, inspection, restoreResult } from '../harness/fakes.js';
-import { logicWorker, stopLogicWorkers, updateRefusal, waitFor, workflowFailure } from '../harness/logic.js';
+import { scriptedWorker, updateRefusal, waitFor, workflowFailure } from '../harness/logic.js';
 
-afterEach(stopLogicWorkers);
+const lw = scriptedWorker();
 
 const PROTECTED = inspection('orders_copy', { kind: 'named', exists: true, objects: 3, protected: true, reasons: ['orders_copy is protected', 'orders_copy is not empty (3 objects)'], approvers: ['alice'] });
 
 test('a restore into a protected target waits; a disallowed approver and a target not typed out are refused; the approved restore continues', async () => {
   let release: () => void = () => undefined;
   const restoring = new Promise<void>((r) => (release = r));
-  const lw = await logicWorker({
+  lw.script({
     resolveRestoreBackup: async (input) => backupSummary(input.database),
     inspectRestoreTarget: async () => PROTECTED,
     restoreBackup: async (input) => {
@@ -48,7 +48,7 @@ test('a restore into a protected target waits; a disallowed approver and a targe
 });
 
 test('without an approval before the timeout the restore fails APPROVAL_REQUIRED and restoreBackup is never called', async () => {
-  const lw = await logicWorker({
+  lw.script({
     resolveRestoreBackup: async (input) => backupSummary(input.database),
     inspectRestoreTarget: async () => PROTECTED,
     restoreBackup: async (input) => restoreResult(input),
@@ -64,7 +64,7 @@ test('without an approval before the timeout the restore fails APPROVAL_REQUIRED
 });
 
 test('a new target needs no approval; row counts that differ from the manifest fail ROW_COUNT_MISMATCH', async () => {
-  const lw = await logicWorker({
+  lw.script({
     resolveRestoreBackup: async (input) => backupSummary(input.database),
     inspectRestoreTarget: async (input) => inspection(input.target),
     restoreBackup: async (input) => restoreResult(input, { rowCounts: { compared: 2, mismatches: [{ table: 'shop.orders', expected: 10, actual: 9 }] } }),
@@ -77,7 +77,7 @@ test('a new target needs no approval; row counts that differ from the manifest f
 });
 
 test('an overridden activity still goes through the failure interceptor: a LifeboatError becomes its typed, non-retried failure', async () => {
-  const lw = await logicWorker({
+  lw.script({
     resolveRestoreBackup: async () => {
       throw new LifeboatError('BACKUP_NOT_FOUND', 'Restore of orders failed: no committed full backup in primary', { subject: 'orders' });
     },

@@ -5,9 +5,9 @@ import type { Activities } from '../../activities/index.js';
 import type { ApplyRetentionResult } from '../../src/contracts/index.js';
 import type { TargetPlan } from '../../src/retention/prune.js';
 import { decision, targetPlan } from '../harness/fakes.js';
-import { logicConfig, logicWorker, stopLogicWorkers, workflowFailure } from '../harness/logic.js';
+import { scriptedWorker, workflowFailure } from '../harness/logic.js';
 
-afterEach(stopLogicWorkers);
+const lw = scriptedWorker();
 
 const HALT = { kind: 'full', reason: 'stale' as const, message: 'no full backup for 3d (expected one every 1d); nothing deleted' };
 const PLANS: TargetPlan[] = [
@@ -24,7 +24,7 @@ function retention(plans: TargetPlan[]): Partial<Activities> {
 }
 
 test('retention halted on one target still finishes the others, then fails RETENTION_HALTED naming the halted target', async () => {
-  const lw = await logicWorker(retention(PLANS), logicConfig({ storage: ['primary', 'offsite'] }));
+  lw.script(retention(PLANS));
   const failure = await workflowFailure((await lw.start('applyRetention', { database: 'orders' })).result());
   expect(failure.type).toBe('RETENTION_HALTED');
   expect(failure.message).toBe(`Retention halted for orders: primary: ${HALT.message}`);
@@ -41,7 +41,7 @@ test('retention halted on one target still finishes the others, then fails RETEN
 });
 
 test('a dry run plans every target, deletes nothing and does not fail on a halt', async () => {
-  const lw = await logicWorker(retention(PLANS), logicConfig({ storage: ['primary', 'offsite'] }));
+  lw.script(retention(PLANS));
   const result = await (await lw.start('applyRetention', { database: 'orders', dryRun: true })).result();
   expect(lw.called()).toEqual(['planRetention', 'sweepOrphans']);
   expect(lw.inputs('sweepOrphans')).toEqual([{ database: 'orders', storage: 'offsite', dryRun: true }]);
@@ -52,10 +52,10 @@ test('a dry run plans every target, deletes nothing and does not fail on a halt'
 });
 
 test('a deletion that a fresh plan keeps is reported as skipped, not as deleted', async () => {
-  const lw = await logicWorker({
+  lw.script({
     ...retention([PLANS[1]!]),
     pruneBackups: async (input) => ({ storage: input.storage, deleted: [{ backupId: '2026-a', bytes: 1000 }], skipped: [{ backupId: '2026-b', reason: 'verified since the plan' }] }),
-  }, logicConfig({ storage: ['offsite'] }));
+  });
   const result = await (await lw.start('applyRetention', { database: 'orders' })).result();
   expect(result.targets[0]).toMatchObject({ storage: 'offsite', skipped: [{ backupId: '2026-b', reason: 'verified since the plan' }], bytesFreed: 1000 });
   expect(result.targets[0]!.delete.map((e) => e.backupId)).toEqual(['2026-a']);

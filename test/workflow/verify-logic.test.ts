@@ -7,9 +7,9 @@ import type { Activities } from '../../activities/index.js';
 import { LifeboatError } from '../../src/errors.js';
 import { verifyProgressQuery, type RestoreHeartbeat, type VerificationCheck } from '../../src/contracts/index.js';
 import { BACKUP_ID, backupSummary, restoreResult } from '../harness/fakes.js';
-import { logicWorker, stopLogicWorkers, waitFor, workflowFailure } from '../harness/logic.js';
+import { scriptedWorker, waitFor, workflowFailure } from '../harness/logic.js';
 
-afterEach(stopLogicWorkers);
+const lw = scriptedWorker();
 
 const SUBJECT = `Verification of orders backup ${BACKUP_ID}`;
 const PASSING: VerificationCheck[] = [{ name: 'has customers', ok: true, value: true, sql: 'select count(*) > 0 from shop.customers' }];
@@ -27,7 +27,7 @@ function verification(over: Partial<Activities> = {}): Partial<Activities> {
 }
 
 test('a passing verification drops its scratch database, then records the outcome', async () => {
-  const lw = await logicWorker(verification());
+  lw.script(verification());
   const result = await (await lw.start('verifyBackup', { database: 'orders' })).result();
   expect(result.outcome).toBe('passed');
   expect(result.checks.map((c) => [c.name, c.ok])).toEqual([['checksum', true], ['restore', true], ['row counts', true], ['has customers', true]]);
@@ -37,7 +37,7 @@ test('a passing verification drops its scratch database, then records the outcom
 });
 
 test('a failed restore activity fails the verification with its own code, and the scratch database is still dropped', async () => {
-  const lw = await logicWorker(
+  lw.script(
     verification({
       restoreBackup: async () => {
         throw new LifeboatError('RESTORE_FAILED', 'Restore of orders failed: pg_restore exited with code 1: could not create table', { subject: 'orders' });
@@ -53,7 +53,7 @@ test('a failed restore activity fails the verification with its own code, and th
 });
 
 test('a failing check fails VERIFICATION_FAILED naming the check, and the scratch database is dropped', async () => {
-  const lw = await logicWorker(verification({ runVerificationChecks: async () => [...PASSING, { name: 'no refunds', ok: false, value: false, sql: 'select count(*) = 0 from shop.refunds' }] }));
+  lw.script(verification({ runVerificationChecks: async () => [...PASSING, { name: 'no refunds', ok: false, value: false, sql: 'select count(*) = 0 from shop.refunds' }] }));
   const failure = await workflowFailure((await lw.start('verifyBackup', { database: 'orders' })).result());
   expect(failure).toMatchObject({ type: 'VERIFICATION_FAILED', message: `${SUBJECT} failed: check "no refunds" returned false` });
   expect(lw.called()).toEqual(['resolveRestoreBackup', 'restoreBackup', 'runVerificationChecks', 'dropScratchDatabase', 'recordVerification']);
@@ -61,7 +61,7 @@ test('a failing check fails VERIFICATION_FAILED naming the check, and the scratc
 });
 
 test('a verification cancelled mid-restore drops the scratch database and ends cancelled, recording nothing', async () => {
-  const lw = await logicWorker(
+  lw.script(
     verification({
       // Heartbeats (which deliver the cancellation) until cancelled, like the real restore.
       restoreBackup: async () => {
@@ -85,7 +85,7 @@ test('a verification cancelled mid-restore drops the scratch database and ends c
 });
 
 test('a scratch database that cannot be dropped fails the verification, naming it', async () => {
-  const lw = await logicWorker(
+  lw.script(
     verification({
       dropScratchDatabase: async (input) => {
         throw new LifeboatError('AUTH_FAILED', `Drop of ${input.scratch} failed: password authentication failed for user "lifeboat"`, { subject: input.scratch });
