@@ -13,8 +13,10 @@ export default async function globalSetup() {
   const { startEphemeralPostgres, startS3Server, startTemporalDevServer, stopAll } = await import(built.href);
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
   const started = [];
-  const [bundle, temporal, s3, pg] = await Promise.all([
-    bundleWorkflows(),
+  // Bundled while the services start; every test worker loads this one bundle.
+  const bundling = bundleWorkflows();
+  bundling.catch(() => undefined); // reported by the await below, unless a service fails first
+  const [temporal, s3, pg] = await Promise.all([
     process.env.LIFEBOAT_TEST_TEMPORAL_ADDRESS
       ? Promise.resolve({ address: process.env.LIFEBOAT_TEST_TEMPORAL_ADDRESS, uiUrl: process.env.LIFEBOAT_TEST_TEMPORAL_UI ?? '' })
       : startTemporalDevServer({}).then((t) => (started.push(`Temporal ${t.address}`), t)),
@@ -30,6 +32,7 @@ export default async function globalSetup() {
       ? Promise.resolve({ url: process.env.LIFEBOAT_TEST_PG_URL })
       : startEphemeralPostgres({}).then((p) => (started.push(`PostgreSQL 127.0.0.1:${p.port}`), { url: p.url('postgres') })),
   ]);
+  const bundle = await bundling;
   const services = {
     temporal: { address: temporal.address, uiUrl: temporal.uiUrl },
     s3: { endpoint: s3.endpoint, accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region },
