@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata } from '@temporalio/worker';
 import type { LifeboatConfig } from './config/schema.js';
+import { LifeboatError } from './errors.js';
 import type { Logger } from './logger.js';
-import { createActivities } from '../activities/index.js';
+import { createActivities, type Activities } from '../activities/index.js';
 import { SafeFailureInterceptor } from '../activities/failures.js';
 import { connectWorkerConnection } from './temporal.js';
 import { lifeboatDataConverter } from './temporal/codec.js';
@@ -42,6 +43,20 @@ export interface WorkerOptions {
   heartbeatIntervalMs?: number;
   /** Most time between heartbeats sent to the server (what `--wait` progress can show). */
   maxHeartbeatThrottleInterval?: string;
+  /** A prebuilt workflow bundle (from `bundleWorkflowCode`) instead of bundling {@link workflowsPath} again. */
+  workflowBundle?: { codePath: string };
+  /**
+   * Activities that replace the real ones by name (tests of workflow logic). The failure
+   * interceptor still applies to them.
+   */
+  activities?: Partial<Activities>;
+}
+
+/** The real activities, with `overrides` in place of those of the same name; an unknown name is refused. */
+export function withOverrides(real: Activities, overrides: Partial<Activities> = {}): Activities {
+  const unknown = Object.keys(overrides).filter((name) => !Object.prototype.hasOwnProperty.call(real, name));
+  if (unknown.length) throw new LifeboatError('INVALID_INPUT', `Unknown activity override: ${unknown.join(', ')} is not an activity of Lifeboat`, { subject: unknown.join(', ') });
+  return { ...real, ...overrides };
 }
 
 /** Creates a worker serving Lifeboat's workflows and activities on the configured task queue. */
@@ -51,9 +66,9 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
     connection,
     namespace: cfg.temporal.namespace,
     taskQueue: opts.taskQueue ?? cfg.temporal.taskQueue,
-    workflowsPath: workflowsPath(),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
     dataConverter: lifeboatDataConverter(cfg),
-    activities: createActivities({ config: cfg, logger, heartbeatIntervalMs: opts.heartbeatIntervalMs }),
+    activities: withOverrides(createActivities({ config: cfg, logger, heartbeatIntervalMs: opts.heartbeatIntervalMs }), opts.activities),
     shutdownGraceTime: (opts.shutdownGraceTime ?? '3s') as `${number}s`,
     // The server only sees a heartbeat per throttle interval (by default 80% of the heartbeat
     // timeout); keep it short so progress stays live.

@@ -4,18 +4,22 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, type Worker } from '@temporalio/worker';
+import type { Client } from '@temporalio/client';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { parseConfig } from '../../src/config/load.js';
 import type { LifeboatConfig } from '../../src/config/schema.js';
 import { createLogger, type Logger } from '../../src/logger.js';
 import { createWorker } from '../../src/worker.js';
+import type { Activities } from '../../activities/index.js';
 
 export interface TestServices {
   temporal: { address: string; uiUrl: string };
   s3: { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string };
   pg: { adminUrl: string };
+  /** The workflow bundle jest globalSetup built once for the whole run. */
+  workflowBundle?: { codePath: string };
 }
 
 export function services(): TestServices {
@@ -160,24 +164,41 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-/** Starts an in-process worker on the config's task queue, plus a client. */
-export async function startWorker(cfg: LifeboatConfig, opts: { heartbeatIntervalMs?: number } = {}): Promise<RunningWorker> {
+export interface StartWorkerOptions {
+  heartbeatIntervalMs?: number;
+  /** Activities replacing the real ones by name (workflow logic without databases); the failure interceptor still applies. */
+  activities?: Partial<Activities>;
+}
+
+/**
+ * Starts an in-process worker on the config's task queue, plus a client, on the run's Temporal
+ * server (through `TestWorkflowEnvironment.createFromExistingServer`). Workers load the workflow
+ * bundle built once by globalSetup.
+ */
+export async function startWorker(cfg: LifeboatConfig, opts: StartWorkerOptions = {}): Promise<RunningWorker> {
   quietRuntime();
   const { logger, lines } = captureLogger();
-  const connection = await NativeConnection.connect({ address: cfg.temporal.address });
-  const worker = await createWorker(cfg, logger, { connection, heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 500, shutdownGraceTime: '1s', maxHeartbeatThrottleInterval: '200ms' });
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address: cfg.temporal.address, namespace: cfg.temporal.namespace });
+  const worker = await createWorker(cfg, logger, {
+    connection: env.nativeConnection,
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 500,
+    shutdownGraceTime: '1s',
+    maxHeartbeatThrottleInterval: '200ms',
+    workflowBundle: services().workflowBundle,
+    activities: opts.activities,
+  }).catch(async (err: unknown) => {
+    await env.teardown();
+    throw err;
+  });
   const running = worker.run();
-  const clientConnection = await Connection.connect({ address: cfg.temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: cfg.temporal.namespace });
   return {
     worker,
-    client,
+    client: env.client,
     lines,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => undefined);
-      await connection.close();
-      await clientConnection.close();
+      await env.teardown();
     },
   };
 }
