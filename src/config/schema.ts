@@ -2,22 +2,11 @@ import { z } from 'zod';
 import { RunbooksConfigSchema } from '../runbooks/schema.js';
 import { cronProblem } from '../schedules/cron.js';
 import { DURATION_MESSAGE, parseDuration } from '../contracts/duration.js';
+import { SecretRefSchema, ValueOrRefSchema } from './refs.js';
+import { ObservabilitySchema, databaseHealthShape } from '../observability/config.js';
+import { NotificationsSchema, routeDatabaseProblems } from '../notify/config.js';
 
-/** A reference to a secret that is resolved on the worker, never stored in Temporal. */
-export const SecretRefSchema = z.union(
-  [
-    z.strictObject({ env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name') }),
-    z.strictObject({ file: z.string().min(1, 'expected a file path') }),
-  ],
-  { error: 'expected { env: NAME } or { file: PATH }' },
-);
-export type SecretRef = z.infer<typeof SecretRefSchema>;
-
-/** A value that may be written inline (not secret) or referenced like a secret. */
-const ValueOrRefSchema = z.union([z.string().min(1), SecretRefSchema], {
-  error: 'expected a string, { env: NAME } or { file: PATH }',
-});
-export type ValueOrRef = z.infer<typeof ValueOrRefSchema>;
+export { SecretRefSchema, ValueOrRefSchema, type SecretRef, type ValueOrRef } from './refs.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const NAME_MESSAGE = 'expected a name of letters, digits, "_" or "-" (at most 63 characters)';
@@ -238,6 +227,7 @@ export const DatabaseSchema = z.strictObject({
   /** Temporal Schedules; the environment's preset when omitted, `false` for none. */
   schedules: SchedulesSchema.optional(),
   retention: RetentionSchema.optional(),
+  ...databaseHealthShape,
 });
 export type DatabaseConfig = z.infer<typeof DatabaseSchema>;
 
@@ -275,8 +265,11 @@ export const ConfigSchema = z
     /** Who may approve a restore into a protected or non-empty database, or over the source itself. */
     approvers: z.array(z.string().min(1)).optional(),
     restore: RestoreSettingsSchema.optional(),
+    observability: ObservabilitySchema.optional(),
+    notifications: NotificationsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
+    for (const p of routeDatabaseProblems(cfg.notifications, Object.keys(cfg.databases))) ctx.addIssue({ code: 'custom', ...p });
     const storageNames = Object.keys(cfg.storage);
     if (storageNames.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['storage'], message: 'expected at least one storage target' });
