@@ -46,10 +46,12 @@ export async function appendAudit(storage: Storage, event: AuditEvent, now = new
 export async function recordAudit(cfg: LifeboatConfig, event: AuditEvent, now = new Date()): Promise<string[]> {
   const written: string[] = [];
   const failed: string[] = [];
+  // One key on every target: the same record, findable under the same name everywhere.
+  const same: AuditEvent = { ...event, at: event.at ?? now.toISOString(), idempotencyKey: event.idempotencyKey ?? randomBytes(8).toString('hex') };
   for (const name of databaseStorageNames(cfg, event.database)) {
     const storage = openStorage(cfg, name);
     try {
-      written.push(storage.describe((await appendAudit(storage, event, now)).key));
+      written.push(storage.describe((await appendAudit(storage, same, now)).key));
     } catch (err) {
       failed.push(`${name}: ${(err as Error).message}`);
     }
