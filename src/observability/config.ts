@@ -42,7 +42,7 @@ export const SizeDropAlertSchema = z.union([
  * omitted (see `healthBounds`).
  */
 export const databaseHealthShape = {
-  rpo: durationField({ min: 60_000, describe: 'expected a duration of at least 1m, such as "26h"' }).optional(),
-  verifyWithin: durationField({ min: 60_000, describe: 'expected a duration of at least 1m, such as "8d"' }).optional(),
+  rpo: durationField({ min: 1000, describe: 'expected a duration such as "26h"' }).optional(),
+  verifyWithin: durationField({ min: 1000, describe: 'expected a duration such as "8d"' }).optional(),
   sizeDropAlert: SizeDropAlertSchema.optional(),
 };
