@@ -1,4 +1,6 @@
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError, loadConfig, parseConfig } from '../../src/config/load.js';
 
 const base = {
   storage: { primary: { type: 'filesystem', path: '/tmp/lb' } },
@@ -36,4 +38,11 @@ test.each([
   [{ notifications: { channels: { hook: { type: 'webhook', url: 'http://x' } }, routes: [{ events: ['exploded'], channels: ['hook'] }] } }, 'notifications.routes.0.events.0: expected one of backup-failed, verify-failed, stale, size-anomaly, approval-needed, runbook-finished, recovery'],
 ])('%j is refused: %s', (raw, message) => {
   expect(problems(raw)).toContain(message);
+});
+
+test('the example configuration documents observability, notifications and health bounds, and is valid', () => {
+  const cfg = loadConfig(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../lifeboat.example.yaml'));
+  expect(cfg.observability).toMatchObject({ port: 9464, bind: '127.0.0.1' });
+  expect(Object.keys(cfg.notifications!.channels)).toEqual(['oncall', 'team', 'dba']);
+  expect(cfg.notifications!.routes[0]).toMatchObject({ databases: ['orders'], channels: ['oncall', 'dba'] });
 });
