@@ -2,6 +2,7 @@ import { parseConfig } from '../../src/config/load.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { DatabaseCatalog, KindedVerification } from '../../src/observability/catalog.js';
 import { evaluateDatabase, evaluateFleet, healthBounds, healthReport, type HealthBounds } from '../../src/observability/health.js';
+import { statusExitCode, statusRows } from '../../src/observability/status.js';
 
 const NOW = new Date('2026-11-24T12:00:00Z');
 const HOUR = 3_600_000;
@@ -106,5 +107,19 @@ describe('health bounds', () => {
     const report = evaluateFleet(c, fleet, NOW);
     expect(report.databases.map((d) => [d.database, d.status, d.production])).toEqual([['orders', 'unhealthy', true], ['dev', 'healthy', false]]);
     expect(report.httpStatus).toBe(503);
+  });
+});
+
+describe('status rows (what `lifeboat status` prints)', () => {
+  test('one row per database with age against the bound, verification, size change and problems', () => {
+    const healthy = evaluateDatabase(catalog([manifest('b2', 'full', 2 * HOUR, 900_000), manifest('b1', 'full', 26 * HOUR)], verification('b1', 'passed', 20 * HOUR)), bounds, 'production', NOW);
+    const stale = { ...evaluateDatabase(catalog([manifest('b1', 'full', 30 * HOUR)]), bounds, 'staging', NOW), database: 'billing' };
+    const report = healthReport([healthy, stale], NOW);
+    expect(statusRows(report)).toEqual([
+      { healthy: true, cells: ['orders', 'production', 'healthy', 'b2 (full)', '2h / 1d2h', 'passed 20h ago', '-10% (full)', '-'] },
+      { healthy: false, cells: ['billing', 'staging', 'unhealthy', 'b1 (full)', '1d6h / 1d2h', 'never', '-', 'stale'] },
+    ]);
+    expect(statusExitCode(report)).toBe(0);
+    expect(statusExitCode(healthReport([{ ...stale, production: true }], NOW))).toBe(1);
   });
 });

@@ -8,6 +8,7 @@ import type { BackupResult, VerifyResult } from '../../src/contracts/index.js';
 import { OBSERVABILITY_DEFAULTS } from '../../src/observability/config.js';
 import type { HealthReport } from '../../src/observability/health.js';
 import { startObservability, type Observability } from '../../src/observability/service.js';
+import { readFleetHealth } from '../../src/observability/status.js';
 import { openStorage } from '../../src/storage/index.js';
 import { captureLogger, createBucket, createRole, pgUrl, services, startWorker, testConfig, uniqueName, type RunningWorker } from '../harness/services.js';
 
@@ -85,6 +86,9 @@ test('two real backups: /metrics carries their series from the catalog, /health/
   const obsa = report.databases.find((d) => d.database === 'obsa')!;
   expect(obsa).toMatchObject({ status: 'healthy', problems: [], backup: { backupId: second.backupId, fresh: true, rpoSource: 'schedule' }, verification: { outcome: 'passed', backupId: second.backupId } });
   expect(obsa.sizes).toEqual([expect.objectContaining({ kind: 'full', backupId: second.backupId, previousBackupId: first.backupId })]);
+
+  // `lifeboat status` reads the same from storage alone, without Temporal.
+  expect((await readFleetHealth(cfg)).databases.map((d) => [d.database, d.status, d.backup?.backupId])).toEqual(report.databases.map((d) => [d.database, d.status, d.backup?.backupId]));
 
   const live = await get(s, '/health');
   expect(live.status).toBe(200);
