@@ -1,5 +1,6 @@
 import { createBackupActivities } from './backup.js';
 import { createCopyActivities } from './copy.js';
+import { createObserveActivities } from './observe.js';
 import type { ActivityDeps } from './deps.js';
 import { createRestoreActivities } from './restore.js';
 import { createRetentionActivities } from './retention.js';
@@ -15,6 +16,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRestoreActivities(deps),
     ...createRetentionActivities(deps),
     ...createRunbookActivities(deps),
+    ...createObserveActivities(deps),
   };
 }
 

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel, type LogMetadata } from '@temporalio/worker';
+import { NativeConnection, Worker, type LogLevel } from '@temporalio/worker';
 import type { LifeboatConfig } from './config/schema.js';
 import { LifeboatError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -8,6 +8,9 @@ import { createActivities, type Activities } from '../activities/index.js';
 import { SafeFailureInterceptor } from '../activities/failures.js';
 import { connectWorkerConnection } from './temporal.js';
 import { lifeboatDataConverter } from './temporal/codec.js';
+import { installForwardingRuntime } from './observability/runtime.js';
+import { sdkMetricsPort, startObservability } from './observability/service.js';
+import { ActivityMetricsInterceptor } from './observability/worker-metrics.js';
 
 /** The workflows entry point: compiled JavaScript when built, the TypeScript source otherwise. */
 export function workflowsPath(): string {
@@ -20,19 +23,14 @@ export function workflowsPath(): string {
 
 let runtimeInstalled = false;
 
-/** Routes the Temporal SDK's own logs (and workflow logs) to pino; call once per process. */
-export function installRuntime(logger: Logger): void {
-  if (runtimeInstalled) return;
+/**
+ * Routes the Temporal SDK's own logs (core's too, and workflow logs) to pino; call once per
+ * process. With `metricsPort`, the SDK's metrics are exported there on loopback.
+ */
+export function installRuntime(logger: Logger, metricsPort?: number): { sdkMetricsUrl?: string } {
+  if (runtimeInstalled) return {};
   runtimeInstalled = true;
-  const sdk = logger.child({ component: 'temporal' });
-  Runtime.install({
-    logger: new DefaultLogger('INFO', (entry) => {
-      const level = entry.level.toLowerCase() as 'trace' | 'debug' | 'info' | 'warn' | 'error';
-      const meta: LogMetadata = { ...(entry.meta ?? {}) };
-      sdk[level](meta, entry.message);
-    }),
-    shutdownSignals: [],
-  });
+  return installForwardingRuntime(logger, metricsPort);
 }
 
 export interface WorkerOptions {
@@ -74,7 +72,7 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
     // timeout); keep it short so progress stays live.
     maxHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '2s') as `${number}s`,
     defaultHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '2s') as `${number}s`,
-    interceptors: { activity: [() => ({ inbound: new SafeFailureInterceptor() })] },
+    interceptors: { activity: [() => ({ inbound: new SafeFailureInterceptor(logger) }), () => ({ inbound: new ActivityMetricsInterceptor(new Set(Object.keys(cfg.databases))) })] },
   });
 }
 
@@ -83,9 +81,10 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
  * period: their dump processes are killed, uploads aborted, and Temporal retries them elsewhere.
  */
 export async function runWorker(cfg: LifeboatConfig, logger: Logger): Promise<void> {
-  installRuntime(logger);
+  const { sdkMetricsUrl } = installRuntime(logger, await sdkMetricsPort(cfg));
   const connection = await connectWorkerConnection(cfg);
   const worker = await createWorker(cfg, logger, { connection });
+  const observability = await startObservability(cfg, logger, { connection, worker }, sdkMetricsUrl);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -101,6 +100,7 @@ export async function runWorker(cfg: LifeboatConfig, logger: Logger): Promise<vo
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await observability?.close();
     await connection.close();
     logger.info('worker stopped');
   }

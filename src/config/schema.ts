@@ -6,9 +6,11 @@ import { resolveTemporalSection } from '../temporal-env.js';
 import { EncryptionSchema } from '../crypto/config.js';
 import { s3ProtectionShape } from '../storage/s3-protection.js';
 import { payloadCodecSchema } from '../temporal/codec-config.js';
+import { SecretRefSchema, ValueOrRefSchema } from './refs.js';
+import { ObservabilitySchema, databaseHealthShape } from '../observability/config.js';
+import { NotificationsSchema, routeDatabaseProblems } from '../notify/config.js';
 
-export { SecretRefSchema, ValueOrRefSchema, type SecretRef, type ValueOrRef } from './secret-ref.js';
-import { SecretRefSchema, ValueOrRefSchema } from './secret-ref.js';
+export { SecretRefSchema, ValueOrRefSchema, type SecretRef, type ValueOrRef } from './refs.js';
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/;
 const NAME_MESSAGE = 'expected a name of letters, digits, "_" or "-" (at most 63 characters)';
@@ -237,6 +239,7 @@ export const DatabaseSchema = z.strictObject({
   /** Temporal Schedules; the environment's preset when omitted, `false` for none. */
   schedules: SchedulesSchema.optional(),
   retention: RetentionSchema.optional(),
+  ...databaseHealthShape,
 });
 export type DatabaseConfig = z.infer<typeof DatabaseSchema>;
 
@@ -276,8 +279,11 @@ export const ConfigSchema = z
     /** Who may approve a restore into a protected or non-empty database, or over the source itself. */
     approvers: z.array(z.string().min(1)).optional(),
     restore: RestoreSettingsSchema.optional(),
+    observability: ObservabilitySchema.optional(),
+    notifications: NotificationsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
+    for (const p of routeDatabaseProblems(cfg.notifications, Object.keys(cfg.databases))) ctx.addIssue({ code: 'custom', ...p });
     const storageNames = Object.keys(cfg.storage);
     if (storageNames.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['storage'], message: 'expected at least one storage target' });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { LifeboatError } from '../errors.js';
-import type { SecretRef, ValueOrRef } from './secret-ref.js';
+import type { SecretRef, ValueOrRef } from './refs.js';
 
 const known = new Set<string>();
 

@@ -58,6 +58,11 @@ export const ERROR_CODES = {
   RUNBOOK_ABORTED: { nonRetryable: true },
   RUNBOOK_REJECTED: { nonRetryable: true },
   RUNBOOK_FAILED: { nonRetryable: true },
+  // Observability: the metrics/health port, notifications.
+  LISTEN_FAILED: { nonRetryable: true },
+  NOTIFICATION_FAILED: { nonRetryable: false },
+  NOTIFICATION_REJECTED: { nonRetryable: true },
+  NOTIFICATION_IN_PROGRESS: { nonRetryable: false },
 } as const satisfies Record<string, { nonRetryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

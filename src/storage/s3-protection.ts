@@ -2,7 +2,7 @@
 // server-side encryption (SSE-S3, SSE-KMS, SSE-C by secret reference) and upload checksums.
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import type { SecretRef } from '../config/secret-ref.js';
+import type { SecretRef } from '../config/refs.js';
 import { resolveSecret } from '../config/secrets.js';
 import { parse256BitKey } from '../crypto/keys.js';
 

@@ -1,6 +1,6 @@
 // Configuration of the payload codec (`temporal.payloadCodec`) and of `lifeboat codec-server`.
 import { z } from 'zod';
-import type { SecretRef } from '../config/secret-ref.js';
+import type { SecretRef } from '../config/refs.js';
 
 /** `temporal.payloadCodec`: AES-256-GCM keys by secret reference (the first encrypts) and the codec server. */
 export const payloadCodecSchema = (secretRef: z.ZodType<SecretRef>) =>
