@@ -5,7 +5,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { databaseStorageNames } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { redactSecrets } from '../config/secrets.js';
-import { compactTimestamp, describeIssues, type PurgeAuditRecord } from '../contracts/index.js';
+import { WORKFLOWS, compactTimestamp, describeIssues, type PurgeAuditRecord } from '../contracts/index.js';
 import { LifeboatError } from '../errors.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { AuditEventSchema, type AuditAction, type AuditEntry, type AuditEvent, type AuditRecord } from './schema.js';
@@ -73,7 +73,7 @@ export function purgeEntry(p: PurgeAuditRecord, key: string): AuditEntry {
     database: p.database,
     at: p.completedAt ?? p.approvedAt ?? p.requestedAt,
     actor: approver ? { name: approver, source: 'approval' } : { name: 'unknown', source: 'system' },
-    workflow: { workflowId: p.workflow.workflowId, runId: p.workflow.runId, workflowType: 'purgeBackups' },
+    workflow: { workflowId: p.workflow.workflowId, runId: p.workflow.runId, workflowType: WORKFLOWS.purgeBackups },
     message: p.reason,
     details: {
       before: p.before,
