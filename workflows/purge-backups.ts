@@ -15,6 +15,22 @@ import {
 import { housekeeping } from './activities.js';
 import { parseInput } from './validation.js';
 
+type Approved = { approvedBy: string; approvedAt: string };
+
+/** The `approve` update's validator: a refusal names why, and the purge goes on waiting. */
+function checkApproval(raw: unknown, p: { database: string; requestedBy?: string }, state: PurgeState, approval: Approved | undefined): void {
+  const refuse = (why: string) => {
+    throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: ${why}`);
+  };
+  const parsed = PurgeApprovalSchema.safeParse(raw);
+  if (!parsed.success) return refuse(describeIssues(parsed.error));
+  const a = parsed.data;
+  if (state.phase !== 'awaiting-approval') return refuse(approval ? `already approved by ${approval.approvedBy}` : `the purge is ${state.phase}, not awaiting approval`);
+  if (a.database !== p.database) return refuse(`the database typed out ("${a.database}") is not "${p.database}"`);
+  if (!state.approvers?.includes(a.approver)) return refuse(`${a.approver} may not approve purges of ${p.database} (allowed: ${state.approvers?.join(', ') || 'nobody'})`);
+  if (p.requestedBy && a.approver === p.requestedBy) return refuse(`${a.approver} requested this purge and may not approve it`);
+}
+
 /**
  * GDPR purge: deletes every copy of every backup of a database taken before a time, on every
  * storage target, after an approval. Input: `{ "database": "orders", "before": "2026-01-01T00:00:00Z",
@@ -30,7 +46,7 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
     throw lifeboatFailure('INVALID_INPUT', `Invalid input for purgeBackups: before: ${p.before} is in the future`);
   }
   const state: PurgeState = { phase: 'planning', database: p.database, before: p.before };
-  let approval: { approvedBy: string; approvedAt: string } | undefined;
+  let approval: Approved | undefined;
   setHandler(purgeProgressQuery, () => state);
   setHandler(
     purgeApproveUpdate,
@@ -39,21 +55,7 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
       state.approvedBy = a.approver;
       return approval;
     },
-    {
-      validator: (raw) => {
-        const parsed = PurgeApprovalSchema.safeParse(raw);
-        if (!parsed.success) throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: ${describeIssues(parsed.error)}`);
-        const a = parsed.data;
-        if (state.phase !== 'awaiting-approval') {
-          throw lifeboatFailure('APPROVAL_REJECTED', approval ? `Approval rejected: already approved by ${approval.approvedBy}` : `Approval rejected: the purge is ${state.phase}, not awaiting approval`);
-        }
-        if (a.database !== p.database) throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: the database typed out ("${a.database}") is not "${p.database}"`);
-        if (!state.approvers?.includes(a.approver)) {
-          throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: ${a.approver} may not approve purges of ${p.database} (allowed: ${state.approvers?.join(', ') || 'nobody'})`);
-        }
-        if (p.requestedBy && a.approver === p.requestedBy) throw lifeboatFailure('APPROVAL_REJECTED', `Approval rejected: ${a.approver} requested this purge and may not approve it`);
-      },
-    },
+    { validator: (raw) => checkApproval(raw, p, state, approval) },
   );
 
   const { targets: plan, approvers } = await housekeeping.planPurge({ database: p.database, before: p.before });

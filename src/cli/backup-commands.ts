@@ -24,16 +24,8 @@ function backupSummary(database: string, r: BackupWithCopiesResult, link?: strin
     .join('\n');
 }
 
-/** `lifeboat worker`, `lifeboat backup` and `lifeboat backups`. */
-export function registerBackupCommands(program: Command, config: ConfigLoader): void {
-  program
-    .command('worker')
-    .description('run a worker serving Lifeboat workflows and activities')
-    .action(async () => {
-      const cfg = config();
-      await runWorker(cfg, createLogger({ level: cfg.log.level }));
-    });
-
+/** `lifeboat codec-server`: decodes payloads for the Web UI. */
+function registerCodecServerCommand(program: Command, config: ConfigLoader): void {
   program
     .command('codec-server')
     .description('decode encrypted payloads for the Temporal Web UI (POST /encode, /decode); needs temporal.payloadCodec')
@@ -43,6 +35,19 @@ export function registerBackupCommands(program: Command, config: ConfigLoader): 
       const cfg = config();
       await runCodecServer(cfg, createLogger({ level: cfg.log.level }), { listen: opts.listen, origins: opts.origin });
     });
+}
+
+/** `lifeboat worker`, `lifeboat codec-server`, `lifeboat backup` and `lifeboat backups`. */
+export function registerBackupCommands(program: Command, config: ConfigLoader): void {
+  program
+    .command('worker')
+    .description('run a worker serving Lifeboat workflows and activities')
+    .action(async () => {
+      const cfg = config();
+      await runWorker(cfg, createLogger({ level: cfg.log.level }));
+    });
+
+  registerCodecServerCommand(program, config);
 
   program
     .command('backup')

@@ -7,7 +7,7 @@ import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { LifeboatError, type ErrorCode } from '../errors.js';
-import { waitForExit } from '../pipeline/backup-stream.js';
+import { waitForExit } from '../pipeline/child.js';
 import { TailBuffer, describeExit, type ExitInfo } from '../pipeline/process.js';
 
 /** A running stream stage: write to `input`, read from `output`; `done` settles when it has closed. */

@@ -4,7 +4,7 @@ import type { BackupKind, PrivilegeMode, RestoreMode } from '../contracts/index.
 import type { ENGINES } from '../config/schema.js';
 import type { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import type { DumpCommand } from '../pipeline/backup-stream.js';
+import type { DumpCommand } from '../pipeline/dump-chain.js';
 import type { ExitInfo } from '../pipeline/process.js';
 import type { Provider, ProviderPreset } from './providers.js';
 

@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import { LifeboatError } from '../errors.js';
 import type { Manifest } from '../catalog/manifest.js';
 import type { Storage } from '../storage/index.js';
-import { startZstd } from '../pipeline/backup-stream.js';
+import { startZstd } from '../pipeline/child.js';
 import { describeExit } from '../pipeline/process.js';
 
 export interface FetchProgress {

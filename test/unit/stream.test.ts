@@ -76,3 +76,32 @@ test('cancellation kills the dump and leaves nothing', async () => {
   expect(Date.now() - started).toBeLessThan(10_000);
   expect(files()).toEqual([]);
 });
+
+test('with zstd the raw dump bytes never pass through Node, and the raw size is still exact', async () => {
+  const { dir, opts } = setup();
+  // Bytes read by this process's own threads (/proc/self/io would also count reaped children's reads).
+  const readByNode = () =>
+    readdirSync('/proc/self/task').reduce((n, t) => {
+      try {
+        return n + Number(/^rchar: (\d+)$/m.exec(readFileSync(`/proc/self/task/${t}/io`, 'utf8'))![1]);
+      } catch {
+        return n; // a thread that ended meanwhile
+      }
+    }, 0);
+  const before = readByNode();
+  const result = await streamBackup(opts('head -c 200000000 /dev/zero'));
+  const read = readByNode() - before;
+  expect(result.rawBytes).toBe(200_000_000);
+  // Node read the compressed stream (a few KiB), not the 200 MB the dump produced.
+  expect(read).toBeLessThan(20_000_000);
+  const stored = readFileSync(path.join(dir, 'db/backups/b1/artifact'));
+  expect(execFileSync('zstd', ['-d', '-c'], { input: stored, maxBuffer: 1 << 28 }).length).toBe(200_000_000);
+});
+
+test('the Node path counts and shows every raw chunk to an observer (engines that read their own dump)', async () => {
+  const { opts } = setup();
+  let seen = 0;
+  const result = await streamBackup({ ...opts('seq 1 200000'), observe: (c) => (seen += c.length) });
+  expect(seen).toBe(execFileSync('seq', ['1', '200000'], { maxBuffer: 1 << 24 }).length);
+  expect(result.rawBytes).toBe(seen);
+});

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { execa } from 'execa';
 import { LifeboatError } from '../../errors.js';
-import { waitForExit } from '../../pipeline/backup-stream.js';
+import { waitForExit } from '../../pipeline/child.js';
 import { TailBuffer } from '../../pipeline/process.js';
 import type { PrivilegeMode, RestoreMode } from '../../contracts/index.js';
 import type { RestorePlan, RestorePlanRequest, RestoreProgress, ServerInfo } from '../types.js';
