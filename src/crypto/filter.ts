@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { execa } from 'execa';
 import { LifeboatError, type ErrorCode } from '../errors.js';
-import { waitForExit } from '../pipeline/child.js';
-import { TailBuffer, describeExit, type ExitInfo } from '../pipeline/process.js';
+import { startChild, type ChildSpec } from '../pipeline/child.js';
+
+export { startChild, type ChildSpec };
+import { describeExit, type ExitInfo } from '../pipeline/process.js';
 
 /** A running stream stage: write to `input`, read from `output`; `done` settles when it has closed. */
 export interface Filter {
@@ -18,37 +19,12 @@ export interface Filter {
   done: Promise<void>;
 }
 
-export interface ChildSpec {
-  tool: string;
-  args: string[];
-  env?: Record<string, string>;
-}
-
 /** Why a filter's child failed, as a LifeboatError (`TOOL_MISSING` when it could not start). */
 export function filterFailure(exit: ExitInfo, code: ErrorCode, what: string): LifeboatError {
   if (exit.spawnError?.endsWith('not found')) {
     return new LifeboatError('TOOL_MISSING', `${what} failed: ${exit.tool} is not installed on the worker (Debian: apt-get install ${exit.tool === 'gpg' ? 'gnupg' : exit.tool})`, { subject: exit.tool });
   }
   return new LifeboatError(code, `${what} failed: ${exit.tool} ${describeExit(exit)}`, { subject: exit.tool });
-}
-
-/** Runs a child with an environment of PATH plus `env` only (nothing else is inherited); `exit` never rejects. */
-export function startChild(spec: ChildSpec, signal: AbortSignal): { input: Writable; output: Readable; exit: Promise<ExitInfo> } {
-  const stderr = new TailBuffer();
-  const child = execa(spec.tool, spec.args, {
-    stdin: 'pipe',
-    stdout: 'pipe',
-    stderr: 'pipe',
-    buffer: false,
-    cancelSignal: signal,
-    forceKillAfterDelay: 2000,
-    extendEnv: false,
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...spec.env },
-  });
-  child.stderr.on('data', (d: Buffer) => stderr.push(d));
-  // EPIPE on stdin when the child exits early is reported as the child's own failure.
-  child.stdin.on('error', () => undefined);
-  return { input: child.stdin, output: child.stdout, exit: waitForExit(child, spec.tool, stderr) };
 }
 
 /** A private directory (0700) for key material; `remove` deletes it and everything in it. */

@@ -115,6 +115,7 @@ export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBac
     if (written.bytes !== progress.storedBytes) {
       throw new LifeboatError('STORAGE_FAILED', `Stored size differs from the bytes sent (${written.bytes} != ${progress.storedBytes}): ${opts.storage.describe(opts.key)}`);
     }
+    opts.onProgress?.(progress); // the exact raw size, now that every process has ended
     return { ...progress, sha256: hash.digest('hex') };
   } finally {
     opts.signal?.removeEventListener('abort', onOuterAbort);
