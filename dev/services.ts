@@ -168,7 +168,7 @@ function bindEphemeralPort(): Promise<number> {
   });
 }
 
-function tcpAccepts(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+export function tcpAccepts(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     const done = (ok: boolean): void => {
@@ -195,7 +195,7 @@ function httpAnswers(url: string, timeoutMs = 2_000): Promise<boolean> {
 
 // -------------------------------------------------------------- registry ---
 
-interface RegistryEntry {
+export interface RegistryEntry {
   name: string;
   pid: number;
   stop(): Promise<void>;
@@ -248,13 +248,13 @@ function installExitHandlers(reg: Registry): void {
   }
 }
 
-function register(entry: RegistryEntry): void {
+export function register(entry: RegistryEntry): void {
   const reg = registry();
   installExitHandlers(reg);
   reg.entries.add(entry);
 }
 
-function unregister(entry: RegistryEntry): void {
+export function unregister(entry: RegistryEntry): void {
   registry().entries.delete(entry);
 }
 
@@ -281,7 +281,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** True while any process of the group `pgid` exists. */
-function groupAlive(pgid: number): boolean {
+export function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;
@@ -290,7 +290,7 @@ function groupAlive(pgid: number): boolean {
   }
 }
 
-function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch {
@@ -308,7 +308,7 @@ async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> 
 }
 
 /** Blocking variant of {@link waitGroupGone} for the 'exit' handler. */
-function waitGroupGoneSync(pgid: number, timeoutMs: number): boolean {
+export function waitGroupGoneSync(pgid: number, timeoutMs: number): boolean {
   const deadline = Date.now() + timeoutMs;
   const cell = new Int32Array(new SharedArrayBuffer(4));
   while (groupAlive(pgid)) {
@@ -319,7 +319,7 @@ function waitGroupGoneSync(pgid: number, timeoutMs: number): boolean {
 }
 
 /** SIGTERM the group, wait up to 10 s, then SIGKILL it. */
-async function terminateGroup(pgid: number, firstSignal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+export async function terminateGroup(pgid: number, firstSignal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!groupAlive(pgid)) return;
   signalGroup(pgid, firstSignal);
   if (await waitGroupGone(pgid, STOP_GRACE_MS)) return;
@@ -329,7 +329,7 @@ async function terminateGroup(pgid: number, firstSignal: NodeJS.Signals = 'SIGTE
   }
 }
 
-function tailFile(file: string, lines = LOG_TAIL_LINES): string {
+export function tailFile(file: string, lines = LOG_TAIL_LINES): string {
   try {
     const fd = fs.openSync(file, 'r');
     try {
@@ -355,7 +355,7 @@ interface SpawnedService {
 }
 
 /** Spawn `cmd` detached in its own process group with stdout/stderr appended to `logFile`. */
-function spawnDetached(
+export function spawnDetached(
   cmd: string,
   args: string[],
   logFile: string,
@@ -394,7 +394,7 @@ function spawnDetached(
  * Poll `probe` until it resolves true. Fails when `dead()` reports a reason, or at the deadline.
  * The thrown error leads with the reason: "<what> failed to start: <reason>: <log tail>".
  */
-async function waitReady(
+export async function waitReady(
   what: string,
   timeoutMs: number,
   probe: () => Promise<boolean>,
@@ -415,11 +415,11 @@ async function waitReady(
   }
 }
 
-function makeTempDir(prefix: string): string {
+export function makeTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function rmrfSync(dir: string): void {
+export function rmrfSync(dir: string): void {
   try {
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   } catch {
@@ -431,7 +431,7 @@ function rmrfSync(dir: string): void {
  * Wrap a spawned process-group service: registry entry, idempotent stop(), sync kill on exit.
  * `cleanupDirs` are removed after the group is gone.
  */
-function manageGroup(name: string, pid: number, cleanupDirs: string[]): RegistryEntry {
+export function manageGroup(name: string, pid: number, cleanupDirs: string[]): RegistryEntry {
   let stopping: Promise<void> | undefined;
   const entry: RegistryEntry = {
     name,
@@ -595,7 +595,7 @@ function compareVersionsDesc(a: string, b: string): number {
   return 0;
 }
 
-function runCapture(
+export function runCapture(
   cmd: string,
   args: string[],
   options: { uid?: number; gid?: number; cwd?: string; timeoutMs?: number } = {},
