@@ -82,7 +82,7 @@ const SCHEMA = [
   `CREATE EVENT nightly_cleanup ON SCHEDULE EVERY 1 DAY STARTS '2030-01-01 03:00:00' ON COMPLETION PRESERVE DISABLE
      DO DELETE FROM audit WHERE what LIKE 'tmp%'`,
   `CREATE VIEW customer_totals AS
-     SELECT c.id, c.name, COUNT(l.id) AS lines, COALESCE(SUM(l.amount), 0) AS total
+     SELECT c.id, c.name, COUNT(l.id) AS line_count, COALESCE(SUM(l.amount), 0) AS total
        FROM customers c LEFT JOIN \`order lines\` l ON l.customer_id = c.id GROUP BY c.id, c.name`,
 ];
 

@@ -10,6 +10,7 @@ import mysql from 'mysql2/promise';
 import { pino } from 'pino';
 import type { MariadbServer } from '../../dev/mariadb.js';
 import type { PreparedDump, PreparedRestore } from '../../src/engines/mysql/index.js';
+import type { ExitInfo } from '../../src/pipeline/process.js';
 import { quoteIdent } from '../../src/engines/mysql/index.js';
 
 export const silentLog = pino({ level: 'silent' });
@@ -29,10 +30,19 @@ export async function createDb(server: MariadbServer, name: string, fill?: (c: m
   }
 }
 
+/** A failed tool run; `exit` is what the engine's `classifyFailure` takes. */
+export class ToolRunError extends Error {
+  constructor(readonly exit: ExitInfo) {
+    super(`${exit.tool} exited with ${exit.exitCode ?? exit.signal}: ${exit.stderr.slice(-2000)}`);
+  }
+}
+
 function waitExit(child: ReturnType<typeof spawn>, what: string, stderr: string[]): Promise<void> {
   return new Promise((resolve, reject) => {
     child.once('error', reject);
-    child.once('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${what} exited with ${code ?? signal}: ${stderr.join('').slice(-2000)}`))));
+    child.once('close', (code, signal) =>
+      code === 0 ? resolve() : reject(new ToolRunError({ tool: what, ok: false, exitCode: code ?? undefined, signal: signal ?? undefined, stderr: stderr.join('') })),
+    );
   });
 }
 
@@ -116,22 +126,23 @@ export function procSampler(secret: string, tools: string[]): { stop(): { sample
   let toolProcesses = 0;
   const leaks: string[] = [];
   const seen = new Set<string>();
+  const needle = Buffer.from(secret, 'utf8');
   const tick = () => {
     samples++;
     for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-      let argv: string;
+      let raw: Buffer;
       try {
-        argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1');
+        raw = readFileSync(`/proc/${pid}/cmdline`);
       } catch {
         continue;
       }
-      if (argv.includes(secret)) leaks.push(`argv of ${pid}: ${argv.split('\0')[0]}`);
-      const exe = argv.split('\0')[0] ?? '';
+      const exe = raw.toString('utf8').split('\0')[0] ?? '';
+      if (raw.includes(needle)) leaks.push(`argv of ${pid}: ${exe}`);
       if (tools.some((t) => exe.endsWith(`/${t}`) || exe === t)) {
         if (!seen.has(pid)) toolProcesses++;
         seen.add(pid);
         try {
-          if (readFileSync(`/proc/${pid}/environ`, 'latin1').includes(secret)) leaks.push(`environment of ${pid}: ${exe}`);
+          if (readFileSync(`/proc/${pid}/environ`).includes(needle)) leaks.push(`environment of ${pid}: ${exe}`);
         } catch {
           /* gone */
         }
