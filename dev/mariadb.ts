@@ -2,7 +2,7 @@
  * A throw-away MariaDB server for tests and the demo, like `startEphemeralPostgres`:
  * `mariadb-install-db` + `mariadbd` in a new temporary directory (data, socket, logs), listening on
  * a free loopback port, with a password-protected admin user. When running as root the server runs
- * as the `mysql` OS user (via `runuser`). The binary log is on, so dumps can record positions.
+ * as the `mysql` OS user (via `runuser`), or `nobody` where there is none. The binary log is on, so dumps can record positions.
  * `stop()` shuts the server down (SIGTERM to its process group, SIGKILL after 10 s) and removes
  * the directory; the shared service registry of dev/services.ts stops it at exit too.
  */
@@ -108,7 +108,9 @@ export async function startEphemeralMariadb(opts: { port?: number; password?: st
   const bins = mariadbServerBinaries();
   if ('missing' in bins) throw new Error(`${what} failed to start: ${bins.missing}`);
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-  const runAs = isRoot ? await osUser('mysql') : undefined;
+  // The server refuses to run as root: as the `mysql` user (created by Debian's mariadb-server), else `nobody`.
+  const osName = isRoot ? ((await osUser('mysql')) ? 'mysql' : 'nobody') : undefined;
+  const runAs = osName ? await osUser(osName) : undefined;
   if (isRoot && !runAs) throw new Error(`${what} failed to start: it cannot run as root and there is no 'mysql' OS user to run it as (useradd -r mysql)`);
   const port = opts.port ?? (await findFreePort());
   const password = opts.password ?? randomBytes(16).toString('hex');
@@ -118,7 +120,7 @@ export async function startEphemeralMariadb(opts: { port?: number; password?: st
   const dataDir = path.join(baseDir, 'data');
   const socket = path.join(baseDir, 'mariadbd.sock');
   const logFile = path.join(baseDir, 'error.log');
-  const asUser = (cmd: string, args: string[]): [string, string[]] => (runAs ? ['runuser', ['-u', 'mysql', '--', cmd, ...args]] : [cmd, args]);
+  const asUser = (cmd: string, args: string[]): [string, string[]] => (runAs ? ['runuser', ['-u', osName!, '--', cmd, ...args]] : [cmd, args]);
   let stop: (() => Promise<void>) | undefined;
   try {
     fs.chmodSync(baseDir, 0o700);

