@@ -50,23 +50,26 @@ export class DumpScanner {
   push(chunk: Buffer): void {
     this.bytes += chunk.length;
     for (let i = 0; i < chunk.length; i++) {
-      const b = chunk[i]!;
       switch (this.state) {
         case S.Rows:
-          this.row(b);
+          i = this.rows(chunk, i);
           break;
         case S.Line:
-          this.lineByte(b);
+          this.lineByte(chunk[i]!);
           break;
         case S.Name:
-          this.nameByte(b);
+          this.nameByte(chunk[i]!);
           break;
         case S.Head:
-          this.headByte(b);
+          this.headByte(chunk[i]!);
           break;
-        case S.SkipLine:
-          if (b === 10) this.state = S.Line;
+        case S.SkipLine: {
+          const nl = chunk.indexOf(10, i);
+          if (nl < 0) return;
+          i = nl;
+          this.state = S.Line;
           break;
+        }
       }
     }
   }
@@ -135,31 +138,40 @@ export class DumpScanner {
     }
   }
 
-  private row(b: number): void {
-    if (this.inString) {
-      if (this.escape) {
-        this.escape = false;
-        return;
+  /** The hot loop over an INSERT's rows, with its state in locals; returns the index it stopped at. */
+  private rows(chunk: Buffer, start: number): number {
+    let { inString, escape, quote, depth, count } = this;
+    let i = start;
+    for (; i < chunk.length; i++) {
+      const b = chunk[i]!;
+      if (inString) {
+        if (escape) {
+          escape = false;
+          continue;
+        }
+        if (quote) {
+          quote = false;
+          if (b === 39) continue; // '' inside a string
+          inString = false;
+        } else {
+          if (b === 92) escape = true;
+          else if (b === 39) quote = true;
+          continue;
+        }
       }
-      if (this.quote) {
-        this.quote = false;
-        if (b === 39) return; // '' inside a string
-        this.inString = false;
-      } else {
-        if (b === 92) this.escape = true;
-        else if (b === 39) this.quote = true;
-        return;
+      if (b === 39) inString = true;
+      else if (b === 40) {
+        if (depth === 0) count++;
+        depth++;
+      } else if (b === 41) depth--;
+      else if (b === 59 && depth === 0) {
+        this.rowCounts.set(this.table, (this.rowCounts.get(this.table) ?? 0) + count);
+        this.state = S.SkipLine;
+        break;
       }
     }
-    if (b === 39) this.inString = true;
-    else if (b === 40) {
-      if (this.depth === 0) this.count++;
-      this.depth++;
-    } else if (b === 41) this.depth--;
-    else if (b === 59 && this.depth === 0) {
-      this.rowCounts.set(this.table, (this.rowCounts.get(this.table) ?? 0) + this.count);
-      this.state = S.SkipLine;
-    }
+    Object.assign(this, { inString, escape, quote, depth, count });
+    return i;
   }
 
   /** Row counts of every table the dump created (0 for tables without rows). */

@@ -1,6 +1,6 @@
 import { LifeboatError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { classifyMysqlError, classifyToolExit, connectMysql, queryRows, serverInfo, type MysqlClient } from './client.js';
+import { classifyMysqlError, classifyToolExit, connectMysql, queryRows, serverInfo, withMysql, type MysqlClient } from './client.js';
 import { planDump, type DumpKind } from './dump-args.js';
 import { DumpScanner } from './dump-scanner.js';
 import { writeOptionFile, type OptionFile } from './option-file.js';
@@ -118,15 +118,7 @@ async function finishDump(
   const { scanner } = state;
   if (scanner.bytes === 0) throw new LifeboatError('EMPTY_DUMP', `Backup of ${subject} failed: the dump tool exited 0 without output`, { subject });
   if (scanner.incomplete()) throw new LifeboatError('DUMP_FAILED', `Backup of ${subject} failed: the dump ends inside an INSERT statement (truncated output)`, { subject });
-  const c = await connectMysql(conn, subject);
-  let after: SchemaFingerprint;
-  try {
-    after = await fingerprintSchema(c, conn.database);
-  } catch (err) {
-    throw classifyMysqlError(err, subject, 'Backup');
-  } finally {
-    await c.end().catch(() => c.destroy());
-  }
+  const after = await withMysql(conn, subject, 'Backup', (c) => fingerprintSchema(c, conn.database));
   const drift = compareFingerprints(state.before, after);
   const warnings = [...describeSchemaDrift(subject, drift), ...state.notes];
   let position: BinlogPosition | undefined = state.approximate;
