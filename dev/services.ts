@@ -216,7 +216,7 @@ function bindPort(wanted: number): Promise<number> {
   });
 }
 
-function tcpAccepts(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
+export function tcpAccepts(host: string, port: number, timeoutMs = 1_000): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = net.connect({ host, port });
     const done = (ok: boolean): void => {
@@ -392,7 +392,7 @@ interface SpawnedService {
 }
 
 /** Spawn `cmd` detached in its own process group with stdout/stderr appended to `logFile`. */
-function spawnDetached(
+export function spawnDetached(
   cmd: string,
   args: string[],
   logFile: string,
@@ -431,7 +431,7 @@ function spawnDetached(
  * Poll `probe` until it resolves true. Fails when `dead()` reports a reason, or at the deadline.
  * The thrown error leads with the reason: "<what> failed to start: <reason>: <log tail>".
  */
-async function waitReady(
+export async function waitReady(
   what: string,
   timeoutMs: number,
   probe: () => Promise<boolean>,
@@ -452,11 +452,11 @@ async function waitReady(
   }
 }
 
-function makeTempDir(prefix: string): string {
+export function makeTempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-function rmrfSync(dir: string): void {
+export function rmrfSync(dir: string): void {
   try {
     fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
   } catch {
@@ -469,7 +469,7 @@ function rmrfSync(dir: string): void {
  * `cleanupDirs` (and `cleanupFiles`) are removed after the group is gone. `stopSignal` is the
  * first signal stop() sends (SIGTERM by default; SIGKILL for services whose state is thrown away).
  */
-function manageGroup(
+export function manageGroup(
   name: string,
   pid: number,
   cleanupDirs: string[],
@@ -809,7 +809,7 @@ function compareVersionsDesc(a: string, b: string): number {
   return 0;
 }
 
-function runCapture(
+export function runCapture(
   cmd: string,
   args: string[],
   options: { uid?: number; gid?: number; cwd?: string; timeoutMs?: number } = {},

