@@ -17,13 +17,16 @@ export function createBackupActivities(deps: ActivityDeps) {
       // A dump stream cannot resume mid-way: a retry starts over on a fresh staging key.
       if (previous) log.warn({ previous }, 'retrying a backup attempt that did not finish');
       let hb: BackupHeartbeat = { activity: 'backup', phase: 'starting', rawBytes: 0, storedBytes: 0, elapsedMs: 0 };
-      return withHeartbeat(interval, () => ({ ...hb, elapsedMs: Date.now() - started }), () =>
-        takeBackup(deps.config, { ...input, workflow: workflowRef() }, log, {
-          signal: ctx.cancellationSignal,
-          onProgress: (p) => {
-            hb = { ...hb, ...p };
-          },
-        }),
+      return withHeartbeat(
+        interval,
+        () => ({ ...hb, elapsedMs: Date.now() - started }),
+        () =>
+          takeBackup(deps.config, { ...input, workflow: workflowRef() }, log, {
+            signal: ctx.cancellationSignal,
+            onProgress: (p) => {
+              hb = { ...hb, ...p };
+            },
+          }),
       );
     },
   };

@@ -20,14 +20,17 @@ export function createCopyActivities(deps: ActivityDeps) {
       const ctx = Context.current();
       const started = Date.now();
       const hb: CopyHeartbeat = { activity: 'copy', phase: 'copying', to: input.to, bytes: 0, totalBytes: 0, elapsedMs: 0 };
-      return withHeartbeat(interval, () => ({ ...hb, elapsedMs: Date.now() - started }), () =>
-        copyBackup(deps.config, { ...input, workflow: workflowRef() }, activityLogger(deps.logger), {
-          signal: ctx.cancellationSignal,
-          onProgress: (bytes, total) => {
-            hb.bytes = bytes;
-            hb.totalBytes = total;
-          },
-        }),
+      return withHeartbeat(
+        interval,
+        () => ({ ...hb, elapsedMs: Date.now() - started }),
+        () =>
+          copyBackup(deps.config, { ...input, workflow: workflowRef() }, activityLogger(deps.logger), {
+            signal: ctx.cancellationSignal,
+            onProgress: (bytes, total) => {
+              hb.bytes = bytes;
+              hb.totalBytes = total;
+            },
+          }),
       );
     },
   };

@@ -15,7 +15,11 @@ import { activityLogger } from './context.js';
 export function toFailure(err: unknown): ApplicationFailure {
   if (err instanceof ApplicationFailure) {
     if (err.type && isErrorCode(err.type)) return err;
-    return ApplicationFailure.create({ type: err.type ?? 'INTERNAL', message: redactSecrets(shortMessage(err.message)), nonRetryable: err.nonRetryable ?? false });
+    return ApplicationFailure.create({
+      type: err.type ?? 'INTERNAL',
+      message: redactSecrets(shortMessage(err.message)),
+      nonRetryable: err.nonRetryable ?? false,
+    });
   }
   if (err instanceof LifeboatError) {
     return lifeboatFailure(err.code, redactSecrets(shortMessage(err.message)), err.subject ? [{ subject: redactSecrets(err.subject) }] : undefined);

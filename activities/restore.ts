@@ -47,13 +47,16 @@ export function createRestoreActivities(deps: ActivityDeps) {
       const started = Date.now();
       let hb: RestoreHeartbeat = { activity: 'restore', phase: 'starting', rawBytes: 0, storedBytes: 0, elapsedMs: 0 };
       const { workflowId, runId } = workflowRef();
-      return withHeartbeat(interval, () => ({ ...hb, elapsedMs: Date.now() - started }), () =>
-        restoreBackup(cfg, { ...input, owner: `${workflowId}:${runId}` }, activityLogger(deps.logger), {
-          signal: ctx.cancellationSignal,
-          onProgress: (p) => {
-            hb = { ...hb, ...p };
-          },
-        }),
+      return withHeartbeat(
+        interval,
+        () => ({ ...hb, elapsedMs: Date.now() - started }),
+        () =>
+          restoreBackup(cfg, { ...input, owner: `${workflowId}:${runId}` }, activityLogger(deps.logger), {
+            signal: ctx.cancellationSignal,
+            onProgress: (p) => {
+              hb = { ...hb, ...p };
+            },
+          }),
       );
     },
 

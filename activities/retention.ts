@@ -23,11 +23,15 @@ export function createRetentionActivities(deps: ActivityDeps) {
     async pruneBackups(input: { database: string; storage: string; backupIds: string[] }): Promise<PruneOutcome> {
       const log = activityLogger(deps.logger);
       let done = 0;
-      return withHeartbeat(interval, task('deleting', () => done, input.backupIds.length), async () => {
-        const out = await pruneTarget(deps.config, input.database, input.storage, input.backupIds, (n) => (done = n));
-        log.info({ database: input.database, storage: input.storage, deleted: out.deleted.length, skipped: out.skipped.length }, 'retention applied');
-        return out;
-      });
+      return withHeartbeat(
+        interval,
+        task('deleting', () => done, input.backupIds.length),
+        async () => {
+          const out = await pruneTarget(deps.config, input.database, input.storage, input.backupIds, (n) => (done = n));
+          log.info({ database: input.database, storage: input.storage, deleted: out.deleted.length, skipped: out.skipped.length }, 'retention applied');
+          return out;
+        },
+      );
     },
 
     /** Removes (or lists, in a dry run) orphan artifacts and stale unfinished uploads on one target. */
@@ -53,11 +57,15 @@ export function createRetentionActivities(deps: ActivityDeps) {
     async executePurge(input: { database: string; before: string; storage: string }): Promise<PurgeOutcome> {
       const log = activityLogger(deps.logger);
       let done = 0;
-      return withHeartbeat(interval, task('purging', () => done), async () => {
-        const out = await executePurge(deps.config, input.database, input.before, input.storage, (n) => (done = n));
-        log.warn({ database: input.database, storage: input.storage, before: input.before, deleted: out.deleted.length }, 'backups purged');
-        return out;
-      });
+      return withHeartbeat(
+        interval,
+        task('purging', () => done),
+        async () => {
+          const out = await executePurge(deps.config, input.database, input.before, input.storage, (n) => (done = n));
+          log.warn({ database: input.database, storage: input.storage, before: input.before, deleted: out.deleted.length }, 'backups purged');
+          return out;
+        },
+      );
     },
 
     /** Writes the purge's audit record on every target; returns where. */

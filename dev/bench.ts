@@ -72,16 +72,26 @@ async function main(): Promise<void> {
     const adminUrl = pgc.url('postgres');
     const bigUrl = await fill(adminUrl, 'lifeboat_bench', sizeMb);
     const smallUrl = await fill(adminUrl, 'lifeboat_bench_small', Math.max(16, Math.round(sizeMb / 8)));
-    await new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey } }).send(
-      new CreateBucketCommand({ Bucket: 'bench' }),
-    );
+    await new S3Client({
+      endpoint: s3.endpoint,
+      region: s3.region,
+      forcePathStyle: true,
+      credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+    }).send(new CreateBucketCommand({ Bucket: 'bench' }));
     process.env.BENCH_BIG_URL = bigUrl;
     process.env.BENCH_SMALL_URL = smallUrl;
     process.env.BENCH_S3_SECRET = s3.secretAccessKey;
     const cfg = parseConfig({
       storage: {
         fs: { type: 'filesystem', path: path.join(work, 'store') },
-        s3: { type: 's3', bucket: 'bench', endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: s3.accessKeyId, secretAccessKey: { env: 'BENCH_S3_SECRET' } },
+        s3: {
+          type: 's3',
+          bucket: 'bench',
+          endpoint: s3.endpoint,
+          forcePathStyle: true,
+          accessKeyId: s3.accessKeyId,
+          secretAccessKey: { env: 'BENCH_S3_SECRET' },
+        },
       },
       databases: {
         big: { engine: 'postgres', url: { env: 'BENCH_BIG_URL' }, storage: ['fs'] },
@@ -95,7 +105,8 @@ async function main(): Promise<void> {
     const pgDump = (await findPgTool('pg_dump', 99, 'bench').catch(() => undefined))?.path ?? 'pg_dump';
     const env = { ...process.env, PGPASSWORD: decodeURIComponent(u.password) };
     const conn = ['-h', u.hostname, '-p', u.port, '-U', decodeURIComponent(u.username), '-d', u.pathname.slice(1)];
-    const stock = (sink: string) => execa('bash', ['-o', 'pipefail', '-c', `"${pgDump}" -Fc -Z0 ${conn.join(' ')} | zstd -1 -q -c ${sink} | sha256sum > /dev/null`], { env });
+    const stock = (sink: string) =>
+      execa('bash', ['-o', 'pipefail', '-c', `"${pgDump}" -Fc -Z0 ${conn.join(' ')} | zstd -1 -q -c ${sink} | sha256sum > /dev/null`], { env });
 
     let n = 0;
     const lifeboat = (database: string) => () =>
@@ -122,7 +133,9 @@ async function main(): Promise<void> {
     // Memory: peak RSS after small-database backups vs after big ones (filesystem target).
     const fresh = await execa(process.execPath, [new URL(import.meta.url).pathname, '--rss', 'small'], { env: process.env, reject: false });
     const freshBig = await execa(process.execPath, [new URL(import.meta.url).pathname, '--rss', 'big'], { env: process.env, reject: false });
-    process.stdout.write(`\nPeak RSS of a fresh process backing up the small database: ${fresh.stdout.trim()} MiB; the big one (${sizeMb} MiB+): ${freshBig.stdout.trim()} MiB\n`);
+    process.stdout.write(
+      `\nPeak RSS of a fresh process backing up the small database: ${fresh.stdout.trim()} MiB; the big one (${sizeMb} MiB+): ${freshBig.stdout.trim()} MiB\n`,
+    );
     process.stdout.write(`Peak RSS of this process after all runs (filesystem and S3): ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB\n`);
     writeFileSync(path.join(work, 'config.json'), JSON.stringify(cfg));
   } finally {
@@ -137,7 +150,11 @@ async function rssOnly(which: string): Promise<void> {
     storage: { fs: { type: 'filesystem', path: work } },
     databases: { x: { engine: 'postgres', url: { env: which === 'big' ? 'BENCH_BIG_URL' : 'BENCH_SMALL_URL' } } },
   });
-  await takeBackup(cfg, { database: 'x', kind: 'full', backupId: 'rss', workflow: { workflowId: 'b', runId: 'b', attempt: 1 } }, createLogger({ level: 'warn' }));
+  await takeBackup(
+    cfg,
+    { database: 'x', kind: 'full', backupId: 'rss', workflow: { workflowId: 'b', runId: 'b', attempt: 1 } },
+    createLogger({ level: 'warn' }),
+  );
   rmSync(work, { recursive: true, force: true });
   process.stdout.write(`${Math.round(process.resourceUsage().maxRSS / 1024)}\n`);
 }

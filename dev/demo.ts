@@ -38,9 +38,7 @@ export async function runDemo(opts: { once: boolean }): Promise<void> {
   const [temporal, s3, pgAdminUrl] = await Promise.all([
     startTemporalDevServer(defaultPorts ? { port: 7233, uiPort: 8233 } : {}),
     startS3Server({}),
-    process.env.DEMO_DATABASE_URL
-      ? Promise.resolve(process.env.DEMO_DATABASE_URL)
-      : startEphemeralPostgres({}).then((p) => p.url('postgres')),
+    process.env.DEMO_DATABASE_URL ? Promise.resolve(process.env.DEMO_DATABASE_URL) : startEphemeralPostgres({}).then((p) => p.url('postgres')),
   ]);
   const database = 'lifeboat_demo';
   say(`Creating the sample database "${database}"…`);

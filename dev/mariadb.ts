@@ -51,7 +51,10 @@ export function mariadbServerBinaries(): { server: string; installDb: string } |
   const server = findBinary(['mariadbd', 'mysqld']);
   const installDb = findBinary(['mariadb-install-db', 'mysql_install_db']);
   if (server && installDb) return { server, installDb };
-  return { missing: 'MariaDB server binaries not found: need mariadbd and mariadb-install-db (Debian: apt-get install mariadb-server-core; or set LIFEBOAT_MARIADB_BINDIR)' };
+  return {
+    missing:
+      'MariaDB server binaries not found: need mariadbd and mariadb-install-db (Debian: apt-get install mariadb-server-core; or set LIFEBOAT_MARIADB_BINDIR)',
+  };
 }
 
 async function osUser(name: string): Promise<{ uid: number; gid: number } | undefined> {
@@ -129,7 +132,8 @@ export async function startEphemeralMariadb(opts: { port?: number; password?: st
       ...asUser(bins.installDb, ['--no-defaults', `--datadir=${dataDir}`, '--auth-root-authentication-method=normal', '--skip-test-db', '--skip-name-resolve']),
       { cwd: baseDir, timeoutMs },
     );
-    if (init.code !== 0) throw new Error(`${what} failed to start: mariadb-install-db exited with code ${init.code ?? '?'}: ${init.output.split('\n').slice(-15).join('\n')}`);
+    if (init.code !== 0)
+      throw new Error(`${what} failed to start: mariadb-install-db exited with code ${init.code ?? '?'}: ${init.output.split('\n').slice(-15).join('\n')}`);
     const proc = spawnDetached(...asUser(bins.server, serverArgs(dataDir, socket, port, baseDir)), path.join(baseDir, 'stdout.log'), { cwd: baseDir });
     if (proc.pid <= 0) throw new Error(`${what} failed to start: ${bins.server} could not be spawned`);
     const entry = manageGroup(what, proc.pid, [baseDir]);

@@ -107,7 +107,7 @@ export async function fillMysqlSample(c: Connection, rows = 500): Promise<void> 
     ['', 'a', 'a,c', 'b,c'][i % 4],
     i % 8,
     i % 11 === 0 ? null : `19${50 + (i % 50)}-0${1 + (i % 9)}-1${i % 10}`,
-    `2024-0${1 + (i % 9)}-2${i % 8} 1${i % 10}:0${i % 6}:3${i % 10}.${String(i * 7919 % 1_000_000).padStart(6, '0')}`,
+    `2024-0${1 + (i % 9)}-2${i % 8} 1${i % 10}:0${i % 6}:3${i % 10}.${String((i * 7919) % 1_000_000).padStart(6, '0')}`,
   ]);
   await insertMany(c, 'INSERT INTO customers (name, note, tier, flags, active, born, created) VALUES ?', customers);
   const lines = Array.from({ length: rows * 2 }, (_, i) => [
@@ -129,5 +129,11 @@ export async function fillMysqlSample(c: Connection, rows = 500): Promise<void> 
     i % 10 === 0 ? bytes(rand, 200_000) : null,
   ]);
   await insertMany(c, 'INSERT INTO blobs (id, every_byte, fixed, var, big) VALUES ?', blobs, 20);
-  await c.query('INSERT INTO `odd``name` VALUES ?', [[[1, 'ä'], [2, '🚀'], [3, null]]]);
+  await c.query('INSERT INTO `odd``name` VALUES ?', [
+    [
+      [1, 'ä'],
+      [2, '🚀'],
+      [3, null],
+    ],
+  ]);
 }

@@ -16,7 +16,13 @@ function parseArgs(args: string[]): { bundle?: string; files: string[] } {
       if (!bundle) throw new Error(`--bundle needs a file: ${USAGE}`);
     } else inputs.push(args[i]!);
   }
-  const files = inputs.flatMap((a) => (statSync(a).isDirectory() ? readdirSync(a).filter((f) => f.endsWith('.json')).map((f) => path.join(a, f)) : [a]));
+  const files = inputs.flatMap((a) =>
+    statSync(a).isDirectory()
+      ? readdirSync(a)
+          .filter((f) => f.endsWith('.json'))
+          .map((f) => path.join(a, f))
+      : [a],
+  );
   return { bundle, files: files.sort() };
 }
 
@@ -38,7 +44,11 @@ async function main(args: string[]): Promise<number> {
     return 1;
   }
   // The SDK core's own warnings go to the logger (stderr); stdout carries one line per history.
-  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [], telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } } });
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    shutdownSignals: [],
+    telemetryOptions: { logging: { filter: { core: 'WARN', other: 'WARN' }, forward: {} } },
+  });
   const options: ReplayWorkerOptions = bundle ? { workflowBundle: { codePath: bundle } } : { workflowsPath: workflowsPath() };
   let failed = 0;
   let rest = files;

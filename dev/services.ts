@@ -392,12 +392,7 @@ interface SpawnedService {
 }
 
 /** Spawn `cmd` detached in its own process group with stdout/stderr appended to `logFile`. */
-export function spawnDetached(
-  cmd: string,
-  args: string[],
-  logFile: string,
-  options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
-): SpawnedService {
+export function spawnDetached(cmd: string, args: string[], logFile: string, options: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): SpawnedService {
   fs.mkdirSync(path.dirname(logFile), { recursive: true });
   const fd = fs.openSync(logFile, 'a');
   let child: ChildProcess;
@@ -832,7 +827,7 @@ export function runCapture(
         const output = `${stdout}${stderr}`.trim();
         if (err === null) resolve({ code: 0, output });
         else {
-          const code = typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : null;
+          const code = typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : null;
           resolve({ code, output, error: err });
         }
       },
@@ -870,10 +865,7 @@ async function postgresBinDir(): Promise<string> {
       return dir;
     }
   }
-  throw new Error(
-    'PostgreSQL server binaries not found: need initdb and pg_ctl (Debian: apt-get install postgresql; ' +
-      'or set LIFEBOAT_PG_BINDIR)',
-  );
+  throw new Error('PostgreSQL server binaries not found: need initdb and pg_ctl (Debian: apt-get install postgresql; ' + 'or set LIFEBOAT_PG_BINDIR)');
 }
 
 /** uid/gid of the `postgres` OS user (used when running as root), via `id`. */
@@ -883,9 +875,7 @@ async function postgresOsUser(): Promise<{ uid: number; gid: number }> {
   const u = Number(uid.output);
   const g = Number(gid.output);
   if (uid.code !== 0 || gid.code !== 0 || !Number.isInteger(u) || !Number.isInteger(g)) {
-    throw new Error(
-      "PostgreSQL cannot run as root: no 'postgres' OS user to run it as (create one, e.g. `useradd -r postgres`)",
-    );
+    throw new Error("PostgreSQL cannot run as root: no 'postgres' OS user to run it as (create one, e.g. `useradd -r postgres`)");
   }
   return { uid: u, gid: g };
 }
@@ -909,9 +899,7 @@ function readPostmasterPid(dataDir: string): number | undefined {
  * TCP connections require the password (scram-sha-256); the Unix socket in the data directory
  * trusts local users. When running as root, initdb/pg_ctl run as the `postgres` OS user.
  */
-export async function startEphemeralPostgres(
-  opts: { port?: number; password?: string; startTimeoutMs?: number } = {},
-): Promise<PostgresCluster> {
+export async function startEphemeralPostgres(opts: { port?: number; password?: string; startTimeoutMs?: number } = {}): Promise<PostgresCluster> {
   const what = 'PostgreSQL';
   const binDir = await postgresBinDir();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -962,16 +950,7 @@ export async function startEphemeralPostgres(
 
     const init = await runCapture(
       path.join(binDir, 'initdb'),
-      [
-        '-D', dataDir,
-        '-U', superuser,
-        `--pwfile=${pwFile}`,
-        '--auth-host=scram-sha-256',
-        '--auth-local=trust',
-        '--encoding=UTF8',
-        '--locale=C',
-        '--no-sync',
-      ],
+      ['-D', dataDir, '-U', superuser, `--pwfile=${pwFile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
       { ...asUser, timeoutMs },
     );
     fs.rmSync(pwFile, { force: true });
@@ -1007,11 +986,10 @@ export async function startEphemeralPostgres(
     };
     register(entry);
 
-    const start = await runCapture(
-      pgCtl,
-      ['start', '-D', dataDir, '-l', logFile, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-o', serverOpts],
-      { ...asUser, timeoutMs: timeoutMs + 5_000 },
-    );
+    const start = await runCapture(pgCtl, ['start', '-D', dataDir, '-l', logFile, '-w', '-t', String(Math.ceil(timeoutMs / 1000)), '-o', serverOpts], {
+      ...asUser,
+      timeoutMs: timeoutMs + 5_000,
+    });
     postmasterPid = readPostmasterPid(dataDir);
     if (start.code !== 0) {
       const reason = start.code === null ? 'pg_ctl timed out' : `pg_ctl exited with code ${start.code}`;

@@ -12,6 +12,6 @@ if ! npm ci --dry-run --no-audit --no-fund --loglevel=error >/dev/null 2>&1; the
   exit 1
 fi
 npm run --silent build
-npx --no-install eslint --max-warnings=0 .
+npm run -s lint
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning" exec npx --no-install jest "$@"

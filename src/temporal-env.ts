@@ -78,7 +78,12 @@ export function temporalLayers(env: Env = process.env): TemporalLayers {
 }
 
 /** Picks a setting by precedence: configuration file > environment > profile > default. */
-export function pick<T>(config: T | undefined, layers: TemporalLayers, get: (p: ClientConfigProfile) => T | undefined, fallback: T): { value: T; source: SettingSource } {
+export function pick<T>(
+  config: T | undefined,
+  layers: TemporalLayers,
+  get: (p: ClientConfigProfile) => T | undefined,
+  fallback: T,
+): { value: T; source: SettingSource } {
   if (config !== undefined) return { value: config, source: 'config' };
   const fromEnv = get(layers.env);
   if (fromEnv !== undefined) return { value: fromEnv, source: 'env' };
@@ -96,7 +101,10 @@ export interface TemporalTarget {
 const origins = new WeakMap<object, TemporalTarget['origin']>();
 
 /** Resolves address and namespace of a `temporal:` section; remembers where they came from. */
-export function resolveTarget<T extends { address?: string; namespace?: string }>(section: T, env: Env = process.env): T & { address: string; namespace: string } {
+export function resolveTarget<T extends { address?: string; namespace?: string }>(
+  section: T,
+  env: Env = process.env,
+): T & { address: string; namespace: string } {
   const layers = temporalLayers(env);
   const address = pick(section.address, layers, (p) => p.address, DEFAULT_ADDRESS);
   const namespace = pick(section.namespace, layers, (p) => p.namespace, DEFAULT_NAMESPACE);
@@ -106,7 +114,10 @@ export function resolveTarget<T extends { address?: string; namespace?: string }
 }
 
 /** The transform of the configuration's `temporal:` section: a profile that cannot be read is a problem at `temporal`. */
-export function resolveTemporalSection<T extends { address?: string; namespace?: string }>(section: T, ctx: z.RefinementCtx): T & { address: string; namespace: string } {
+export function resolveTemporalSection<T extends { address?: string; namespace?: string }>(
+  section: T,
+  ctx: z.RefinementCtx,
+): T & { address: string; namespace: string } {
   try {
     return resolveTarget(section);
   } catch (err) {

@@ -36,7 +36,8 @@ function sourceData(source: ConfigDataSource | undefined): Buffer | undefined {
 function tlsSettings(cfg: LifeboatConfig, layers: TemporalLayers, base: string | undefined, apiKey: boolean): ConnectionSettings['tls'] {
   const t = cfg.temporal.tls;
   const other = { ...layers.profile.tls, ...layers.env.tls };
-  const secret = (value: Parameters<typeof resolveSecret>[0] | undefined, field: string) => (value ? pem(resolveSecret(value, `temporal.tls.${field}`, base)) : undefined);
+  const secret = (value: Parameters<typeof resolveSecret>[0] | undefined, field: string) =>
+    value ? pem(resolveSecret(value, `temporal.tls.${field}`, base)) : undefined;
   if (!t && other.disabled === true) return false;
   const cert = secret(t?.clientCert, 'clientCert') ?? sourceData(other.clientCert);
   const key = secret(t?.clientKey, 'clientKey') ?? sourceData(other.clientKey);

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection, Worker, type LogLevel } from '@temporalio/worker';
+import { type NativeConnection, Worker, type LogLevel } from '@temporalio/worker';
 import type { LifeboatConfig } from './config/schema.js';
 import { LifeboatError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -53,7 +53,10 @@ export interface WorkerOptions {
 /** The real activities, with `overrides` in place of those of the same name; an unknown name is refused. */
 export function withOverrides(real: Activities, overrides: Partial<Activities> = {}): Activities {
   const unknown = Object.keys(overrides).filter((name) => !Object.prototype.hasOwnProperty.call(real, name));
-  if (unknown.length) throw new LifeboatError('INVALID_INPUT', `Unknown activity override: ${unknown.join(', ')} is not an activity of Lifeboat`, { subject: unknown.join(', ') });
+  if (unknown.length)
+    throw new LifeboatError('INVALID_INPUT', `Unknown activity override: ${unknown.join(', ')} is not an activity of Lifeboat`, {
+      subject: unknown.join(', '),
+    });
   return { ...real, ...overrides };
 }
 
@@ -72,7 +75,12 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
     // timeout); keep it short so progress stays live.
     maxHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '2s') as `${number}s`,
     defaultHeartbeatThrottleInterval: (opts.maxHeartbeatThrottleInterval ?? '2s') as `${number}s`,
-    interceptors: { activity: [() => ({ inbound: new SafeFailureInterceptor(logger) }), () => ({ inbound: new ActivityMetricsInterceptor(new Set(Object.keys(cfg.databases))) })] },
+    interceptors: {
+      activity: [
+        () => ({ inbound: new SafeFailureInterceptor(logger) }),
+        () => ({ inbound: new ActivityMetricsInterceptor(new Set(Object.keys(cfg.databases))) }),
+      ],
+    },
   });
 }
 

@@ -6,7 +6,9 @@ import { parseInput } from './validation.js';
 
 function entries(plan: TargetPlan, keep: boolean): RetentionEntry[] {
   return plan.plan.kinds.flatMap((k) =>
-    k.decisions.filter((d) => d.keep === keep).map((d) => ({ backupId: d.backupId, kind: d.kind, startedAt: d.startedAt, status: d.status, reasons: d.reasons })),
+    k.decisions
+      .filter((d) => d.keep === keep)
+      .map((d) => ({ backupId: d.backupId, kind: d.kind, startedAt: d.startedAt, status: d.status, reasons: d.reasons })),
   );
 }
 

@@ -17,7 +17,9 @@ export async function copyToTargets(database: string, backupId: string, from?: s
     else failed.push(`${targets[i]}: ${innermostMessage(s.reason)}`);
   });
   if (failed.length) {
-    throw lifeboatFailure('COPY_INCOMPLETE', `Copy incomplete: backup ${backupId} of ${database} is committed on ${source} but not on ${failed.join('; ')}`, [{ database, backupId, copies }]);
+    throw lifeboatFailure('COPY_INCOMPLETE', `Copy incomplete: backup ${backupId} of ${database} is committed on ${source} but not on ${failed.join('; ')}`, [
+      { database, backupId, copies },
+    ]);
   }
   return { from: source, copies };
 }

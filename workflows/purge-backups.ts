@@ -25,9 +25,11 @@ function checkApproval(raw: unknown, p: { database: string; requestedBy?: string
   const parsed = PurgeApprovalSchema.safeParse(raw);
   if (!parsed.success) return refuse(describeIssues(parsed.error));
   const a = parsed.data;
-  if (state.phase !== 'awaiting-approval') return refuse(approval ? `already approved by ${approval.approvedBy}` : `the purge is ${state.phase}, not awaiting approval`);
+  if (state.phase !== 'awaiting-approval')
+    return refuse(approval ? `already approved by ${approval.approvedBy}` : `the purge is ${state.phase}, not awaiting approval`);
   if (a.database !== p.database) return refuse(`the database typed out ("${a.database}") is not "${p.database}"`);
-  if (!state.approvers?.includes(a.approver)) return refuse(`${a.approver} may not approve purges of ${p.database} (allowed: ${state.approvers?.join(', ') || 'nobody'})`);
+  if (!state.approvers?.includes(a.approver))
+    return refuse(`${a.approver} may not approve purges of ${p.database} (allowed: ${state.approvers?.join(', ') || 'nobody'})`);
   if (p.requestedBy && a.approver === p.requestedBy) return refuse(`${a.approver} requested this purge and may not approve it`);
 }
 
@@ -69,7 +71,10 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   }
   if (approvers.length === 0) {
     state.phase = 'done';
-    throw lifeboatFailure('NOT_APPROVED', `Purge not approved: nobody may approve purges of ${p.database} (set retention.purgeApprovers or approvers); nothing deleted`);
+    throw lifeboatFailure(
+      'NOT_APPROVED',
+      `Purge not approved: nobody may approve purges of ${p.database} (set retention.purgeApprovers or approvers); nothing deleted`,
+    );
   }
   const timeoutMs = parseDuration(p.approvalTimeout)!;
   state.phase = 'awaiting-approval';
@@ -99,7 +104,14 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   await housekeeping.writePurgeAudit({ record, compactTime });
   for (const t of plan) {
     const out = await housekeeping.executePurge({ database: p.database, before: p.before, storage: t.storage });
-    record.targets.push({ storage: out.storage, deleted: out.deleted, leftovers: out.leftovers, uploads: out.uploads, bytes: out.bytes, problems: out.problems });
+    record.targets.push({
+      storage: out.storage,
+      deleted: out.deleted,
+      leftovers: out.leftovers,
+      uploads: out.uploads,
+      bytes: out.bytes,
+      problems: out.problems,
+    });
   }
   record.status = record.targets.some((t) => t.problems.length > 0) ? 'completed-with-problems' : 'completed';
   record.completedAt = new Date().toISOString();

@@ -45,7 +45,9 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
         if (parsed.data.target !== req.target) return refuse(`the target must be typed out exactly: expected "${req.target}", got "${parsed.data.target}"`);
         const allowed = state.inspection?.approvers ?? [];
         if (!allowed.includes(parsed.data.approver)) {
-          return refuse(`${parsed.data.approver} is not an approver (allowed: ${allowed.length ? allowed.join(', ') : 'none configured; set approvers: in the configuration'})`);
+          return refuse(
+            `${parsed.data.approver} is not an approver (allowed: ${allowed.length ? allowed.join(', ') : 'none configured; set approvers: in the configuration'})`,
+          );
         }
       },
     },

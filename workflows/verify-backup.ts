@@ -55,7 +55,15 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
   let dropError: string | undefined;
   try {
     state.phase = 'restoring';
-    const result = await restorer.restoreBackup({ database, backupId: backup.backupId, target: scratch, scratch: true, mode: 'full', privileges: 'skip', expect: 'new' });
+    const result = await restorer.restoreBackup({
+      database,
+      backupId: backup.backupId,
+      target: scratch,
+      scratch: true,
+      mode: 'full',
+      privileges: 'skip',
+      expect: 'new',
+    });
     restored = true;
     restoreDurationMs = result.restoreDurationMs;
     checks.push({ name: 'checksum', ok: true, value: `sha256 ${backup.sha256} as in the manifest` });
@@ -101,7 +109,10 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
   if (outcome === 'failed') {
     state.phase = 'failed';
     const type = error ? failureCause(error).type : undefined;
-    throw lifeboatFailure(isErrorCode(type) ? type : 'VERIFICATION_FAILED', `${subject} failed: ${error ? innermostMessage(error) : describeFailedChecks(checks)}`);
+    throw lifeboatFailure(
+      isErrorCode(type) ? type : 'VERIFICATION_FAILED',
+      `${subject} failed: ${error ? innermostMessage(error) : describeFailedChecks(checks)}`,
+    );
   }
   state.phase = 'done';
   return { ...record, recordKey };

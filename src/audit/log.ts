@@ -56,7 +56,10 @@ export async function recordAudit(cfg: LifeboatConfig, event: AuditEvent, now = 
       failed.push(`${name}: ${(err as Error).message}`);
     }
   }
-  if (failed.length) throw new LifeboatError('STORAGE_FAILED', `Audit append of ${event.action} for ${event.database} failed: ${failed.join('; ')}`, { subject: event.database });
+  if (failed.length)
+    throw new LifeboatError('STORAGE_FAILED', `Audit append of ${event.action} for ${event.database} failed: ${failed.join('; ')}`, {
+      subject: event.database,
+    });
   return written;
 }
 
@@ -119,7 +122,10 @@ async function readEntry(storage: Storage, key: string, cache?: AuditCache): Pro
   if (PURGE_KEY_RE.test(key)) return purgeEntry(json as PurgeAuditRecord, key);
   const { formatVersion, ...event } = json as AuditRecord;
   const parsed = AuditEventSchema.safeParse(event);
-  if (formatVersion !== 1 || !parsed.success) throw new LifeboatError('STORAGE_FAILED', `Unreadable audit record: ${parsed.success ? 'unknown formatVersion' : describeIssues(parsed.error)}: ${where}`, { subject: where });
+  if (formatVersion !== 1 || !parsed.success)
+    throw new LifeboatError('STORAGE_FAILED', `Unreadable audit record: ${parsed.success ? 'unknown formatVersion' : describeIssues(parsed.error)}: ${where}`, {
+      subject: where,
+    });
   const { idempotencyKey: _k, ...stored } = parsed.data as AuditRecord & { idempotencyKey?: string };
   const entry: AuditEntry = { ...stored, formatVersion: 1, key, origin: 'audit' };
   cache?.set(key, entry);

@@ -56,7 +56,10 @@ export const AuditEventSchema = z
     /** Makes the append idempotent: the same key (with the same `at`) is written once, however often it is retried. */
     idempotencyKey: z.string().min(1).max(300).optional(),
   })
-  .refine((e) => e.idempotencyKey === undefined || e.at !== undefined, { path: ['at'], message: 'required with idempotencyKey (a retried append must name the same record)' });
+  .refine((e) => e.idempotencyKey === undefined || e.at !== undefined, {
+    path: ['at'],
+    message: 'required with idempotencyKey (a retried append must name the same record)',
+  });
 export type AuditEvent = z.input<typeof AuditEventSchema>;
 
 /** A stored audit record: one object per event, never rewritten. */

@@ -48,7 +48,15 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
   const { req, log } = ctx;
   const db = getDatabase(ctx.cfg, req.database);
   log.info(
-    { database: req.database, backupId: req.backupId, tool: prepared.tool.path, toolVersion: prepared.tool.version, server: prepared.server.version, estimateBytes: prepared.server.sizeBytes, key },
+    {
+      database: req.database,
+      backupId: req.backupId,
+      tool: prepared.tool.path,
+      toolVersion: prepared.tool.version,
+      server: prepared.server.version,
+      estimateBytes: prepared.server.sizeBytes,
+      key,
+    },
     'dump started',
   );
   const streaming = streamBackup({
@@ -84,7 +92,14 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
         finishedAt: finishedAt.toISOString(),
         durationMs: finishedAt.getTime() - ctx.startedAt.getTime(),
         rawBytes: streamed.rawBytes,
-        artifact: { storage: ctx.storage.name, key, bytes: streamed.storedBytes, sha256: streamed.sha256, compression: db.compression, encryption: ctx.encryption?.manifest ?? null },
+        artifact: {
+          storage: ctx.storage.name,
+          key,
+          bytes: streamed.storedBytes,
+          sha256: streamed.sha256,
+          compression: db.compression,
+          encryption: ctx.encryption?.manifest ?? null,
+        },
         rowCounts: dumped.rowCounts ? { consistency: dumped.consistency, tables: dumped.rowCounts } : null,
         ...(dumped.position ? { position: dumped.position } : {}),
         workflow: req.workflow,
@@ -124,7 +139,10 @@ async function dumpAndCommit(ctx: DumpContext): Promise<BackupResult> {
     });
     const m = outcome.manifest;
     if (outcome.status === 'committed') {
-      log.info({ database: req.database, backupId: req.backupId, bytes: m.artifact.bytes, rawBytes: m.rawBytes, sha256: m.artifact.sha256, durationMs: m.durationMs }, 'backup committed');
+      log.info(
+        { database: req.database, backupId: req.backupId, bytes: m.artifact.bytes, rawBytes: m.rawBytes, sha256: m.artifact.sha256, durationMs: m.durationMs },
+        'backup committed',
+      );
     }
     return resultFromManifest(m, storage);
   } finally {

@@ -90,7 +90,16 @@ export async function listBackupLocations(storages: Storage[], database: string)
     for (const m of l.backups) {
       const entry = byId.get(m.backupId);
       if (!entry) {
-        byId.set(m.backupId, { backupId: m.backupId, kind: m.kind, startedAt: m.startedAt, bytes: m.artifact.bytes, sha256: m.artifact.sha256, storages: [storages[i]!.name], mismatched: [], manifest: m });
+        byId.set(m.backupId, {
+          backupId: m.backupId,
+          kind: m.kind,
+          startedAt: m.startedAt,
+          bytes: m.artifact.bytes,
+          sha256: m.artifact.sha256,
+          storages: [storages[i]!.name],
+          mismatched: [],
+          manifest: m,
+        });
       } else {
         entry.storages.push(storages[i]!.name);
         if (m.artifact.sha256 !== entry.sha256) entry.mismatched.push(storages[i]!.name);

@@ -65,11 +65,19 @@ export function stagingKey(database: string, backupId: string, tag: 'a' | 'c', a
   return keys.artifact(database, backupId, `${tag}${attempt}-${randomBytes(3).toString('hex')}`, extension);
 }
 
-function confirmationError<M extends object>(req: CommitRequest<M>, key: string, staged: StagedArtifact<M>, found: Exclude<Confirmation, { ok: true }>): LifeboatError {
+function confirmationError<M extends object>(
+  req: CommitRequest<M>,
+  key: string,
+  staged: StagedArtifact<M>,
+  found: Exclude<Confirmation, { ok: true }>,
+): LifeboatError {
   const where = req.storage.describe(key);
-  if (found.problem === 'missing') return new LifeboatError('STORAGE_FAILED', `${req.what} failed: ${req.noun} is missing after the upload: ${where}`, { subject: req.subject });
+  if (found.problem === 'missing')
+    return new LifeboatError('STORAGE_FAILED', `${req.what} failed: ${req.noun} is missing after the upload: ${where}`, { subject: req.subject });
   if (found.problem === 'size') {
-    return new LifeboatError('STORAGE_FAILED', `${req.what} failed: ${req.noun} is stored with ${found.bytes} bytes, expected ${staged.bytes}: ${where}`, { subject: req.subject });
+    return new LifeboatError('STORAGE_FAILED', `${req.what} failed: ${req.noun} is stored with ${found.bytes} bytes, expected ${staged.bytes}: ${where}`, {
+      subject: req.subject,
+    });
   }
   return new LifeboatError(
     req.checksumCode,
@@ -82,7 +90,9 @@ async function settleLoss<M extends object>(req: CommitRequest<M>, key: string):
   await req.storage.delete(key).catch(() => undefined);
   const winner = await readManifest(req.storage, req.database, req.backupId);
   if (!winner || (req.accept && !req.accept(winner))) {
-    throw new LifeboatError('MANIFEST_CONFLICT', `${req.what} failed: another manifest for backup ${req.backupId} was committed on ${req.storage.name} first`, { subject: req.subject });
+    throw new LifeboatError('MANIFEST_CONFLICT', `${req.what} failed: another manifest for backup ${req.backupId} was committed on ${req.storage.name} first`, {
+      subject: req.subject,
+    });
   }
   req.log.info({ backupId: req.backupId, storage: req.storage.name }, 'another attempt committed this backup first; discarded this attempt');
   return { status: 'lost', key: winner.artifact.key, manifest: winner };

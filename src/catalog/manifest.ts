@@ -41,7 +41,12 @@ export const ManifestSchema = z.object({
   lifeboatVersion: z.string(),
   /** Present on copies (3-2-1): where this target's artifact was copied from; sha256 re-checked here. */
   copy: z
-    .object({ from: z.string(), sourceKey: z.string(), copiedAt: z.string(), workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }) })
+    .object({
+      from: z.string(),
+      sourceKey: z.string(),
+      copiedAt: z.string(),
+      workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }),
+    })
     .optional(),
 });
 

@@ -1,7 +1,15 @@
 import { Option, type Command } from 'commander';
 import { listBackups } from '../catalog/catalog.js';
 import { databaseStorageNames, getDatabase } from '../config/load.js';
-import { BACKUP_KINDS, BackupInputSchema, WORKFLOWS, backupWorkflowId, describeIssues, type BackupKind, type BackupWithCopiesResult } from '../contracts/index.js';
+import {
+  BACKUP_KINDS,
+  BackupInputSchema,
+  WORKFLOWS,
+  backupWorkflowId,
+  describeIssues,
+  type BackupKind,
+  type BackupWithCopiesResult,
+} from '../contracts/index.js';
 import { createLogger } from '../logger.js';
 import { latestVerification } from '../restore/verification.js';
 import { openStorage } from '../storage/index.js';

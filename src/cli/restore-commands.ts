@@ -44,7 +44,10 @@ function selector(opts: { backup?: string; before?: string }): unknown {
 }
 
 function restoreRequest(database: string, opts: RestoreOptions): RestoreRequestInput {
-  const tables = opts.tables?.split(',').map((t) => t.trim()).filter(Boolean);
+  const tables = opts.tables
+    ?.split(',')
+    .map((t) => t.trim())
+    .filter(Boolean);
   const parsed = RestoreInputSchema.safeParse({
     database,
     backup: selector(opts),
@@ -154,10 +157,15 @@ function registerApproveRestore(program: Command, config: ConfigLoader): void {
       await withClient(cfg, async (client) => {
         const handle = client.workflow.getHandle<WorkflowTypes['restoreDatabase']>(workflowId);
         const state = await handle.query(restoreProgressQuery);
-        if (opts.approve !== state.target) throw new CliExit(EXIT.usage, `--approve must repeat the target name exactly: expected "${state.target}", got "${opts.approve}"`);
+        if (opts.approve !== state.target)
+          throw new CliExit(EXIT.usage, `--approve must repeat the target name exactly: expected "${state.target}", got "${opts.approve}"`);
         const approver = opts.approver ?? defaultApprover();
         await approveRestore(handle, approver, opts.approve);
-        print(opts.json, { ok: true, workflowId, approvedBy: approver, target: state.target }, () => `Approved the restore of ${state.database} into ${state.target} as ${approver}`);
+        print(
+          opts.json,
+          { ok: true, workflowId, approvedBy: approver, target: state.target },
+          () => `Approved the restore of ${state.database} into ${state.target} as ${approver}`,
+        );
       });
     });
 }

@@ -102,7 +102,10 @@ export function verifySummary(database: string, r: VerifyResult): string {
   return [
     `Backup ${r.backupId} of ${database} verified: ${r.outcome}`,
     `  restore took ${durationOrDash(r.restoreDurationMs)} (the measured RTO of this backup)`,
-    table(['CHECK', 'OK', 'VALUE'], r.checks.map((c) => [c.name, c.skipped ? 'skipped' : c.ok ? 'yes' : 'NO', String(c.value)])),
+    table(
+      ['CHECK', 'OK', 'VALUE'],
+      r.checks.map((c) => [c.name, c.skipped ? 'skipped' : c.ok ? 'yes' : 'NO', String(c.value)]),
+    ),
     `  record      ${r.recordKey}`,
   ].join('\n');
 }

@@ -42,7 +42,6 @@ function isoTime(value: string): string {
   return new Date(t).toISOString();
 }
 
-
 function formatTarget(t: RetentionTargetResult, dryRun: boolean): string[] {
   const lines = [`  ${t.storage}:`];
   for (const [kind, policy] of Object.entries(t.policies)) lines.push(`    policy ${kind.padEnd(6)} ${policy}`);
@@ -50,7 +49,12 @@ function formatTarget(t: RetentionTargetResult, dryRun: boolean): string[] {
     ...t.keep.map((e) => ['keep', e.backupId, e.kind, short(e.startedAt), e.status, e.reasons.join(', ')]),
     ...t.delete.map((e) => [dryRun ? 'delete' : 'deleted', e.backupId, e.kind, short(e.startedAt), e.status, e.reasons.join(', ')]),
   ].sort((a, b) => b[3]!.localeCompare(a[3]!) || b[1]!.localeCompare(a[1]!));
-  if (rows.length) lines.push(...table(['ACTION', 'BACKUP ID', 'KIND', 'STARTED', 'STATUS', 'WHY'], rows).split('\n').map((l) => `    ${l}`));
+  if (rows.length)
+    lines.push(
+      ...table(['ACTION', 'BACKUP ID', 'KIND', 'STARTED', 'STATUS', 'WHY'], rows)
+        .split('\n')
+        .map((l) => `    ${l}`),
+    );
   for (const h of t.halted) lines.push(`    HALTED (${h.kind}): ${h.message}`);
   for (const s of t.skipped) lines.push(`    skipped ${s.backupId}: ${s.reason}`);
   for (const w of t.warnings) lines.push(`    warning: ${w}`);
@@ -65,7 +69,10 @@ function formatTarget(t: RetentionTargetResult, dryRun: boolean): string[] {
 
 /** Renders the result of `applyRetention` as a plan per storage target. */
 export function formatRetention(r: ApplyRetentionResult): string {
-  return [`Retention of ${r.database}${r.dryRun ? ' (dry run: nothing deleted)' : ''}, planned at ${short(r.plannedAt)}:`, ...r.targets.flatMap((t) => formatTarget(t, r.dryRun))].join('\n');
+  return [
+    `Retention of ${r.database}${r.dryRun ? ' (dry run: nothing deleted)' : ''}, planned at ${short(r.plannedAt)}:`,
+    ...r.targets.flatMap((t) => formatTarget(t, r.dryRun)),
+  ].join('\n');
 }
 
 function formatPurgePlan(plan: PurgeResult['plan'] | undefined): string[] {
@@ -114,7 +121,8 @@ function checkPurgeOptions(database: string, opts: PurgeOptions): void {
     throw new CliExit(EXIT.usage, `Approval refused: --approve must repeat the database name "${database}" (got "${opts.approve}")`);
   }
   if (opts.approve !== undefined && !opts.approver) throw new CliExit(EXIT.usage, 'Approval refused: --approver <name> is required with --approve');
-  if (!opts.before && opts.approve === undefined) throw new CliExit(EXIT.usage, 'Nothing to do: give --before <time> to start a purge, or --approve <database> to approve one');
+  if (!opts.before && opts.approve === undefined)
+    throw new CliExit(EXIT.usage, 'Nothing to do: give --before <time> to start a purge, or --approve <database> to approve one');
 }
 
 /** Starts a purge (`--before`), or finds the one to approve (`--id`, else the only pending one). */
@@ -130,14 +138,29 @@ async function purgeHandle(client: Client, cfg: LifeboatConfig, database: string
   });
   if (!parsed.success) throw new CliExit(EXIT.usage, `Invalid purge request: ${describeIssues(parsed.error)}`);
   const workflowId = opts.id ?? `purge:${database}:${short(new Date().toISOString())}`;
-  return startWorkflow(client, cfg, WORKFLOWS.purgeBackups, parsed.data, { workflowId, memo: { database }, alreadyRunning: `Purge not started: workflow ${workflowId} is already running` });
+  return startWorkflow(client, cfg, WORKFLOWS.purgeBackups, parsed.data, {
+    workflowId,
+    memo: { database },
+    alreadyRunning: `Purge not started: workflow ${workflowId} is already running`,
+  });
 }
 
 function purgeSummary(database: string, result: PurgeResult): string {
   if (result.dryRun) return 'Dry run: nothing deleted.';
   if (result.targets.length === 0) return `Nothing to purge: no backup of ${database} started before ${result.before}.`;
-  const rows = result.targets.map((t) => [t.storage, String(t.deleted.length), String(t.leftovers), String(t.uploads), formatBytes(t.bytes), t.problems.join('; ')]);
-  return [`Purged ${database} before ${result.before}, approved by ${result.approvedBy}:`, table(['STORAGE', 'BACKUPS', 'LEFTOVERS', 'UPLOADS', 'BYTES', 'PROBLEMS'], rows), `Audit record: ${result.audit?.join(', ')}`].join('\n');
+  const rows = result.targets.map((t) => [
+    t.storage,
+    String(t.deleted.length),
+    String(t.leftovers),
+    String(t.uploads),
+    formatBytes(t.bytes),
+    t.problems.join('; '),
+  ]);
+  return [
+    `Purged ${database} before ${result.before}, approved by ${result.approvedBy}:`,
+    table(['STORAGE', 'BACKUPS', 'LEFTOVERS', 'UPLOADS', 'BYTES', 'PROBLEMS'], rows),
+    `Audit record: ${result.audit?.join(', ')}`,
+  ].join('\n');
 }
 
 async function finishPurge(handle: PurgeHandle, database: string, json: boolean | undefined): Promise<void> {
@@ -154,12 +177,16 @@ async function finishPurge(handle: PurgeHandle, database: string, json: boolean 
 async function runPurge(client: Client, cfg: LifeboatConfig, database: string, opts: PurgeOptions): Promise<void> {
   const handle = await purgeHandle(client, cfg, database, opts);
   const state = await waitForApprovalPhase(handle);
-  if (!opts.json) process.stderr.write([`Purge of ${database} before ${state.before} (${handle.workflowId}):`, ...formatPurgePlan(state.plan)].join('\n') + '\n');
+  if (!opts.json)
+    process.stderr.write([`Purge of ${database} before ${state.before} (${handle.workflowId}):`, ...formatPurgePlan(state.plan)].join('\n') + '\n');
   if (state.phase === 'awaiting-approval') {
     if (opts.approve === undefined) {
-      print(opts.json, { workflowId: handle.workflowId, state }, () =>
-        `Waiting for approval until ${state.approvalDeadline} by one of: ${state.approvers?.join(', ')}\n` +
-        `Approve with: lifeboat purge ${database} --approve ${database} --approver <name> --id ${handle.workflowId}`,
+      print(
+        opts.json,
+        { workflowId: handle.workflowId, state },
+        () =>
+          `Waiting for approval until ${state.approvalDeadline} by one of: ${state.approvers?.join(', ')}\n` +
+          `Approve with: lifeboat purge ${database} --approve ${database} --approver <name> --id ${handle.workflowId}`,
       );
       return;
     }
@@ -232,7 +259,10 @@ export function registerRetentionCommands(program: Command, config: ConfigLoader
     .action(async (database: string, opts: { json?: boolean }) => {
       const cfg = config();
       const names = databaseStorageNames(cfg, database);
-      const { backups, problems } = await listBackupLocations(names.map((n) => openStorage(cfg, n)), database);
+      const { backups, problems } = await listBackupLocations(
+        names.map((n) => openStorage(cfg, n)),
+        database,
+      );
       for (const p of problems) process.stderr.write(`warning: ${p}\n`);
       print(opts.json, { storages: names, backups }, () => {
         if (backups.length === 0) return `No committed backups of ${database} on ${names.join(', ')}.`;

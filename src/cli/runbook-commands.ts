@@ -119,10 +119,15 @@ function registerDecisions(rb: Command, config: ConfigLoader): void {
             if (approve) await handle.executeUpdate(runbookApproveUpdate, { args: [{ step, by: opts.as, comment: opts.comment }] });
             else await handle.executeUpdate(runbookRejectUpdate, { args: [{ step, by: opts.as, reason: opts.reason }] });
           } catch (err) {
-            if (err instanceof WorkflowUpdateFailedError) throw new CliExit(EXIT.failed, `${approve ? 'Approval' : 'Rejection'} refused: ${(err.cause as Error)?.message ?? err.message}`);
+            if (err instanceof WorkflowUpdateFailedError)
+              throw new CliExit(EXIT.failed, `${approve ? 'Approval' : 'Rejection'} refused: ${(err.cause as Error)?.message ?? err.message}`);
             throw err;
           }
-          print(opts.json, { ok: true, workflowId, step, [approve ? 'approvedBy' : 'rejectedBy']: opts.as }, () => `${approve ? 'Approved' : 'Rejected'} step ${step} of ${workflowId} as ${opts.as}`);
+          print(
+            opts.json,
+            { ok: true, workflowId, step, [approve ? 'approvedBy' : 'rejectedBy']: opts.as },
+            () => `${approve ? 'Approved' : 'Rejected'} step ${step} of ${workflowId} as ${opts.as}`,
+          );
         });
       });
   }
@@ -161,8 +166,14 @@ export function registerRunbookCommands(program: Command, config: ConfigLoader):
     .option('--json', 'machine-readable output')
     .action((opts: { json?: boolean }) => {
       const all = [...listRunbooks(config()).values()];
-      print(opts.json, all.map((r) => ({ name: r.definition.name, file: r.file, description: r.definition.description, params: r.definition.params })), () =>
-        table(['RUNBOOK', 'STEPS', 'DESCRIPTION'], all.map((r) => [r.definition.name, String(r.definition.steps.length), r.definition.description ?? ''])),
+      print(
+        opts.json,
+        all.map((r) => ({ name: r.definition.name, file: r.file, description: r.definition.description, params: r.definition.params })),
+        () =>
+          table(
+            ['RUNBOOK', 'STEPS', 'DESCRIPTION'],
+            all.map((r) => [r.definition.name, String(r.definition.steps.length), r.definition.description ?? '']),
+          ),
       );
     });
 

@@ -133,7 +133,14 @@ function registerPlanAndApply(schedules: Command, config: ConfigLoader): void {
             ? 'No Lifeboat schedules found (run `lifeboat schedules apply`).'
             : table(
                 ['SCHEDULE', 'WORKFLOW', 'STATE', 'NEXT RUN', 'LAST RUN', 'IN SYNC'],
-                rows.map((r) => [r.scheduleId, r.workflowType, r.paused ? 'paused' : 'active', shortIso(r.nextRun), shortIso(r.lastRun), r.inSync ? 'yes' : 'no (apply)']),
+                rows.map((r) => [
+                  r.scheduleId,
+                  r.workflowType,
+                  r.paused ? 'paused' : 'active',
+                  shortIso(r.nextRun),
+                  shortIso(r.lastRun),
+                  r.inSync ? 'yes' : 'no (apply)',
+                ]),
               ),
         );
       }),
@@ -153,7 +160,11 @@ function registerOperations(schedules: Command, config: ConfigLoader): void {
           const { handle } = await managedSchedule(client, id);
           const note = opts.note ?? `${verb}d with lifeboat schedules ${verb} by ${process.env.USER ?? 'an operator'}`;
           await (verb === 'pause' ? handle.pause(note) : handle.unpause(note));
-          print(opts.json, { ok: true, scheduleId: handle.scheduleId, paused: verb === 'pause', note }, () => `${verb === 'pause' ? 'Paused' : 'Unpaused'} ${handle.scheduleId}`);
+          print(
+            opts.json,
+            { ok: true, scheduleId: handle.scheduleId, paused: verb === 'pause', note },
+            () => `${verb === 'pause' ? 'Paused' : 'Unpaused'} ${handle.scheduleId}`,
+          );
         }),
       );
   }
@@ -194,8 +205,10 @@ function registerOperations(schedules: Command, config: ConfigLoader): void {
       return connected(config, async (client) => {
         const { handle } = await managedSchedule(client, id);
         await handle.backfill({ start: opts.from, end: opts.to, overlap: opts.overlap });
-        print(opts.json, { ok: true, scheduleId: handle.scheduleId, from: opts.from.toISOString(), to: opts.to.toISOString(), overlap: opts.overlap }, () =>
-          `Backfill of ${handle.scheduleId} requested for ${opts.from.toISOString()} .. ${opts.to.toISOString()} (overlap ${opts.overlap})`,
+        print(
+          opts.json,
+          { ok: true, scheduleId: handle.scheduleId, from: opts.from.toISOString(), to: opts.to.toISOString(), overlap: opts.overlap },
+          () => `Backfill of ${handle.scheduleId} requested for ${opts.from.toISOString()} .. ${opts.to.toISOString()} (overlap ${opts.overlap})`,
         );
       });
     });

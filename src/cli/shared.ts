@@ -146,7 +146,9 @@ export async function startAndFollow<K extends WorkflowName>(
   const { workflowId } = opts;
   const link = uiLink(cfg, workflowId);
   if (!opts.wait) {
-    print(opts.json, { workflowId, runId: handle.firstExecutionRunId, ui: link }, () => [`${opts.started}: ${workflowId}`, link ? `Follow it at ${link}` : ''].filter(Boolean).join('\n'));
+    print(opts.json, { workflowId, runId: handle.firstExecutionRunId, ui: link }, () =>
+      [`${opts.started}: ${workflowId}`, link ? `Follow it at ${link}` : ''].filter(Boolean).join('\n'),
+    );
     return undefined;
   }
   if (!opts.json) process.stderr.write(`${opts.following}: ${workflowId}${link ? `\n  ${link}` : ''}\n`);

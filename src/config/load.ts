@@ -90,11 +90,9 @@ export function getDatabase(cfg: LifeboatConfig, name: string): DatabaseConfig {
   const db = cfg.databases[name];
   if (!db) {
     const known = Object.keys(cfg.databases);
-    throw new LifeboatError(
-      'UNKNOWN_DATABASE',
-      `Unknown database "${name}": not in the configuration (configured: ${known.join(', ') || 'none'})`,
-      { subject: name },
-    );
+    throw new LifeboatError('UNKNOWN_DATABASE', `Unknown database "${name}": not in the configuration (configured: ${known.join(', ') || 'none'})`, {
+      subject: name,
+    });
   }
   return db;
 }

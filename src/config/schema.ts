@@ -52,7 +52,11 @@ const S3StorageSchema = z.strictObject({
   secretAccessKey: SecretRefSchema.optional(),
   sessionToken: SecretRefSchema.optional(),
   /** Multipart part size; by default derived from the database size (S3 allows 10,000 parts). */
-  partSizeMiB: z.int({ error: 'expected an integer from 5 to 5120' }).min(5, 'expected an integer from 5 to 5120').max(5120, 'expected an integer from 5 to 5120').optional(),
+  partSizeMiB: z
+    .int({ error: 'expected an integer from 5 to 5120' })
+    .min(5, 'expected an integer from 5 to 5120')
+    .max(5120, 'expected an integer from 5 to 5120')
+    .optional(),
   queueSize: z.int().min(1).max(16).default(4),
   /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
   verifyUpload: z.boolean().default(false),
@@ -100,9 +104,7 @@ const CompressionSchema = z
 export type CompressionConfig = z.infer<typeof CompressionSchema>;
 
 const VerifySchema = z.strictObject({
-  checks: z
-    .array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) }))
-    .default([]),
+  checks: z.array(z.strictObject({ name: z.string().min(1), sql: z.string().min(1) })).default([]),
   /** Maintenance-database URL of the server that hosts scratch databases; the source's server by default. */
   server: ValueOrRefSchema.optional(),
 });
@@ -165,18 +167,16 @@ const ScheduleSchema = z
   });
 export type ScheduleEntry = z.infer<typeof ScheduleSchema>;
 
-const SchedulesSchema = z
-  .union([z.array(ScheduleSchema), z.literal(false)])
-  .superRefine((list, ctx) => {
-    if (list === false) return;
-    const seen = new Map<string, number>();
-    list.forEach((s, i) => {
-      const first = seen.get(s.kind);
-      if (first !== undefined) {
-        ctx.addIssue({ code: 'custom', path: [i, 'kind'], message: `duplicates entry ${first} ("${s.kind}"): give one entry several times with cron: [...]` });
-      } else seen.set(s.kind, i);
-    });
+const SchedulesSchema = z.union([z.array(ScheduleSchema), z.literal(false)]).superRefine((list, ctx) => {
+  if (list === false) return;
+  const seen = new Map<string, number>();
+  list.forEach((s, i) => {
+    const first = seen.get(s.kind);
+    if (first !== undefined) {
+      ctx.addIssue({ code: 'custom', path: [i, 'kind'], message: `duplicates entry ${first} ("${s.kind}"): give one entry several times with cron: [...]` });
+    } else seen.set(s.kind, i);
   });
+});
 
 /**
  * Keep rules and safety bounds of a retention policy. Keep rules (keepLast, keepWithin and the

@@ -35,11 +35,9 @@ export function resolveSecret(ref: ValueOrRef | SecretRef, label: string, baseDi
   if ('env' in ref) {
     const value = process.env[ref.env];
     if (value === undefined || value === '') {
-      throw new LifeboatError(
-        'SECRET_UNAVAILABLE',
-        `Secret ${label} is unavailable: environment variable ${ref.env} is not set on the worker`,
-        { subject: label },
-      );
+      throw new LifeboatError('SECRET_UNAVAILABLE', `Secret ${label} is unavailable: environment variable ${ref.env} is not set on the worker`, {
+        subject: label,
+      });
     }
     registerSecret(value);
     return value;
@@ -49,11 +47,9 @@ export function resolveSecret(ref: ValueOrRef | SecretRef, label: string, baseDi
   try {
     value = readFileSync(file, 'utf8').replace(/\r?\n$/, '');
   } catch (err) {
-    throw new LifeboatError(
-      'SECRET_UNAVAILABLE',
-      `Secret ${label} is unavailable: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
-      { subject: label },
-    );
+    throw new LifeboatError('SECRET_UNAVAILABLE', `Secret ${label} is unavailable: cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, {
+      subject: label,
+    });
   }
   if (value === '') {
     throw new LifeboatError('SECRET_UNAVAILABLE', `Secret ${label} is unavailable: ${file} is empty`, { subject: label });

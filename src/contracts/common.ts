@@ -18,7 +18,11 @@ export const storageName = z.string().regex(NAME_RE, 'expected a storage target 
 export const backupIdText = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a backup id');
 
 /** A person's name as an approver or requester (checked against the configuration's lists). */
-export const personName = (what: string) => z.string({ error: `expected the ${what}'s name` }).min(1, `expected the ${what}'s name`).max(200);
+export const personName = (what: string) =>
+  z
+    .string({ error: `expected the ${what}'s name` })
+    .min(1, `expected the ${what}'s name`)
+    .max(200);
 
 /**
  * A duration field in the one grammar of {@link parseDuration}, bounded; a bad value is a
@@ -35,7 +39,10 @@ export function durationField(opts: { min?: number; max?: number; describe?: str
 
 /** `2026-11-23T02:00:00.123Z` -> `20261123T020000Z`. */
 export function compactTimestamp(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '');
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '');
 }
 
 /** `2026-11-23T02:00:00.123Z` -> `2026-11-23T02:00:00Z`. */

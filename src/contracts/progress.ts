@@ -3,16 +3,7 @@
 
 /** The data-moving phases a heartbeat reports. */
 export type TransferPhase =
-  | 'starting'
-  | 'connecting'
-  | 'dumping'
-  | 'confirming'
-  | 'committing'
-  | 'copying'
-  | 'downloading'
-  | 'preparing'
-  | 'restoring'
-  | 'counting';
+  'starting' | 'connecting' | 'dumping' | 'confirming' | 'committing' | 'copying' | 'downloading' | 'preparing' | 'restoring' | 'counting';
 
 interface BaseHeartbeat {
   phase: TransferPhase;

@@ -47,7 +47,11 @@ export const RestoreInputSchema = z
     privileges: z.enum(PRIVILEGE_MODES, { error: 'expected "skip" or "restore"' }).default('skip'),
     jobs: z.int().min(1).max(32).optional(),
     /** How long to wait for an approval when one is needed. */
-    approvalTimeout: durationField({ min: 1000, max: 7 * 86_400_000, describe: 'expected a duration from 1s to 7 days, such as "30 minutes" or "1 hour"' }).default('1 hour'),
+    approvalTimeout: durationField({
+      min: 1000,
+      max: 7 * 86_400_000,
+      describe: 'expected a duration from 1s to 7 days, such as "30 minutes" or "1 hour"',
+    }).default('1 hour'),
   })
   .superRefine((v, ctx) => {
     if (v.mode === 'tables' && !v.tables) {
@@ -218,8 +222,14 @@ export const SCRATCH_PREFIX = 'lb_verify_';
 
 /** A fresh scratch database name for verifying a backup of `database`: `lb_verify_orders_20261123t020000z_1a2b3c`. */
 export function scratchDatabaseName(database: string, at: Date, random: string): string {
-  const db = database.toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 24);
-  const rnd = random.toLowerCase().replace(/[^a-z0-9]/g, '').slice(0, 6);
+  const db = database
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 24);
+  const rnd = random
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, '')
+    .slice(0, 6);
   return `${SCRATCH_PREFIX}${db}_${compactTimestamp(at).toLowerCase()}_${rnd}`;
 }
 

@@ -57,7 +57,9 @@ export const PurgeInputSchema = z.strictObject({
   reason: z.string().max(500).optional(),
   /** Who asked; they may not approve their own purge. */
   requestedBy: z.string().min(1).max(200).optional(),
-  approvalTimeout: durationField({ min: 1000, max: 30 * 86_400_000, describe: 'expected a duration from 1s to 30 days, such as "1 hour" or "7d"' }).default('24 hours'),
+  approvalTimeout: durationField({ min: 1000, max: 30 * 86_400_000, describe: 'expected a duration from 1s to 30 days, such as "1 hour" or "7d"' }).default(
+    '24 hours',
+  ),
   /** Plan only: list what would be purged, wait for nothing, delete nothing. */
   dryRun: z.boolean().default(false),
 });

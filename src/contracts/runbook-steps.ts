@@ -20,7 +20,13 @@ export const RUNBOOK_ID_RE = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const runbookDuration = durationField({ describe: 'expected a duration such as "30s", "15m" or "2h" (units w, d, h, m, s, ms)' });
 
 const restoreInput = RestoreInputSchema.shape;
-const splitList = (v: unknown) => (typeof v === 'string' ? v.split(',').map((t) => t.trim()).filter(Boolean) : v);
+const splitList = (v: unknown) =>
+  typeof v === 'string'
+    ? v
+        .split(',')
+        .map((t) => t.trim())
+        .filter(Boolean)
+    : v;
 
 /** `restore`: runs `restoreDatabase` as a child workflow. `tables` may be a comma-separated list. */
 export const RestoreStepWithSchema = z.strictObject({
@@ -65,7 +71,12 @@ export const CommandStepWithSchema = z.strictObject({
 /** `http-check`: polls a URL until it answers as expected or the step times out. */
 export const HttpCheckStepWithSchema = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'expected an http(s) URL such as http://10.0.0.5:8080/health' }),
-  expectStatus: z.coerce.number({ error: 'expected an HTTP status from 100 to 599' }).int().min(100, 'expected an HTTP status from 100 to 599').max(599, 'expected an HTTP status from 100 to 599').default(200),
+  expectStatus: z.coerce
+    .number({ error: 'expected an HTTP status from 100 to 599' })
+    .int()
+    .min(100, 'expected an HTTP status from 100 to 599')
+    .max(599, 'expected an HTTP status from 100 to 599')
+    .default(200),
   bodyContains: z.string().optional(),
   interval: runbookDuration.default('2s'),
 });
@@ -120,7 +131,10 @@ function issuesOf(type: StepType, value: Record<string, unknown>, error: z.ZodEr
 }
 
 /** Checks a rendered `with` against its step type's schema: the typed value with defaults, or every problem. */
-export function checkStepWith<T extends StepType>(type: T, value: Record<string, unknown>): { ok: true; with: StepWith<T> } | { ok: false; issues: WithIssue[] } {
+export function checkStepWith<T extends StepType>(
+  type: T,
+  value: Record<string, unknown>,
+): { ok: true; with: StepWith<T> } | { ok: false; issues: WithIssue[] } {
   const parsed = STEP_WITH[type].safeParse(value);
   return parsed.success ? { ok: true, with: parsed.data as StepWith<T> } : { ok: false, issues: issuesOf(type, value, parsed.error, false) };
 }
@@ -150,12 +164,17 @@ const RetrySchema = z.strictObject({
 });
 export type RetrySpec = z.output<typeof RetrySchema>;
 
-const compensationOf = <T extends CompensationType>(type: T) => z.strictObject({ type: z.literal(type), with: fileWith(type), timeout: runbookDuration.optional() });
+const compensationOf = <T extends CompensationType>(type: T) =>
+  z.strictObject({ type: z.literal(type), with: fileWith(type), timeout: runbookDuration.optional() });
 
 /** One compensation: undoes a step when the runbook is rejected, aborted or fails after it. */
-const CompensationSchema = z.discriminatedUnion('type', COMPENSATION_TYPES.map(compensationOf) as unknown as [ReturnType<typeof compensationOf<CompensationType>>], {
-  error: (iss) => (iss.code === 'invalid_union' ? `expected one of ${COMPENSATION_TYPES.join(', ')}` : undefined),
-});
+const CompensationSchema = z.discriminatedUnion(
+  'type',
+  COMPENSATION_TYPES.map(compensationOf) as unknown as [ReturnType<typeof compensationOf<CompensationType>>],
+  {
+    error: (iss) => (iss.code === 'invalid_union' ? `expected one of ${COMPENSATION_TYPES.join(', ')}` : undefined),
+  },
+);
 export type CompensationSpec = z.output<typeof CompensationSchema>;
 
 const stepOf = <T extends StepType>(type: T) =>

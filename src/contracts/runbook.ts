@@ -14,7 +14,9 @@ export interface LoadedRunbook {
 }
 
 export const RunbookInputSchema = z.strictObject({
-  runbook: z.string({ error: 'expected the name of a runbook' }).regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'expected the name of a runbook (lowercase letters, digits, "-", "_")'),
+  runbook: z
+    .string({ error: 'expected the name of a runbook' })
+    .regex(/^[a-z0-9][a-z0-9-_]{0,62}$/, 'expected the name of a runbook (lowercase letters, digits, "-", "_")'),
   params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]), { error: 'expected an object of parameter values' }).default({}),
   drill: z.boolean({ error: 'expected true or false' }).default(false),
   /** Shorthand the UI form makes easy: `{"runbook":"provider-outage","database":"orders"}`. */

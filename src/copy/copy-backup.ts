@@ -45,7 +45,15 @@ export function artifactExtension(backupId: string, key: string): string {
  * that no longer matches its manifest is never committed. The manifest to commit is the source's
  * as stored (unknown fields kept), pointing at this target's artifact.
  */
-async function streamCopy(req: CopyRequest, manifest: Manifest, src: Storage, dst: Storage, key: string, log: Logger, hooks: CopyHooks): Promise<StagedArtifact<Record<string, unknown>>> {
+async function streamCopy(
+  req: CopyRequest,
+  manifest: Manifest,
+  src: Storage,
+  dst: Storage,
+  key: string,
+  log: Logger,
+  hooks: CopyHooks,
+): Promise<StagedArtifact<Record<string, unknown>>> {
   const hash = createHash('sha256');
   let bytes = 0;
   const tap = new Transform({
@@ -96,7 +104,8 @@ export async function copyBackup(
 ): Promise<CopyResult> {
   const started = Date.now();
   const subject = `${req.database}/${req.backupId}`;
-  if (req.from === req.to) throw new LifeboatError('INVALID_INPUT', `Copy of backup ${req.backupId} refused: source and destination are both ${req.to}`, { subject });
+  if (req.from === req.to)
+    throw new LifeboatError('INVALID_INPUT', `Copy of backup ${req.backupId} refused: source and destination are both ${req.to}`, { subject });
   const src = open(req.from);
   const dst = open(req.to);
   const manifest = await readManifest(src, req.database, req.backupId);
@@ -116,7 +125,11 @@ export async function copyBackup(
   const present = await readManifest(dst, req.database, req.backupId);
   if (present) {
     if (present.artifact.sha256 !== manifest.artifact.sha256) {
-      throw new LifeboatError('MANIFEST_CONFLICT', `Copy of backup ${req.backupId} refused: ${req.to} holds a different backup with this id (sha256 ${present.artifact.sha256.slice(0, 12)}…)`, { subject });
+      throw new LifeboatError(
+        'MANIFEST_CONFLICT',
+        `Copy of backup ${req.backupId} refused: ${req.to} holds a different backup with this id (sha256 ${present.artifact.sha256.slice(0, 12)}…)`,
+        { subject },
+      );
     }
     return result(present.artifact.key, 'already-present');
   }

@@ -22,13 +22,19 @@ export interface Filter {
 /** Why a filter's child failed, as a LifeboatError (`TOOL_MISSING` when it could not start). */
 export function filterFailure(exit: ExitInfo, code: ErrorCode, what: string): LifeboatError {
   if (exit.spawnError?.endsWith('not found')) {
-    return new LifeboatError('TOOL_MISSING', `${what} failed: ${exit.tool} is not installed on the worker (Debian: apt-get install ${exit.tool === 'gpg' ? 'gnupg' : exit.tool})`, { subject: exit.tool });
+    return new LifeboatError(
+      'TOOL_MISSING',
+      `${what} failed: ${exit.tool} is not installed on the worker (Debian: apt-get install ${exit.tool === 'gpg' ? 'gnupg' : exit.tool})`,
+      { subject: exit.tool },
+    );
   }
   return new LifeboatError(code, `${what} failed: ${exit.tool} ${describeExit(exit)}`, { subject: exit.tool });
 }
 
 /** A private directory (0700) for key material; `remove` deletes it and everything in it. */
-export async function privateDir(prefix: string): Promise<{ dir: string; write(name: string, data: string | Buffer): Promise<string>; remove(): Promise<void> }> {
+export async function privateDir(
+  prefix: string,
+): Promise<{ dir: string; write(name: string, data: string | Buffer): Promise<string>; remove(): Promise<void> }> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix));
   return {
     dir,

@@ -27,8 +27,13 @@ async function gpg(home: string, args: string[], input?: string | Buffer): Promi
     return r.stdout;
   } catch (err) {
     const e = err as { code?: string; stderr?: string; exitCode?: number };
-    if (e.code === 'ENOENT') throw new LifeboatError('TOOL_MISSING', 'GnuPG failed: gpg is not installed on the worker (Debian: apt-get install gnupg)', { subject: 'gpg' });
-    const line = (e.stderr ?? '').split('\n').map((l) => l.trim()).filter(Boolean).pop();
+    if (e.code === 'ENOENT')
+      throw new LifeboatError('TOOL_MISSING', 'GnuPG failed: gpg is not installed on the worker (Debian: apt-get install gnupg)', { subject: 'gpg' });
+    const line = (e.stderr ?? '')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter(Boolean)
+      .pop();
     throw new LifeboatError('DECRYPT_FAILED', `GnuPG failed: gpg exited with code ${e.exitCode ?? 'unknown'}${line ? `: ${line}` : ''}`, { subject: 'gpg' });
   }
 }
@@ -94,20 +99,44 @@ export function gpgEncryptFilter(opts: { keyringFile: string; recipients: string
       try {
         material = await readFile(opts.keyringFile);
       } catch (err) {
-        throw new LifeboatError('CONFIG_INVALID', `Encryption of ${opts.label} failed: cannot read the GPG keyring ${opts.keyringFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`, { subject: opts.label });
+        throw new LifeboatError(
+          'CONFIG_INVALID',
+          `Encryption of ${opts.label} failed: cannot read the GPG keyring ${opts.keyringFile}: ${(err as NodeJS.ErrnoException).code ?? 'error'}`,
+          { subject: opts.label },
+        );
       }
       const keys = await gpgKeysOf(material);
       for (const r of opts.recipients) {
         const key = findGpgKey(keys, r);
-        if (!key) throw new LifeboatError('CONFIG_INVALID', `Encryption of ${opts.label} failed: GPG recipient ${r} is not in the keyring ${opts.keyringFile}`, { subject: opts.label });
-        if (!key.canEncrypt) throw new LifeboatError('CONFIG_INVALID', `Encryption of ${opts.label} failed: GPG key ${r} cannot encrypt (expired, revoked, or without an encryption subkey)`, { subject: opts.label });
+        if (!key)
+          throw new LifeboatError('CONFIG_INVALID', `Encryption of ${opts.label} failed: GPG recipient ${r} is not in the keyring ${opts.keyringFile}`, {
+            subject: opts.label,
+          });
+        if (!key.canEncrypt)
+          throw new LifeboatError(
+            'CONFIG_INVALID',
+            `Encryption of ${opts.label} failed: GPG key ${r} cannot encrypt (expired, revoked, or without an encryption subkey)`,
+            { subject: opts.label },
+          );
       }
       const home = await privateDir('lb-gpg-');
       await gpg(home.dir, ['--import'], material);
       return {
         spec: {
           tool: 'gpg',
-          args: ['--homedir', home.dir, ...BASE_ARGS, '--trust-model', 'always', '--compress-algo', 'none', '--encrypt', ...opts.recipients.flatMap((r) => ['--recipient', r]), '--output', '-'],
+          args: [
+            '--homedir',
+            home.dir,
+            ...BASE_ARGS,
+            '--trust-model',
+            'always',
+            '--compress-algo',
+            'none',
+            '--encrypt',
+            ...opts.recipients.flatMap((r) => ['--recipient', r]),
+            '--output',
+            '-',
+          ],
           env: gpgEnv(home.dir),
         },
         cleanup: async () => {

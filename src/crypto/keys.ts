@@ -144,7 +144,8 @@ export function sshIdentityRecipient(pem: string): AgeRecipient | string {
     const kdfOptions = kdf && readSshString(buf, kdf.next);
     const pub = kdfOptions && readSshString(buf, kdfOptions.next + 4);
     if (!pub) return 'is a truncated OpenSSH private key';
-    if (cipher.value.toString() !== 'none') return 'is a passphrase-protected SSH key; age cannot use it without a terminal (store an unprotected copy as a secret)';
+    if (cipher.value.toString() !== 'none')
+      return 'is a passphrase-protected SSH key; age cannot use it without a terminal (store an unprotected copy as a secret)';
     const type = readSshString(pub.value, 0)?.value.toString();
     if (type !== 'ssh-ed25519' && type !== 'ssh-rsa') return `is an SSH key of type ${type ?? 'unknown'}; age supports ssh-ed25519 and ssh-rsa`;
     return sshRecipient(type, pub.value);
@@ -173,7 +174,9 @@ export function parse256BitKey(value: string, label: string): Buffer {
   const s = value.trim();
   const key = /^[0-9a-fA-F]{64}$/.test(s) ? Buffer.from(s, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(s) ? Buffer.from(s, 'base64') : undefined;
   if (!key || key.length !== 32) {
-    throw new LifeboatError('CONFIG_INVALID', `Secret ${label} is unusable: expected a 256-bit key as base64 (openssl rand -base64 32) or 64 hex digits`, { subject: label });
+    throw new LifeboatError('CONFIG_INVALID', `Secret ${label} is unusable: expected a 256-bit key as base64 (openssl rand -base64 32) or 64 hex digits`, {
+      subject: label,
+    });
   }
   return key;
 }

@@ -104,10 +104,13 @@ export function decryptStream(opts: {
     },
   });
   const feeding = pipeline(opts.source, hasher, decryptor.input);
-  const done = Promise.all([decryptor.done, feeding.catch(async (err: Error) => {
-    await decryptor.done; // the decryptor's own failure explains a broken pipe best
-    throw err;
-  })]).then(() => ({ sha256: hash.digest('hex'), storedBytes }));
+  const done = Promise.all([
+    decryptor.done,
+    feeding.catch(async (err: Error) => {
+      await decryptor.done; // the decryptor's own failure explains a broken pipe best
+      throw err;
+    }),
+  ]).then(() => ({ sha256: hash.digest('hex'), storedBytes }));
   done.catch(() => undefined);
   return { plaintext: decryptor.output, done };
 }

@@ -31,13 +31,20 @@ export function signature(secret: string, body: string): string {
 async function post(url: string, body: string, headers: Record<string, string>, timeoutMs: number): Promise<string> {
   let res: Response;
   try {
-    res = await fetch(url, { method: 'POST', body, redirect: 'error', signal: AbortSignal.timeout(timeoutMs), headers: { 'content-type': 'application/json', 'user-agent': `lifeboat/${LIFEBOAT_VERSION}`, ...headers } });
+    res = await fetch(url, {
+      method: 'POST',
+      body,
+      redirect: 'error',
+      signal: AbortSignal.timeout(timeoutMs),
+      headers: { 'content-type': 'application/json', 'user-agent': `lifeboat/${LIFEBOAT_VERSION}`, ...headers },
+    });
   } catch (err) {
     const e = err as Error & { cause?: Error };
     throw new ChannelError(`request failed: ${e.cause?.message ?? e.message}`, false);
   }
   const text = (await res.text().catch(() => '')).slice(0, 200);
-  if (!res.ok) throw new ChannelError(`HTTP ${res.status}${text ? `: ${text}` : ''}`, res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429);
+  if (!res.ok)
+    throw new ChannelError(`HTTP ${res.status}${text ? `: ${text}` : ''}`, res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429);
   return `HTTP ${res.status}`;
 }
 
@@ -52,7 +59,9 @@ async function sendEmail(c: EmailChannelConfig, label: string, n: Notification, 
     port: c.port,
     secure: c.security === 'tls',
     requireTLS: c.security === 'starttls',
-    auth: c.username ? { user: resolveSecret(c.username, `${label}.username`, base), pass: c.password ? resolveSecret(c.password, `${label}.password`, base) : undefined } : undefined,
+    auth: c.username
+      ? { user: resolveSecret(c.username, `${label}.username`, base), pass: c.password ? resolveSecret(c.password, `${label}.password`, base) : undefined }
+      : undefined,
     tls: c.ca ? { ca: pem(resolveSecret(c.ca, `${label}.ca`, base), base) } : undefined,
     connectionTimeout: timeout,
     greetingTimeout: timeout,

@@ -52,7 +52,10 @@ export type EmailChannelConfig = z.infer<typeof EmailChannelSchema>;
 /** A route: events of these databases (all when omitted) and types (all when omitted) go to `channels`. */
 const RouteSchema = z.strictObject({
   databases: z.array(z.string().min(1)).min(1).optional(),
-  events: z.array(z.enum(NOTIFY_EVENTS, { error: `expected one of ${NOTIFY_EVENTS.join(', ')}` })).min(1).optional(),
+  events: z
+    .array(z.enum(NOTIFY_EVENTS, { error: `expected one of ${NOTIFY_EVENTS.join(', ')}` }))
+    .min(1)
+    .optional(),
   channels: z.array(channelName).min(1, 'expected at least one channel'),
 });
 export type RouteConfig = z.infer<typeof RouteSchema>;
@@ -66,7 +69,12 @@ export const NotificationsSchema = z
   .superRefine((n, ctx) => {
     n.routes.forEach((r, i) =>
       r.channels.forEach((c, j) => {
-        if (!n.channels[c]) ctx.addIssue({ code: 'custom', path: ['routes', i, 'channels', j], message: `unknown channel "${c}" (defined: ${Object.keys(n.channels).join(', ') || 'none'})` });
+        if (!n.channels[c])
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', i, 'channels', j],
+            message: `unknown channel "${c}" (defined: ${Object.keys(n.channels).join(', ') || 'none'})`,
+          });
       }),
     );
   });
@@ -77,7 +85,8 @@ export function routeDatabaseProblems(n: NotificationsConfig | undefined, databa
   const out: Array<{ path: PropertyKey[]; message: string }> = [];
   n?.routes.forEach((r, i) =>
     (r.databases ?? []).forEach((d, j) => {
-      if (!databases.includes(d)) out.push({ path: ['notifications', 'routes', i, 'databases', j], message: `unknown database "${d}" (configured: ${databases.join(', ') || 'none'})` });
+      if (!databases.includes(d))
+        out.push({ path: ['notifications', 'routes', i, 'databases', j], message: `unknown database "${d}" (configured: ${databases.join(', ') || 'none'})` });
     }),
   );
   return out;

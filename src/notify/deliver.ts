@@ -73,7 +73,15 @@ async function claim(storage: Storage, key: string, mine: Claim, now: Date): Pro
   return true;
 }
 
-async function deliverOne(cfg: LifeboatConfig, storage: Storage, dir: string, phase: string, channel: string, n: Notification, opts: DeliverOptions): Promise<ChannelDelivery> {
+async function deliverOne(
+  cfg: LifeboatConfig,
+  storage: Storage,
+  dir: string,
+  phase: string,
+  channel: string,
+  n: Notification,
+  opts: DeliverOptions,
+): Promise<ChannelDelivery> {
   const sentKey = recordKey(dir, channel, phase, 'sent');
   if (await storage.head(sentKey)) return { channel, status: 'already-sent' };
   const now = (opts.now ?? (() => new Date()))();
@@ -127,7 +135,11 @@ export async function deliver(cfg: LifeboatConfig, input: unknown, opts: Deliver
     opts.logger?.info({ incident: key, note }, 'notification not sent');
     return { key, type: event.type, channels: [], note };
   }
-  const n = notification(event, (opts.now ?? (() => new Date()))(), event.workflow ? workflowUrl(cfg, event.workflow.workflowId, event.workflow.runId) : undefined);
+  const n = notification(
+    event,
+    (opts.now ?? (() => new Date()))(),
+    event.workflow ? workflowUrl(cfg, event.workflow.workflowId, event.workflow.runId) : undefined,
+  );
   const results: ChannelDelivery[] = [];
   for (const channel of channels) results.push(await deliverOne(cfg, storage, dir, recovery ? 'recovery' : 'open', channel, n, opts));
   opts.logger?.info({ incident: key, channels: results.map((r) => `${r.channel}:${r.status}`) }, 'notification delivered');

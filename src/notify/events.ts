@@ -6,7 +6,15 @@ import { LifeboatError } from '../errors.js';
 import type { HealthProblem, HealthReport } from '../observability/health.js';
 import { NOTIFY_EVENTS, type NotifyEventType } from './config.js';
 
-export const SEVERITIES = { 'backup-failed': 'critical', 'verify-failed': 'critical', stale: 'critical', 'size-anomaly': 'critical', 'approval-needed': 'warning', 'runbook-finished': 'info', recovery: 'resolved' } as const;
+export const SEVERITIES = {
+  'backup-failed': 'critical',
+  'verify-failed': 'critical',
+  stale: 'critical',
+  'size-anomaly': 'critical',
+  'approval-needed': 'warning',
+  'runbook-finished': 'info',
+  recovery: 'resolved',
+} as const;
 export type Severity = (typeof SEVERITIES)[NotifyEventType];
 
 /**
@@ -19,7 +27,10 @@ export const NotificationEventSchema = z
     database: databaseName.optional(),
     runbook: z.string().regex(NAME_RE, 'expected a runbook name').optional(),
     /** The kind of incident (default: the type), e.g. `verify-overdue` reported as `stale`. */
-    incident: z.string().regex(/^[a-z][a-z-]{0,40}$/, 'expected an incident kind such as "stale"').optional(),
+    incident: z
+      .string()
+      .regex(/^[a-z][a-z-]{0,40}$/, 'expected an incident kind such as "stale"')
+      .optional(),
     /** When the incident started; with the kind it names the incident. */
     openedAt: z.iso.datetime({ offset: true, error: 'expected an ISO time such as 2026-11-23T02:00:00Z' }),
     summary: z.string().min(1, 'expected a one-line summary').max(300),

@@ -129,7 +129,12 @@ export class CatalogReader {
   }
 
   /** Newest record overall and newest passed per kind; record names sort by time. */
-  private async readVerifications(storage: Storage, backups: Manifest[], recordKeys: string[], problems: string[]): Promise<Pick<DatabaseCatalog, 'latestVerification' | 'latestPassed'>> {
+  private async readVerifications(
+    storage: Storage,
+    backups: Manifest[],
+    recordKeys: string[],
+    problems: string[],
+  ): Promise<Pick<DatabaseCatalog, 'latestVerification' | 'latestPassed'>> {
     const kindOf = new Map(backups.map((b) => [b.backupId, b.kind] as const));
     const backupOf = (key: string) => key.split('/backups/')[1]!.split('/')[0]!;
     const sorted = [...recordKeys].sort((a, b) => verificationName(b).localeCompare(verificationName(a)));

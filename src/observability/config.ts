@@ -27,13 +27,16 @@ export const OBSERVABILITY_DEFAULTS: ObservabilityConfig = ObservabilitySchema.p
 const SIZE_DROP_MESSAGE = 'expected a negative percentage such as "-50%", or false to turn the check off';
 
 /** `sizeDropAlert: "-50%"` becomes -0.5; `false` turns the size check off. */
-export const SizeDropAlertSchema = z.union([
-  z.literal(false),
-  z
-    .string({ error: SIZE_DROP_MESSAGE })
-    .regex(/^-(100|\d{1,2}(\.\d+)?)\s*%$/, SIZE_DROP_MESSAGE)
-    .transform((s) => -Number(s.replace(/[-%\s]/g, '')) / 100),
-], { error: SIZE_DROP_MESSAGE });
+export const SizeDropAlertSchema = z.union(
+  [
+    z.literal(false),
+    z
+      .string({ error: SIZE_DROP_MESSAGE })
+      .regex(/^-(100|\d{1,2}(\.\d+)?)\s*%$/, SIZE_DROP_MESSAGE)
+      .transform((s) => -Number(s.replace(/[-%\s]/g, '')) / 100),
+  ],
+  { error: SIZE_DROP_MESSAGE },
+);
 
 /**
  * Health bounds of one database, spread into `databases.<name>`: how old its newest backup

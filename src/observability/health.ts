@@ -93,8 +93,24 @@ export interface DatabaseHealth {
   status: 'healthy' | 'unhealthy';
   problems: HealthProblem[];
   bounds: { rpoSeconds: number; rpoSource: HealthBounds['rpoSource']; verifyWithinSeconds: number | null; sizeDropAlert: number | false };
-  backup: { backupId: string; kind: Manifest['kind']; finishedAt: string; ageSeconds: number; rpoSeconds: number; rpoSource: HealthBounds['rpoSource']; fresh: boolean } | null;
-  verification: { backupId: string; kind: string; outcome: 'passed' | 'failed'; verifiedAt: string; ageSeconds: number; withinSeconds: number | null; restoreDurationMs: number | null } | null;
+  backup: {
+    backupId: string;
+    kind: Manifest['kind'];
+    finishedAt: string;
+    ageSeconds: number;
+    rpoSeconds: number;
+    rpoSource: HealthBounds['rpoSource'];
+    fresh: boolean;
+  } | null;
+  verification: {
+    backupId: string;
+    kind: string;
+    outcome: 'passed' | 'failed';
+    verifiedAt: string;
+    ageSeconds: number;
+    withinSeconds: number | null;
+    restoreDurationMs: number | null;
+  } | null;
   sizes: SizeChange[];
   backups: number;
   catalogProblems: string[];
@@ -118,7 +134,17 @@ export function sizeChanges(backups: Manifest[], alertBelow: number | false): Si
     const [newest, previous] = backups.filter((b) => b.kind === kind);
     if (!newest || !previous || previous.rawBytes <= 0) continue;
     const change = (newest.rawBytes - previous.rawBytes) / previous.rawBytes;
-    out.push({ kind, backupId: newest.backupId, startedAt: newest.startedAt, rawBytes: newest.rawBytes, storedBytes: newest.artifact.bytes, previousBackupId: previous.backupId, previousRawBytes: previous.rawBytes, change, alertBelow });
+    out.push({
+      kind,
+      backupId: newest.backupId,
+      startedAt: newest.startedAt,
+      rawBytes: newest.rawBytes,
+      storedBytes: newest.artifact.bytes,
+      previousBackupId: previous.backupId,
+      previousRawBytes: previous.rawBytes,
+      change,
+      alertBelow,
+    });
   }
   return out;
 }
@@ -128,11 +154,26 @@ function freshness(c: DatabaseCatalog, b: HealthBounds, now: Date): { backup: Da
   const bound = formatDurationShort(b.rpoMs);
   if (!newest) {
     const schemaOnly = c.backups.length > 0 ? ' (only schema backups, which hold no data)' : '';
-    return { backup: null, problem: { kind: 'stale', message: `Backups of ${c.database} are stale: no committed full or data backup${schemaOnly} (RPO bound ${bound})`, since: EPOCH } };
+    return {
+      backup: null,
+      problem: {
+        kind: 'stale',
+        message: `Backups of ${c.database} are stale: no committed full or data backup${schemaOnly} (RPO bound ${bound})`,
+        since: EPOCH,
+      },
+    };
   }
   const ageMs = now.getTime() - Date.parse(newest.finishedAt);
   const fresh = ageMs <= b.rpoMs;
-  const backup = { backupId: newest.backupId, kind: newest.kind, finishedAt: newest.finishedAt, ageSeconds: seconds(ageMs), rpoSeconds: seconds(b.rpoMs), rpoSource: b.rpoSource, fresh };
+  const backup = {
+    backupId: newest.backupId,
+    kind: newest.kind,
+    finishedAt: newest.finishedAt,
+    ageSeconds: seconds(ageMs),
+    rpoSeconds: seconds(b.rpoMs),
+    rpoSource: b.rpoSource,
+    fresh,
+  };
   if (fresh) return { backup };
   const message = `Backups of ${c.database} are stale: newest ${newest.kind} backup ${newest.backupId} is ${age(newest.finishedAt, now)} old (RPO bound ${bound})`;
   return { backup, problem: { kind: 'stale', message, since: plus(newest.finishedAt, b.rpoMs), backupId: newest.backupId, backupKind: newest.kind } };
@@ -148,11 +189,33 @@ function verification(c: DatabaseCatalog, b: HealthBounds, now: Date): { verific
     return { verification: null, problem: { kind: 'verify-overdue', message, since: plus(oldest.finishedAt, within) } };
   }
   const ageMs = now.getTime() - Date.parse(v.verifiedAt);
-  const out = { backupId: v.backupId, kind: v.kind, outcome: v.outcome, verifiedAt: v.verifiedAt, ageSeconds: seconds(ageMs), withinSeconds: within === undefined ? null : seconds(within), restoreDurationMs: v.restoreDurationMs };
+  const out = {
+    backupId: v.backupId,
+    kind: v.kind,
+    outcome: v.outcome,
+    verifiedAt: v.verifiedAt,
+    ageSeconds: seconds(ageMs),
+    withinSeconds: within === undefined ? null : seconds(within),
+    restoreDurationMs: v.restoreDurationMs,
+  };
   const kind = v.kind === 'unknown' ? undefined : v.kind;
   if (v.outcome === 'failed') {
-    const why = v.error ?? v.checks.filter((x) => !x.ok).map((x) => x.name).join(', ');
-    return { verification: out, problem: { kind: 'verify-failed', message: `Verification of ${c.database} backup ${v.backupId} failed${why ? `: ${why}` : ''}`, since: v.verifiedAt, backupId: v.backupId, backupKind: kind } };
+    const why =
+      v.error ??
+      v.checks
+        .filter((x) => !x.ok)
+        .map((x) => x.name)
+        .join(', ');
+    return {
+      verification: out,
+      problem: {
+        kind: 'verify-failed',
+        message: `Verification of ${c.database} backup ${v.backupId} failed${why ? `: ${why}` : ''}`,
+        since: v.verifiedAt,
+        backupId: v.backupId,
+        backupKind: kind,
+      },
+    };
   }
   if (within !== undefined && ageMs > within) {
     const message = `Verification of ${c.database} is overdue: newest verification is ${age(v.verifiedAt, now)} old (bound ${formatDurationShort(within)})`;
@@ -175,10 +238,27 @@ function sizeProblems(database: string, sizes: SizeChange[]): HealthProblem[] {
 
 /** The health of one database from one storage target's catalog. Pure. */
 export function evaluateDatabase(c: DatabaseCatalog, b: HealthBounds, environment: string, now: Date): DatabaseHealth {
-  const bounds = { rpoSeconds: seconds(b.rpoMs), rpoSource: b.rpoSource, verifyWithinSeconds: b.verifyWithinMs === undefined ? null : seconds(b.verifyWithinMs), sizeDropAlert: b.sizeDropAlert };
-  const base = { database: c.database, environment, production: environment === 'production', storage: c.storage, bounds, backups: c.backups.length, catalogProblems: c.problems };
+  const bounds = {
+    rpoSeconds: seconds(b.rpoMs),
+    rpoSource: b.rpoSource,
+    verifyWithinSeconds: b.verifyWithinMs === undefined ? null : seconds(b.verifyWithinMs),
+    sizeDropAlert: b.sizeDropAlert,
+  };
+  const base = {
+    database: c.database,
+    environment,
+    production: environment === 'production',
+    storage: c.storage,
+    bounds,
+    backups: c.backups.length,
+    catalogProblems: c.problems,
+  };
   if (c.error) {
-    const problem: HealthProblem = { kind: 'catalog-unreadable', message: `Catalog of ${c.database} is unreadable: ${c.error}`, since: c.failingSince ?? c.readAt };
+    const problem: HealthProblem = {
+      kind: 'catalog-unreadable',
+      message: `Catalog of ${c.database} is unreadable: ${c.error}`,
+      since: c.failingSince ?? c.readAt,
+    };
     return { ...base, status: 'unhealthy', problems: [problem], backup: null, verification: null, sizes: [] };
   }
   const f = freshness(c, b, now);

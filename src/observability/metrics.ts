@@ -14,11 +14,25 @@ const KINDS = ['full', 'schema', 'data'] as const;
 /** This process's own counters, shared by every worker it runs (the activity interceptor feeds them). */
 export const workerRegistry = new Registry();
 export const workerMetrics = {
-  activities: new Counter({ name: 'lifeboat_worker_activities_total', help: 'Activities this worker process ran, by type, database and outcome', labelNames: ['activity', 'database', 'outcome'], registers: [workerRegistry] }),
-  activitySeconds: new Histogram({ name: 'lifeboat_worker_activity_duration_seconds', help: 'Run time of activities in this worker process', labelNames: ['activity'], buckets: [0.1, 1, 10, 60, 300, 1800, 7200, 21600], registers: [workerRegistry] }),
+  activities: new Counter({
+    name: 'lifeboat_worker_activities_total',
+    help: 'Activities this worker process ran, by type, database and outcome',
+    labelNames: ['activity', 'database', 'outcome'],
+    registers: [workerRegistry],
+  }),
+  activitySeconds: new Histogram({
+    name: 'lifeboat_worker_activity_duration_seconds',
+    help: 'Run time of activities in this worker process',
+    labelNames: ['activity'],
+    buckets: [0.1, 1, 10, 60, 300, 1800, 7200, 21600],
+    registers: [workerRegistry],
+  }),
 };
 collectDefaultMetrics({ register: workerRegistry, prefix: 'lifeboat_worker_' });
-new Gauge({ name: 'lifeboat_build_info', help: 'Lifeboat version of this worker (always 1)', labelNames: ['version'], registers: [workerRegistry] }).set({ version: LIFEBOAT_VERSION }, 1);
+new Gauge({ name: 'lifeboat_build_info', help: 'Lifeboat version of this worker (always 1)', labelNames: ['version'], registers: [workerRegistry] }).set(
+  { version: LIFEBOAT_VERSION },
+  1,
+);
 
 function fleetMetrics(registers: Registry[]) {
   const gauge = (name: string, help: string, labelNames: string[]) => new Gauge({ name, help, labelNames, registers });
@@ -93,7 +107,12 @@ export class LifeboatMetrics {
   /** `sdkMetrics`: the Temporal SDK's metrics are forwarded, and `lifeboat_sdk_metrics_up` says whether they were. */
   constructor(opts: { sdkMetrics?: boolean } = {}) {
     this.fleet = fleetMetrics([this.fleetRegistry]);
-    if (opts.sdkMetrics) this.sdkUp = new Gauge({ name: 'lifeboat_sdk_metrics_up', help: "1 when the Temporal SDK's own metrics could be read for this scrape", registers: [this.fleetRegistry] });
+    if (opts.sdkMetrics)
+      this.sdkUp = new Gauge({
+        name: 'lifeboat_sdk_metrics_up',
+        help: "1 when the Temporal SDK's own metrics could be read for this scrape",
+        registers: [this.fleetRegistry],
+      });
     this.registry = Registry.merge([this.fleetRegistry, workerRegistry]);
   }
 

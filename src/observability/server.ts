@@ -54,7 +54,9 @@ async function handle(opts: ObservabilityServerOptions, req: IncomingMessage, re
   const head = req.method === 'HEAD';
   if (req.method !== 'GET' && !head) return send(res, json(405, { error: 'method not allowed: use GET' }), false, { allow: 'GET, HEAD' });
   if (opts.token !== undefined && !bearerMatches(req.headers.authorization, opts.token)) {
-    return send(res, json(401, { error: 'unauthorized: send Authorization: Bearer <observability.token>' }), head, { 'www-authenticate': 'Bearer realm="lifeboat"' });
+    return send(res, json(401, { error: 'unauthorized: send Authorization: Bearer <observability.token>' }), head, {
+      'www-authenticate': 'Bearer realm="lifeboat"',
+    });
   }
   const path = new URL(req.url ?? '/', 'http://localhost').pathname.replace(/\/+$/, '') || '/';
   const route = opts.routes[path];
@@ -75,7 +77,13 @@ export async function startObservabilityServer(opts: ObservabilityServerOptions)
   server.keepAliveTimeout = 5_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new LifeboatError('LISTEN_FAILED', `Observability server failed to start: ${err.code ?? err.message} on ${opts.bind}:${opts.port} (set observability.port or observability.enabled: false)`, { subject: `${opts.bind}:${opts.port}` })),
+      reject(
+        new LifeboatError(
+          'LISTEN_FAILED',
+          `Observability server failed to start: ${err.code ?? err.message} on ${opts.bind}:${opts.port} (set observability.port or observability.enabled: false)`,
+          { subject: `${opts.bind}:${opts.port}` },
+        ),
+      ),
     );
     server.listen(opts.port, opts.bind, () => resolve());
   });

@@ -58,7 +58,12 @@ function livenessCheck(cfg: LifeboatConfig, probe: LivenessProbe): () => Promise
     }
     const state = probe.worker?.getState();
     const ok = error === undefined && (state === undefined || state === 'RUNNING');
-    const value: Liveness = { status: ok ? 'ok' : 'unavailable', checkedAt: new Date().toISOString(), temporal: { address, namespace, taskQueue, connected: error === undefined, error }, worker: state ? { state } : undefined };
+    const value: Liveness = {
+      status: ok ? 'ok' : 'unavailable',
+      checkedAt: new Date().toISOString(),
+      temporal: { address, namespace, taskQueue, connected: error === undefined, error },
+      worker: state ? { state } : undefined,
+    };
     cached = { at: Date.now(), value };
     return value;
   };
@@ -95,7 +100,15 @@ export function observabilityRoutes(cfg: LifeboatConfig, reader: CatalogReader, 
         ...d,
         targets: (await reader.targets(d.database)).map((c) => {
           const h = evaluateDatabase(c, healthBounds(cfg, d.database), d.environment, now);
-          return { storage: c.storage, status: h.status, backups: c.backups.length, newest: c.backups[0]?.backupId ?? null, problems: h.problems, catalogProblems: c.problems, error: c.error };
+          return {
+            storage: c.storage,
+            status: h.status,
+            backups: c.backups.length,
+            newest: c.backups[0]?.backupId ?? null,
+            problems: h.problems,
+            catalogProblems: c.problems,
+            error: c.error,
+          };
         }),
       })),
     );
@@ -126,7 +139,12 @@ export function observabilityRoutes(cfg: LifeboatConfig, reader: CatalogReader, 
  * is taken is logged as an error and the worker runs on without it (Prometheus sees the target
  * down); every other problem is thrown.
  */
-export async function startObservability(cfg: LifeboatConfig, logger: Logger, probe: LivenessProbe, sdkMetricsUrl?: string): Promise<Observability | undefined> {
+export async function startObservability(
+  cfg: LifeboatConfig,
+  logger: Logger,
+  probe: LivenessProbe,
+  sdkMetricsUrl?: string,
+): Promise<Observability | undefined> {
   const o = observabilitySettings(cfg);
   if (!o.enabled) return undefined;
   const base = cfg.sourcePath ? path.dirname(cfg.sourcePath) : undefined;
@@ -135,7 +153,13 @@ export async function startObservability(cfg: LifeboatConfig, logger: Logger, pr
   const metrics = new LifeboatMetrics({ sdkMetrics: sdkMetricsUrl !== undefined });
   const log = logger.child({ component: 'observability' });
   try {
-    const server = await startObservabilityServer({ bind: o.bind, port: o.port, token, routes: observabilityRoutes(cfg, reader, metrics, probe, sdkMetricsUrl), logger: log });
+    const server = await startObservabilityServer({
+      bind: o.bind,
+      port: o.port,
+      token,
+      routes: observabilityRoutes(cfg, reader, metrics, probe, sdkMetricsUrl),
+      logger: log,
+    });
     log.info({ url: server.url, token: token !== undefined, sdkMetrics: sdkMetricsUrl !== undefined }, 'observability server listening');
     return { ...server, metrics, reader };
   } catch (err) {

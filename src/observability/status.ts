@@ -33,7 +33,9 @@ export function statusRows(report: HealthReport): Array<{ cells: string[]; healt
         d.environment,
         d.status,
         b ? `${b.backupId} (${b.kind})` : '-',
-        b ? `${formatDurationShort(b.ageSeconds * 1000)} / ${formatDurationShort(b.rpoSeconds * 1000)}` : `- / ${formatDurationShort(d.bounds.rpoSeconds * 1000)}`,
+        b
+          ? `${formatDurationShort(b.ageSeconds * 1000)} / ${formatDurationShort(b.rpoSeconds * 1000)}`
+          : `- / ${formatDurationShort(d.bounds.rpoSeconds * 1000)}`,
         v ? `${v.outcome} ${formatDurationShort(v.ageSeconds * 1000)} ago` : 'never',
         full ? `${pct(full.change)} (${full.kind})` : '-',
         d.problems.map((p) => p.kind).join(', ') || '-',

@@ -71,7 +71,13 @@ export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBac
   let firstError: Error | undefined;
   const progress: StreamProgress = { rawBytes: 0, storedBytes: 0 };
   const hash = createHash('sha256');
-  const chain = startDumpChain({ dump: opts.dump, compression: opts.compression, signal: ac.signal, classifyDumpFailure: opts.classifyDumpFailure, observe: opts.observe });
+  const chain = startDumpChain({
+    dump: opts.dump,
+    compression: opts.compression,
+    signal: ac.signal,
+    classifyDumpFailure: opts.classifyDumpFailure,
+    observe: opts.observe,
+  });
   const stored = storedStream(chain, opts.encrypt, ac.signal);
   let exactRaw: number | undefined;
   const processesDone = stored.done.then((rawBytes) => {
@@ -89,7 +95,10 @@ export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBac
       cb(null, chunk);
     },
     flush(cb) {
-      processesDone.then(() => cb(), (err: Error) => cb(err));
+      processesDone.then(
+        () => cb(),
+        (err: Error) => cb(err),
+      );
     },
   });
   // Failures are reported through the returned promise; the stream's 'error' event may fire before
@@ -113,7 +122,10 @@ export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBac
     if (firstError) throw firstError;
     const written = await upload;
     if (written.bytes !== progress.storedBytes) {
-      throw new LifeboatError('STORAGE_FAILED', `Stored size differs from the bytes sent (${written.bytes} != ${progress.storedBytes}): ${opts.storage.describe(opts.key)}`);
+      throw new LifeboatError(
+        'STORAGE_FAILED',
+        `Stored size differs from the bytes sent (${written.bytes} != ${progress.storedBytes}): ${opts.storage.describe(opts.key)}`,
+      );
     }
     opts.onProgress?.(progress); // the exact raw size, now that every process has ended
     return { ...progress, sha256: hash.digest('hex') };

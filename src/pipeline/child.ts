@@ -47,4 +47,3 @@ export function waitForExit(child: ResultPromise, tool: string, stderr: TailBuff
     }),
   );
 }
-

@@ -50,7 +50,11 @@ function startDecoder(codec: Manifest['artifact']['compression']['codec'], signa
  */
 function checkEncryption(m: Manifest, label: string): void {
   if (m.artifact.encryption) {
-    throw new LifeboatError('UNSUPPORTED', `Restore of ${label} failed: backup ${m.backupId} is encrypted (${m.artifact.encryption.type}) and this version cannot decrypt it`, { subject: label });
+    throw new LifeboatError(
+      'UNSUPPORTED',
+      `Restore of ${label} failed: backup ${m.backupId} is encrypted (${m.artifact.encryption.type}) and this version cannot decrypt it`,
+      { subject: label },
+    );
   }
 }
 
@@ -81,7 +85,11 @@ export async function checkFreeSpace(dir: string, m: Manifest, label: string): P
   const needed = Math.ceil(m.rawBytes * 1.05) + 64 * 1024 * 1024;
   if (free < needed) {
     const mib = (n: number) => `${Math.ceil(n / 1024 / 1024)} MiB`;
-    throw new LifeboatError('INSUFFICIENT_SPACE', `Restore of ${label} failed: ${dir} has ${mib(free)} free and the dump needs ${mib(needed)}; set restore.tempDir to a larger disk`, { subject: label });
+    throw new LifeboatError(
+      'INSUFFICIENT_SPACE',
+      `Restore of ${label} failed: ${dir} has ${mib(free)} free and the dump needs ${mib(needed)}; set restore.tempDir to a larger disk`,
+      { subject: label },
+    );
   }
 }
 
@@ -124,7 +132,11 @@ async function checkStored(storage: Storage, m: Manifest, label: string, where: 
     throw new LifeboatError('BACKUP_NOT_FOUND', `Restore of ${label} failed: the artifact of backup ${m.backupId} is missing: ${where}`, { subject: where });
   }
   if (head.bytes !== m.artifact.bytes) {
-    throw new LifeboatError('CHECKSUM_MISMATCH', `Restore of ${label} failed: checksum mismatch: the stored artifact is ${head.bytes} bytes, the manifest says ${m.artifact.bytes}: ${where}`, { subject: where });
+    throw new LifeboatError(
+      'CHECKSUM_MISMATCH',
+      `Restore of ${label} failed: checksum mismatch: the stored artifact is ${head.bytes} bytes, the manifest says ${m.artifact.bytes}: ${where}`,
+      { subject: where },
+    );
   }
 }
 
@@ -185,10 +197,18 @@ export async function fetchArtifact(opts: {
     await sink.settled();
     const decodeError = sink.error();
     if (decodeError) {
-      throw new LifeboatError('DECOMPRESS_FAILED', `Restore of ${label} failed: the artifact's checksum is right but it does not decompress as ${m.artifact.compression.codec}: ${decodeError.message}: ${where}`, { subject: where });
+      throw new LifeboatError(
+        'DECOMPRESS_FAILED',
+        `Restore of ${label} failed: the artifact's checksum is right but it does not decompress as ${m.artifact.compression.codec}: ${decodeError.message}: ${where}`,
+        { subject: where },
+      );
     }
     if (progress.rawBytes !== m.rawBytes) {
-      throw new LifeboatError('CHECKSUM_MISMATCH', `Restore of ${label} failed: the artifact decompressed to ${progress.rawBytes} bytes, the manifest says ${m.rawBytes}: ${where}`, { subject: where });
+      throw new LifeboatError(
+        'CHECKSUM_MISMATCH',
+        `Restore of ${label} failed: the artifact decompressed to ${progress.rawBytes} bytes, the manifest says ${m.rawBytes}: ${where}`,
+        { subject: where },
+      );
     }
     return { ...progress, sha256, ms: Date.now() - started };
   } finally {

@@ -3,7 +3,14 @@ import os from 'node:os';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { describeRowCountMismatches, type BackupSummary, type RestoreHeartbeat, type RestoreRequestInput, type RestoreResult, type TargetInspection } from '../contracts/index.js';
+import {
+  describeRowCountMismatches,
+  type BackupSummary,
+  type RestoreHeartbeat,
+  type RestoreRequestInput,
+  type RestoreResult,
+  type TargetInspection,
+} from '../contracts/index.js';
 import { restoreBackup } from './restore.js';
 import { selectBackup, summarize } from './select.js';
 import { inspectTarget } from './target.js';

@@ -54,7 +54,14 @@ async function withServer<T>(target: ResolvedTarget, label: string, fn: (s: Serv
 }
 
 /** Compares the restored tables' row counts with the manifest's (taken in the dump's snapshot). */
-export async function compareRowCounts(engine: Engine, conn: Connection, m: Manifest, mode: RestoreMode, label: string, only?: TableRef[]): Promise<RowCountComparison | null> {
+export async function compareRowCounts(
+  engine: Engine,
+  conn: Connection,
+  m: Manifest,
+  mode: RestoreMode,
+  label: string,
+  only?: TableRef[],
+): Promise<RowCountComparison | null> {
   if (mode === 'schema' || !m.rowCounts) return null;
   const expected = m.rowCounts.tables;
   const s = await engine.openDatabase(conn, label);
@@ -86,14 +93,22 @@ export async function compareRowCounts(engine: Engine, conn: Connection, m: Mani
 async function checkTarget(target: ResolvedTarget, manifest: Manifest, req: RestoreRequest, marker: string, label: string, log: Logger): Promise<Tool> {
   const dbName = target.conn.database;
   if (manifest.engine !== target.engine.id) {
-    throw new LifeboatError('UNSUPPORTED', `Restore of ${label} refused: backup ${manifest.backupId} is a ${manifest.engine} backup and the target is ${target.engine.name}`, { subject: req.target });
+    throw new LifeboatError(
+      'UNSUPPORTED',
+      `Restore of ${label} refused: backup ${manifest.backupId} is a ${manifest.engine} backup and the target is ${target.engine.name}`,
+      { subject: req.target },
+    );
   }
   return withServer(target, label, async (server) => {
     const tool = await target.engine.restoreTool(server.server, manifest.tool, label, target.toolsDir);
     const found = await server.describe(dbName);
     if (req.expect === 'new' && found.exists) {
       if (found.marker !== marker && !found.marker?.startsWith(`${marker} `)) {
-        throw new LifeboatError('TARGET_EXISTS', `Restore of ${label} refused: database ${dbName} exists now but did not when the target was checked; nothing was changed`, { subject: req.target });
+        throw new LifeboatError(
+          'TARGET_EXISTS',
+          `Restore of ${label} refused: database ${dbName} exists now but did not when the target was checked; nothing was changed`,
+          { subject: req.target },
+        );
       }
       log.warn({ database: dbName }, 'dropping the half-restored database of an earlier attempt of this restore');
       await server.drop(dbName);
@@ -133,7 +148,10 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
   const file = path.join(dir, 'artifact');
   progress.phase = 'downloading';
   report();
-  run.log.info({ database: req.database, backupId: selected.manifest.backupId, target: req.target, location: selected.storage.describe(selected.manifest.artifact.key) }, 'restore download started');
+  run.log.info(
+    { database: req.database, backupId: selected.manifest.backupId, target: req.target, location: selected.storage.describe(selected.manifest.artifact.key) },
+    'restore download started',
+  );
   const fetched = await fetchArtifact({
     storage: selected.storage,
     manifest: selected.manifest,
@@ -149,7 +167,16 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
 
   progress.phase = 'preparing';
   report();
-  const plan = await target.engine.planRestore({ tool: run.tool, file, workDir: dir, mode: req.mode, tables: req.tables, into: req.expect, label, signal: hooks.signal });
+  const plan = await target.engine.planRestore({
+    tool: run.tool,
+    file,
+    workDir: dir,
+    mode: req.mode,
+    tables: req.tables,
+    into: req.expect,
+    label,
+    signal: hooks.signal,
+  });
   if (req.expect === 'new') {
     run.notes.push(...(await withServer(target, label, (s) => s.create(target.conn.database, plan.createOptions, run.marker))));
     run.created = true;
@@ -170,7 +197,10 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     },
   });
   const toolMs = Date.now() - started;
-  run.log.info({ database: req.database, backupId: selected.manifest.backupId, target: req.target, tool: run.tool.name, toolMs, into: req.expect, jobs }, 'restore tool finished');
+  run.log.info(
+    { database: req.database, backupId: selected.manifest.backupId, target: req.target, tool: run.tool.name, toolMs, into: req.expect, jobs },
+    'restore tool finished',
+  );
   return { fetched, plan, toolMs };
 }
 
@@ -178,7 +208,9 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
 async function dropCreated(run: Run, err: unknown): Promise<void> {
   const dbName = run.target.conn.database;
   run.log.warn({ database: dbName, reason: (err as Error).message }, 'restore failed: dropping the database it created');
-  await withServer(run.target, run.label, (s) => s.drop(dbName)).catch((e: Error) => run.log.error({ database: dbName, reason: e.message }, 'could not drop the database of a failed restore'));
+  await withServer(run.target, run.label, (s) => s.drop(dbName)).catch((e: Error) =>
+    run.log.error({ database: dbName, reason: e.message }, 'could not drop the database of a failed restore'),
+  );
 }
 
 /**

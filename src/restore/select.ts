@@ -60,11 +60,19 @@ export interface SelectedBackup {
 function checkUsable(m: Manifest, mode: RestoreMode, action: string, database: string): void {
   const engine = engineFor(m.engine, `${action} of ${database} backup ${m.backupId}`, database);
   if (!engine.formats.includes(m.format)) {
-    throw new LifeboatError('UNSUPPORTED', `${action} of ${database} failed: backup ${m.backupId} is a ${m.format} artifact, which the ${engine.name} engine does not restore (it restores ${engine.formats.join(', ')})`, { subject: database });
+    throw new LifeboatError(
+      'UNSUPPORTED',
+      `${action} of ${database} failed: backup ${m.backupId} is a ${m.format} artifact, which the ${engine.name} engine does not restore (it restores ${engine.formats.join(', ')})`,
+      { subject: database },
+    );
   }
   if (!compatibleKinds(mode).includes(m.kind)) {
     const hint = m.kind === 'schema' ? 'use mode "schema"' : 'use mode "data"';
-    throw new LifeboatError('INVALID_INPUT', `${action} of ${database} refused: backup ${m.backupId} is a ${m.kind} backup and cannot be restored with mode "${mode}" (${hint})`, { subject: database });
+    throw new LifeboatError(
+      'INVALID_INPUT',
+      `${action} of ${database} refused: backup ${m.backupId} is a ${m.kind} backup and cannot be restored with mode "${mode}" (${hint})`,
+      { subject: database },
+    );
   }
 }
 
@@ -72,7 +80,13 @@ function checkUsable(m: Manifest, mode: RestoreMode, action: string, database: s
  * Finds the committed backup a selector names, reading manifests only. The database's storage
  * targets are searched in order, so a restore still works when the first one is unreachable.
  */
-export async function selectBackup(cfg: LifeboatConfig, database: string, selector: BackupSelector, mode: RestoreMode, action = 'Restore'): Promise<SelectedBackup> {
+export async function selectBackup(
+  cfg: LifeboatConfig,
+  database: string,
+  selector: BackupSelector,
+  mode: RestoreMode,
+  action = 'Restore',
+): Promise<SelectedBackup> {
   getDatabase(cfg, database);
   const problems: string[] = [];
   for (const name of databaseStorageNames(cfg, database)) {
@@ -113,9 +127,7 @@ export async function selectBackup(cfg: LifeboatConfig, database: string, select
         : selector === 'latest-verified'
           ? `no committed ${kinds} backup whose newest verification passed in ${where}`
           : `backup ${selector} not found: no committed manifest in ${where}`;
-  throw new LifeboatError(
-    'BACKUP_NOT_FOUND',
-    `${action} of ${database} failed: ${what}${problems.length ? ` (${problems.join('; ')})` : ''}`,
-    { subject: database },
-  );
+  throw new LifeboatError('BACKUP_NOT_FOUND', `${action} of ${database} failed: ${what}${problems.length ? ` (${problems.join('; ')})` : ''}`, {
+    subject: database,
+  });
 }

@@ -50,7 +50,15 @@ export function resolveTarget(cfg: LifeboatConfig, database: string, target: str
   if (ref) {
     const path = named ? `targets.${target}.url` : `databases.${target}.url`;
     const { engine, conn } = sameEngine(engineFor(source.engine, what, database), resolveConnection(cfg, ref, path, what, target), what, target);
-    return { name: target, kind: named ? 'named' : 'configured', engine, conn, server: conn, protected: ref.protected, toolsDir: ref.toolsDir ?? source.toolsDir };
+    return {
+      name: target,
+      kind: named ? 'named' : 'configured',
+      engine,
+      conn,
+      server: conn,
+      protected: ref.protected,
+      toolsDir: ref.toolsDir ?? source.toolsDir,
+    };
   }
   const { engine, conn } = src();
   return { name: target, kind: 'new', engine, conn: engine.withDatabase(conn, target), server: conn, protected: false, toolsDir: source.toolsDir };
@@ -120,7 +128,11 @@ export async function inspectTarget(cfg: LifeboatConfig, database: string, targe
   if (rules.refuse) throw new LifeboatError('INVALID_INPUT', `Restore of ${label} refused: ${conn.database} ${rules.refuse}`, { subject: targetName });
   const { exists, objects } = await databaseContents(engine, conn, label);
   if (!exists && mode === 'data') {
-    throw new LifeboatError('INVALID_INPUT', `Restore of ${label} refused: mode "data" needs an existing database holding the schema, and ${conn.database} does not exist`, { subject: targetName });
+    throw new LifeboatError(
+      'INVALID_INPUT',
+      `Restore of ${label} refused: mode "data" needs an existing database holding the schema, and ${conn.database} does not exist`,
+      { subject: targetName },
+    );
   }
 
   let isSource = sameDatabase(source, conn);
@@ -168,7 +180,11 @@ export async function dropScratchDatabase(cfg: LifeboatConfig, database: string,
     const found = await server.describe(scratch);
     if (!found.exists) return { dropped: false };
     if (found.marker !== null && !found.marker.startsWith('lifeboat:')) {
-      throw new LifeboatError('INVALID_INPUT', `Drop of scratch database ${scratch} refused: it was not created by Lifeboat (marker: ${found.marker.slice(0, 80)})`, { subject: scratch });
+      throw new LifeboatError(
+        'INVALID_INPUT',
+        `Drop of scratch database ${scratch} refused: it was not created by Lifeboat (marker: ${found.marker.slice(0, 80)})`,
+        { subject: scratch },
+      );
     }
     await server.drop(scratch);
     return { dropped: true };

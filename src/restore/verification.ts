@@ -77,7 +77,10 @@ export async function readVerification(storage: Storage, key: string): Promise<V
  * `lifeboat backups` shows it; `latest-verified` restores pick backups whose newest record passed.
  */
 export async function latestVerification(storage: Storage, database: string, backupId: string): Promise<VerificationRecord | undefined> {
-  const found = (await storage.list(keys.verifications(database, backupId))).map((o) => o.key).filter(isVerificationKey).sort();
+  const found = (await storage.list(keys.verifications(database, backupId)))
+    .map((o) => o.key)
+    .filter(isVerificationKey)
+    .sort();
   const newest = found[found.length - 1];
   return newest ? readVerification(storage, newest) : undefined;
 }

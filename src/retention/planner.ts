@@ -103,7 +103,11 @@ function planKind(kind: string, candidates: RetentionCandidate[], policy: Retent
     const all = [...entries, ...undated];
     const decisions = all.map((e) => {
       const keep = halted !== undefined || e.reasons.length > 0;
-      const reasons = e.reasons.length ? e.reasons : halted ? [`halted: ${halted.reason}`] : [e.c.status === 'corrupt' ? 'verification failed: not counted as kept' : 'not selected by any rule'];
+      const reasons = e.reasons.length
+        ? e.reasons
+        : halted
+          ? [`halted: ${halted.reason}`]
+          : [e.c.status === 'corrupt' ? 'verification failed: not counted as kept' : 'not selected by any rule'];
       return { backupId: e.c.backupId, kind, startedAt: e.c.startedAt, status: e.c.status, keep, reasons };
     });
     return { kind, decisions, halted, warnings };
@@ -163,11 +167,7 @@ function planKind(kind: string, candidates: RetentionCandidate[], policy: Retent
  * older than `freshnessMs`, or when no good backup exists. Deterministic: the same input (in any
  * order) gives the same plan, and applying a plan then planning again deletes nothing more.
  */
-export function planRetention(input: {
-  backups: RetentionCandidate[];
-  policies: Partial<Record<string, RetentionPolicy>>;
-  now: Date | number;
-}): RetentionPlan {
+export function planRetention(input: { backups: RetentionCandidate[]; policies: Partial<Record<string, RetentionPolicy>>; now: Date | number }): RetentionPlan {
   const now = typeof input.now === 'number' ? input.now : input.now.getTime();
   const byKind = new Map<string, RetentionCandidate[]>();
   const seenIds = new Set<string>();

@@ -32,7 +32,12 @@ async function partitionRetained(storage: Storage, objects: StoredObject[], now:
  * A backup any of whose objects Object Lock still retains is left whole: `retainedUntil` says
  * until when (the latest date among its objects).
  */
-export async function deleteBackup(storage: Storage, database: string, backupId: string, now = Date.now()): Promise<{ objects: number; bytes: number; retainedUntil?: string }> {
+export async function deleteBackup(
+  storage: Storage,
+  database: string,
+  backupId: string,
+  now = Date.now(),
+): Promise<{ objects: number; bytes: number; retainedUntil?: string }> {
   const prefix = keys.backupPrefix(database, backupId);
   const locked = await retainedUntil(storage, await storage.list(prefix), now);
   if (locked) return { objects: 0, bytes: 0, retainedUntil: locked.toISOString() };
@@ -79,7 +84,12 @@ function planFor(cfg: LifeboatConfig, database: string, inv: TargetInventory, ma
  * Plans retention for every storage target of a database (or only `only`). Verification records
  * count from every target: a backup verified from its primary copy is verified on each copy.
  */
-export async function planTargets(cfg: LifeboatConfig, database: string, now: number, only?: string): Promise<{ plans: TargetPlan[]; inventories: TargetInventory[] }> {
+export async function planTargets(
+  cfg: LifeboatConfig,
+  database: string,
+  now: number,
+  only?: string,
+): Promise<{ plans: TargetPlan[]; inventories: TargetInventory[] }> {
   const targets = retentionTargets(cfg, database);
   if (only && !targets.includes(only)) {
     throw new LifeboatError('UNKNOWN_STORAGE', `Unknown storage target "${only}" for ${database}: its targets are ${targets.join(', ')}`, { subject: only });

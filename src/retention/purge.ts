@@ -24,7 +24,8 @@ export async function planPurge(cfg: LifeboatConfig, database: string, before: s
     const backups = inv.manifests.filter((m) => Date.parse(m.startedAt) < cutoff);
     const remaining = inv.manifests.length - backups.length;
     const problems = [...inv.problems];
-    for (const m of inv.manifests) if (!Number.isFinite(Date.parse(m.startedAt))) problems.push(`backup ${m.backupId} has an unreadable start time; not purged`);
+    for (const m of inv.manifests)
+      if (!Number.isFinite(Date.parse(m.startedAt))) problems.push(`backup ${m.backupId} has an unreadable start time; not purged`);
     const leftovers = findOrphanObjects(inv, database, cutoff);
     const uploads = (await storage.listIncompleteUploads(keys.databasePrefix(database))).filter((u) => uploadIsStale(database, u, cutoff));
     out.push({
@@ -52,7 +53,13 @@ export interface PurgeOutcome {
  * Deletes, on one target, every backup started before `before` (re-listed now, so a copy that
  * arrived since the plan is purged too), then leftovers and unfinished uploads from before it.
  */
-export async function executePurge(cfg: LifeboatConfig, database: string, before: string, storageName: string, onProgress?: (done: number) => void): Promise<PurgeOutcome> {
+export async function executePurge(
+  cfg: LifeboatConfig,
+  database: string,
+  before: string,
+  storageName: string,
+  onProgress?: (done: number) => void,
+): Promise<PurgeOutcome> {
   const cutoff = Date.parse(before);
   const storage = openStorage(cfg, storageName);
   const inv = await readInventory(storage, database);

@@ -35,7 +35,13 @@ export function readRunbookFile(file: string): RunbookDefinition {
   }
   const parsed = RunbookFileSchema.safeParse(doc.toJS());
   if (!parsed.success) {
-    throw new LifeboatError('CONFIG_INVALID', `Invalid runbook ${file}:\n${formatIssues(parsed.error.issues).map((p) => `  - ${p}`).join('\n')}`, { subject: file });
+    throw new LifeboatError(
+      'CONFIG_INVALID',
+      `Invalid runbook ${file}:\n${formatIssues(parsed.error.issues)
+        .map((p) => `  - ${p}`)
+        .join('\n')}`,
+      { subject: file },
+    );
   }
   return parsed.data;
 }
@@ -67,7 +73,8 @@ export function loadRunbook(cfg: LifeboatConfig, name: string, given: Record<str
   const def = entry.definition;
   const params: Record<string, string | number | boolean> = {};
   const problems: string[] = [];
-  for (const key of Object.keys(given)) if (!def.params[key]) problems.push(`params.${key}: not a parameter of ${name} (parameters: ${Object.keys(def.params).join(', ') || 'none'})`);
+  for (const key of Object.keys(given))
+    if (!def.params[key]) problems.push(`params.${key}: not a parameter of ${name} (parameters: ${Object.keys(def.params).join(', ') || 'none'})`);
   for (const [key, spec] of Object.entries(def.params)) {
     let v: string | number | boolean | undefined = given[key];
     if (v === undefined) v = spec.default;

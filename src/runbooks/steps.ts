@@ -39,10 +39,16 @@ export async function runSql(cfg: LifeboatConfig, input: SqlStepInput): Promise<
     const r = await client.query({ text: input.sql, rowMode: 'array' });
     const value = (r.rows[0] as unknown[] | undefined)?.[0] ?? null;
     if (input.assert && value !== true) {
-      throw new LifeboatError('ASSERTION_FAILED', `Assertion failed on ${label}: ${shortMessage(input.sql, 200)} returned ${JSON.stringify(value)}`, { subject: label });
+      throw new LifeboatError('ASSERTION_FAILED', `Assertion failed on ${label}: ${shortMessage(input.sql, 200)} returned ${JSON.stringify(value)}`, {
+        subject: label,
+      });
     }
     const shown = typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
-    return { value: typeof value === 'bigint' ? String(value) : value, rows: r.rowCount ?? r.rows.length, summary: input.assert ? 'assertion held' : `returned ${shortMessage(shown, 80)}` };
+    return {
+      value: typeof value === 'bigint' ? String(value) : value,
+      rows: r.rowCount ?? r.rows.length,
+      summary: input.assert ? 'assertion held' : `returned ${shortMessage(shown, 80)}`,
+    };
   } catch (err) {
     if (err instanceof LifeboatError) throw err;
     throw new LifeboatError('ASSERTION_FAILED', `SQL on ${label} failed: ${(err as Error).message}`, { subject: label });
@@ -76,19 +82,35 @@ function whyFailed(program: string, r: ExecaOutcome): string {
 }
 
 /** Runs an allow-listed program (no shell), heartbeating its output; fails with its exit status and last error line. */
-export async function runCommand(cfg: LifeboatConfig, log: Logger, input: CommandStepInput, rt: StepRuntime): Promise<{ exitCode: number; output: string; summary: string }> {
+export async function runCommand(
+  cfg: LifeboatConfig,
+  log: Logger,
+  input: CommandStepInput,
+  rt: StepRuntime,
+): Promise<{ exitCode: number; output: string; summary: string }> {
   const allowed = cfg.runbooks?.commands ?? {};
   const spec = allowed[input.command];
   if (!spec) {
-    throw new LifeboatError('COMMAND_NOT_ALLOWED', `Command ${input.command} is not allowed: not in runbooks.commands (allowed: ${Object.keys(allowed).join(', ') || 'none'})`, { subject: input.command });
+    throw new LifeboatError(
+      'COMMAND_NOT_ALLOWED',
+      `Command ${input.command} is not allowed: not in runbooks.commands (allowed: ${Object.keys(allowed).join(', ') || 'none'})`,
+      { subject: input.command },
+    );
   }
   if (input.args.length && !spec.allowExtraArgs) {
-    throw new LifeboatError('COMMAND_NOT_ALLOWED', `Command ${input.command} is not allowed extra arguments (set allowExtraArgs in runbooks.commands.${input.command})`, { subject: input.command });
+    throw new LifeboatError(
+      'COMMAND_NOT_ALLOWED',
+      `Command ${input.command} is not allowed extra arguments (set allowExtraArgs in runbooks.commands.${input.command})`,
+      { subject: input.command },
+    );
   }
   const env: Record<string, string> = { LIFEBOAT_RUNBOOK: input.runbook, LIFEBOAT_STEP: input.step };
   for (const [k, v] of Object.entries(spec.env)) env[k] = resolveSecret(v, `runbooks.commands.${input.command}.env.${k}`);
   const tail = new TailBuffer(8 * 1024);
-  const beat = setInterval(() => rt.heartbeat({ activity: 'runbook-step', phase: `running ${input.command}`, last: redactSecrets(tail.text().slice(-200)) }), 2000);
+  const beat = setInterval(
+    () => rt.heartbeat({ activity: 'runbook-step', phase: `running ${input.command}`, last: redactSecrets(tail.text().slice(-200)) }),
+    2000,
+  );
   try {
     const child = execa(spec.program, [...spec.args, ...input.args], {
       cwd: spec.cwd,
@@ -105,7 +127,10 @@ export async function runCommand(cfg: LifeboatConfig, log: Logger, input: Comman
     const r: ExecaOutcome = await child.catch((e: ExecaOutcome) => e);
     const output = redactSecrets(tail.text());
     const line = keyStderrLine(output);
-    if (r.failed) throw new LifeboatError('COMMAND_FAILED', `Command ${input.command} failed: ${spec.program} ${whyFailed(spec.program, r)}${line ? `: ${line}` : ''}`, { subject: input.command });
+    if (r.failed)
+      throw new LifeboatError('COMMAND_FAILED', `Command ${input.command} failed: ${spec.program} ${whyFailed(spec.program, r)}${line ? `: ${line}` : ''}`, {
+        subject: input.command,
+      });
     log.info({ runbook: input.runbook, step: input.step, command: input.command }, 'runbook command succeeded');
     return { exitCode: 0, output: output.slice(-2000), summary: `${input.command} succeeded${line ? `: ${shortMessage(line, 120)}` : ''}` };
   } finally {
@@ -139,7 +164,9 @@ export async function httpCheck(input: HttpCheckInput, rt: StepRuntime): Promise
     rt.heartbeat({ activity: 'runbook-step', phase: 'polling', attempts, last: redactSecrets(last) });
     await rt.sleep(input.intervalMs);
   }
-  throw new LifeboatError('HTTP_CHECK_FAILED', `Health check failed: ${redactSecrets(input.url)} answered ${redactSecrets(last)} (${attempts} attempts)`, { subject: input.url });
+  throw new LifeboatError('HTTP_CHECK_FAILED', `Health check failed: ${redactSecrets(input.url)} answered ${redactSecrets(last)} (${attempts} attempts)`, {
+    subject: input.url,
+  });
 }
 
 export interface NotifyInput {
@@ -156,7 +183,10 @@ export async function notify(cfg: LifeboatConfig, log: Logger, input: NotifyInpu
   if (input.channel === 'log') return;
   const channels = cfg.runbooks?.notify ?? {};
   const ch = channels[input.channel];
-  if (!ch) throw new LifeboatError('INVALID_INPUT', `Unknown notification channel ${input.channel} (configured: ${['log', ...Object.keys(channels)].join(', ')})`, { subject: input.channel });
+  if (!ch)
+    throw new LifeboatError('INVALID_INPUT', `Unknown notification channel ${input.channel} (configured: ${['log', ...Object.keys(channels)].join(', ')})`, {
+      subject: input.channel,
+    });
   const url = resolveSecret(ch.webhook, `runbooks.notify.${input.channel}.webhook`);
   const res = await fetch(url, {
     method: 'POST',
@@ -171,7 +201,11 @@ export async function notify(cfg: LifeboatConfig, log: Logger, input: NotifyInpu
  * Gives a child restore the approval a runbook step already obtained, once the restore asks for
  * one; returns at once when the restore needs none.
  */
-export async function forwardRestoreApproval(cfg: LifeboatConfig, input: { workflowId: string; approver: string; target: string }, rt: StepRuntime): Promise<string> {
+export async function forwardRestoreApproval(
+  cfg: LifeboatConfig,
+  input: { workflowId: string; approver: string; target: string },
+  rt: StepRuntime,
+): Promise<string> {
   const client = await connectClient(cfg);
   try {
     const handle = client.workflow.getHandle(input.workflowId);
@@ -181,7 +215,9 @@ export async function forwardRestoreApproval(cfg: LifeboatConfig, input: { workf
         try {
           await handle.executeUpdate(approveRestoreUpdate, { args: [{ approver: input.approver, target: input.target }] });
         } catch (err) {
-          throw new LifeboatError('NOT_APPROVED', `Approval of the restore into ${input.target} was refused: ${failureCause(err).message}`, { subject: input.target });
+          throw new LifeboatError('NOT_APPROVED', `Approval of the restore into ${input.target} was refused: ${failureCause(err).message}`, {
+            subject: input.target,
+          });
         }
         return `approved by ${input.approver}`;
       }

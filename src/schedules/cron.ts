@@ -135,7 +135,7 @@ export function longestGapMs(crons: string[], intervalsMs: Array<{ every: number
   for (const i of intervalsMs) {
     // Intervals repeat exactly; alone, their gap is the interval itself.
     intervalGap = Math.min(intervalGap ?? Infinity, i.every);
-    if (crons.length > 0 && REFERENCE_DAYS * DAY_MS / i.every <= 50_000) {
+    if (crons.length > 0 && (REFERENCE_DAYS * DAY_MS) / i.every <= 50_000) {
       const first = REFERENCE_START + ((((i.offset - REFERENCE_START) % i.every) + i.every) % i.every);
       for (let t = first; t < REFERENCE_START + REFERENCE_DAYS * DAY_MS; t += i.every) times.push(t);
     }

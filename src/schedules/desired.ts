@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { getDatabase } from '../config/load.js';
-import { BACKUP_KINDS, SCHEDULE_KINDS, type LifeboatConfig, type OVERLAP_POLICIES, type ScheduleEntry, type ScheduleKind } from '../config/schema.js';
+import { type BACKUP_KINDS, SCHEDULE_KINDS, type LifeboatConfig, type OVERLAP_POLICIES, type ScheduleEntry, type ScheduleKind } from '../config/schema.js';
 import { longestGapMs } from './cron.js';
 import { durationMs, formatDurationShort } from '../contracts/duration.js';
 import { WORKFLOWS, type WorkflowName } from '../contracts/workflows.js';
@@ -91,7 +91,11 @@ export interface DesiredSchedule {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) =>
     v && typeof v === 'object' && !Array.isArray(v) && !(v instanceof Date)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      ? Object.fromEntries(
+          Object.entries(v as Record<string, unknown>)
+            .filter(([, x]) => x !== undefined)
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
       : v,
   );
 }

@@ -11,15 +11,7 @@ import {
 } from '@temporalio/client';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
-import {
-  MANAGED_MEMO_KEY,
-  SCHEDULE_ID_PREFIX,
-  canonicalJson,
-  describeTiming,
-  desiredSchedules,
-  sha256Hex,
-  type DesiredSchedule,
-} from './desired.js';
+import { MANAGED_MEMO_KEY, SCHEDULE_ID_PREFIX, canonicalJson, describeTiming, desiredSchedules, sha256Hex, type DesiredSchedule } from './desired.js';
 
 /** What Lifeboat stores in a schedule's action memo (the only memo Temporal lets us update). */
 interface StoredState {
@@ -154,10 +146,19 @@ export function diffSchedules(desired: DesiredSchedule[], observed: ObservedSche
     } else if (!o.marker) {
       changes.push({ action: 'conflict', scheduleId: d.scheduleId, desired: d, reason: 'a schedule with this id exists but is not managed by Lifeboat' });
     } else if (o.marker.scope !== scope) {
-      changes.push({ action: 'conflict', scheduleId: d.scheduleId, desired: d, reason: `managed by the Lifeboat deployment of task queue "${o.marker.scope}"` });
+      changes.push({
+        action: 'conflict',
+        scheduleId: d.scheduleId,
+        desired: d,
+        reason: `managed by the Lifeboat deployment of task queue "${o.marker.scope}"`,
+      });
     } else {
       const reasons = differences(d, o);
-      changes.push(reasons.length ? { action: 'update', scheduleId: d.scheduleId, desired: d, observed: o, reasons } : { action: 'unchanged', scheduleId: d.scheduleId, desired: d, observed: o });
+      changes.push(
+        reasons.length
+          ? { action: 'update', scheduleId: d.scheduleId, desired: d, observed: o, reasons }
+          : { action: 'unchanged', scheduleId: d.scheduleId, desired: d, observed: o },
+      );
     }
   }
   for (const o of observed) {
@@ -213,7 +214,11 @@ export async function planSchedules(client: Client, cfg: LifeboatConfig): Promis
   return diffSchedules(desired, await observeSchedules(client, desired, scope), scope, cfg.temporal.namespace);
 }
 
-function updateOptions(d: DesiredSchedule, stored: StoredState, state: ScheduleUpdateOptions['state']): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
+function updateOptions(
+  d: DesiredSchedule,
+  stored: StoredState,
+  state: ScheduleUpdateOptions['state'],
+): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
   return {
     spec: {
       cronExpressions: d.spec.cronExpressions,
@@ -263,7 +268,8 @@ export async function applySchedulePlan(client: Client, cfg: LifeboatConfig, pla
   for (const c of plan.changes) {
     if (c.action === 'unchanged') continue;
     try {
-      if (c.action === 'conflict') throw new LifeboatError('SCHEDULE_CONFLICT', `Schedule not applied: ${c.reason}: ${c.scheduleId}`, { subject: c.scheduleId });
+      if (c.action === 'conflict')
+        throw new LifeboatError('SCHEDULE_CONFLICT', `Schedule not applied: ${c.reason}: ${c.scheduleId}`, { subject: c.scheduleId });
       if (c.action === 'delete') {
         await client.schedule.getHandle(c.scheduleId).delete();
       } else if (c.action === 'create') {
@@ -301,7 +307,8 @@ export async function managedSchedule(client: Client, id: string): Promise<{ han
   const scheduleId = normalizeScheduleId(id);
   const handle = client.schedule.getHandle(scheduleId);
   const description = await describeOrUndefined(handle);
-  if (!description) throw new LifeboatError('UNKNOWN_SCHEDULE', `Unknown schedule: no schedule with id ${scheduleId} (see lifeboat schedules list)`, { subject: scheduleId });
+  if (!description)
+    throw new LifeboatError('UNKNOWN_SCHEDULE', `Unknown schedule: no schedule with id ${scheduleId} (see lifeboat schedules list)`, { subject: scheduleId });
   if (!isMarker(description.memo?.[MANAGED_MEMO_KEY])) {
     throw new LifeboatError('UNKNOWN_SCHEDULE', `Not a Lifeboat schedule: ${scheduleId} has no Lifeboat memo marker`, { subject: scheduleId });
   }

@@ -1,4 +1,4 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, type Dirent } from 'node:fs';
 import { link, mkdir, open, readFile, readdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -64,9 +64,7 @@ export class FilesystemStorage implements Storage {
   async putStream(key: string, body: Readable, options: PutStreamOptions = {}): Promise<{ bytes: number }> {
     const target = this.file(key);
     try {
-      const tmp = await this.writeTemp(target, (t) =>
-        pipeline(body, createWriteStream(t, { mode: 0o640 }), { signal: options.signal }),
-      );
+      const tmp = await this.writeTemp(target, (t) => pipeline(body, createWriteStream(t, { mode: 0o640 }), { signal: options.signal }));
       await rename(tmp, target);
       return { bytes: (await stat(target)).size };
     } catch (err) {
@@ -144,7 +142,7 @@ export class FilesystemStorage implements Storage {
   private async walk(prefix: string): Promise<Array<StoredObject & { partial: boolean }>> {
     const out: Array<StoredObject & { partial: boolean }> = [];
     const start = this.file(prefix.endsWith('/') || prefix === '' ? prefix : path.dirname(prefix));
-    let entries: import('node:fs').Dirent[];
+    let entries: Dirent[];
     try {
       entries = await readdir(start, { withFileTypes: true, recursive: true });
     } catch (err) {
@@ -181,9 +179,7 @@ export class FilesystemStorage implements Storage {
   }
 
   async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
-    return (await this.walk(prefix))
-      .filter((o) => o.partial)
-      .map((o) => ({ key: o.key, uploadId: o.key, initiated: o.lastModified }));
+    return (await this.walk(prefix)).filter((o) => o.partial).map((o) => ({ key: o.key, uploadId: o.key, initiated: o.lastModified }));
   }
 
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {

@@ -12,7 +12,10 @@ export const s3ProtectionShape = (secretRef: z.ZodType<SecretRef>) => ({
   objectLock: z
     .strictObject({
       mode: z.enum(['governance', 'compliance'], { error: 'expected governance or compliance' }),
-      days: z.int({ error: 'expected a whole number of days from 1 to 36500' }).min(1, 'expected a whole number of days from 1 to 36500').max(36500, 'expected a whole number of days from 1 to 36500'),
+      days: z
+        .int({ error: 'expected a whole number of days from 1 to 36500' })
+        .min(1, 'expected a whole number of days from 1 to 36500')
+        .max(36500, 'expected a whole number of days from 1 to 36500'),
     })
     .optional(),
   /** Server-side encryption: `{ type: aws:kms, kmsKeyId }`, `{ type: AES256 }`, or `{ type: customer, key: { env } }` (SSE-C). */

@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   PutObjectRetentionCommand,
   S3Client,
-  S3ServiceException,
+  type S3ServiceException,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import type { S3StorageConfig } from '../config/schema.js';
@@ -56,9 +56,7 @@ export class S3Storage implements Storage {
   ) {
     const label = `storage.${name}`;
     const accessKeyId = cfg.accessKeyId ? resolveSecret(cfg.accessKeyId, `${label}.accessKeyId`, baseDir) : undefined;
-    const secretAccessKey = cfg.secretAccessKey
-      ? resolveSecret(cfg.secretAccessKey, `${label}.secretAccessKey`, baseDir)
-      : undefined;
+    const secretAccessKey = cfg.secretAccessKey ? resolveSecret(cfg.secretAccessKey, `${label}.secretAccessKey`, baseDir) : undefined;
     const sessionToken = cfg.sessionToken ? resolveSecret(cfg.sessionToken, `${label}.sessionToken`, baseDir) : undefined;
     this.client = new S3Client({
       region: cfg.region,
@@ -134,7 +132,9 @@ export class S3Storage implements Storage {
     if (!until || (await this.head(key))?.retainUntil) return;
     const { ObjectLockMode } = this.protection.write();
     try {
-      await this.client.send(new PutObjectRetentionCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Retention: { Mode: ObjectLockMode, RetainUntilDate: until } }));
+      await this.client.send(
+        new PutObjectRetentionCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Retention: { Mode: ObjectLockMode, RetainUntilDate: until } }),
+      );
     } catch (err) {
       throw this.fail('Object Lock retention', key, err);
     }
@@ -149,7 +149,14 @@ export class S3Storage implements Storage {
   async putIfAbsent(key: string, data: Buffer | string, contentType = 'application/json'): Promise<boolean> {
     try {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, IfNoneMatch: '*', ...this.protection.write() }),
+        new PutObjectCommand({
+          Bucket: this.cfg.bucket,
+          Key: this.full(key),
+          Body: data,
+          ContentType: contentType,
+          IfNoneMatch: '*',
+          ...this.protection.write(),
+        }),
       );
       return true;
     } catch (err) {
@@ -160,7 +167,9 @@ export class S3Storage implements Storage {
 
   async put(key: string, data: Buffer | string, contentType = 'application/json'): Promise<void> {
     try {
-      await this.client.send(new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, ...this.protection.write() }));
+      await this.client.send(
+        new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, ...this.protection.write() }),
+      );
     } catch (err) {
       throw this.fail('Write', key, err);
     }
@@ -168,7 +177,9 @@ export class S3Storage implements Storage {
 
   async getStream(key: string, signal?: AbortSignal): Promise<Readable> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), ...this.protection.read }), { abortSignal: signal });
+      const res = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), ...this.protection.read }), {
+        abortSignal: signal,
+      });
       return res.Body as Readable;
     } catch (err) {
       throw this.fail('Read', key, err);
@@ -198,9 +209,7 @@ export class S3Storage implements Storage {
     let token: string | undefined;
     try {
       do {
-        const res = await this.client.send(
-          new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), ContinuationToken: token }),
-        );
+        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), ContinuationToken: token }));
         for (const o of res.Contents ?? []) {
           if (o.Key) out.push({ key: this.rel(o.Key), bytes: o.Size ?? 0, lastModified: o.LastModified });
         }
@@ -265,9 +274,7 @@ export class S3Storage implements Storage {
 
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
     try {
-      await this.client.send(
-        new AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: this.full(upload.key), UploadId: upload.uploadId }),
-      );
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: this.full(upload.key), UploadId: upload.uploadId }));
     } catch (err) {
       if (!isNotFound(err)) throw this.fail('Abort multipart upload', upload.key, err);
     }

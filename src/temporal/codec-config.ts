@@ -16,7 +16,10 @@ export const payloadCodecSchema = (secretRef: z.ZodType<SecretRef>) =>
     /** `lifeboat codec-server`: where it listens, which Web UI origins may call it, an optional bearer token. */
     server: z
       .strictObject({
-        listen: z.string().regex(/^(\[[^\]]+\]|[^:]+):\d+$/, 'expected HOST:PORT').default('127.0.0.1:8888'),
+        listen: z
+          .string()
+          .regex(/^(\[[^\]]+\]|[^:]+):\d+$/, 'expected HOST:PORT')
+          .default('127.0.0.1:8888'),
         origins: z.array(z.url()).optional(),
         token: secretRef.optional(),
       })

@@ -78,7 +78,8 @@ export async function handleCodecRequest(opts: CodecServerOptions, req: Incoming
   }
   const action = /\/(encode|decode)\/?$/.exec(new URL(req.url ?? '/', 'http://codec').pathname)?.[1];
   if (req.method !== 'POST' || !action) return send(res, 404, { message: 'expected POST /encode or POST /decode' });
-  if (opts.token && !tokenMatches(req.headers.authorization, opts.token)) return send(res, 401, { message: 'unauthorized: expected Authorization: Bearer <token>' });
+  if (opts.token && !tokenMatches(req.headers.authorization, opts.token))
+    return send(res, 401, { message: 'unauthorized: expected Authorization: Bearer <token>' });
   let payloads: Payload[];
   try {
     const body = JSON.parse(await readBody(req)) as { payloads?: JsonPayload[] };
@@ -97,7 +98,9 @@ export async function handleCodecRequest(opts: CodecServerOptions, req: Incoming
 }
 
 /** Starts the codec server on `host:port` (port 0: any free port); resolves once it listens. */
-export async function startCodecServer(opts: CodecServerOptions & { host: string; port: number }): Promise<{ server: Server; url: string; close(): Promise<void> }> {
+export async function startCodecServer(
+  opts: CodecServerOptions & { host: string; port: number },
+): Promise<{ server: Server; url: string; close(): Promise<void> }> {
   const server = createServer((req, res) => {
     handleCodecRequest(opts, req, res).catch((err: Error) => {
       if (!res.headersSent) send(res, 500, { message: err.message });
@@ -123,9 +126,13 @@ export function defaultUiOrigins(cfg: LifeboatConfig): string[] {
 }
 
 /** The codec server's settings from `temporal.payloadCodec` (and `--listen`/`--origin` overrides). */
-export function codecServerSettings(cfg: LifeboatConfig, overrides: { listen?: string; origins?: string[] } = {}): CodecServerOptions & { host: string; port: number } {
+export function codecServerSettings(
+  cfg: LifeboatConfig,
+  overrides: { listen?: string; origins?: string[] } = {},
+): CodecServerOptions & { host: string; port: number } {
   const codec = payloadCodec(cfg);
-  if (!codec) throw new LifeboatError('CONFIG_INVALID', 'Codec server cannot start: temporal.payloadCodec is not configured', { subject: 'temporal.payloadCodec' });
+  if (!codec)
+    throw new LifeboatError('CONFIG_INVALID', 'Codec server cannot start: temporal.payloadCodec is not configured', { subject: 'temporal.payloadCodec' });
   const server = cfg.temporal.payloadCodec?.server;
   const listen = overrides.listen ?? server?.listen ?? '127.0.0.1:8888';
   const sep = listen.lastIndexOf(':');

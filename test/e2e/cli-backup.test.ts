@@ -146,7 +146,9 @@ test('a failed backup exits non-zero with the cause; bad usage exits 2', async (
 
   const failed = await lifeboat(['backup', 'locked', '--wait', '--json']);
   expect(failed.exitCode).toBe(1);
-  expect(failed.stderr).toMatch(/^Backup of locked failed: Connection to locked failed: authentication rejected: password authentication failed for user "lb_e2e_\w+" \[AUTH_FAILED\]$/m);
+  expect(failed.stderr).toMatch(
+    /^Backup of locked failed: Connection to locked failed: authentication rejected: password authentication failed for user "lb_e2e_\w+" \[AUTH_FAILED\]$/m,
+  );
   const json = JSON.parse(failed.stdout) as { ok: boolean; error: { type: string } };
   expect(json).toMatchObject({ ok: false, error: { type: 'AUTH_FAILED' } });
 });

@@ -36,13 +36,25 @@ beforeAll(async () => {
   const s = services();
   const [primary, second, role] = await Promise.all([createBucket('lb-prog'), createBucket('lb-prog-off'), createRole('lb_prog')]);
   offsite = second;
-  await createFilledDatabase(s.pg.adminUrl, db.big, `create table filler as select g as id, repeat(md5(g::text), 32) as body from generate_series(1, ${ROWS}) g;`);
+  await createFilledDatabase(
+    s.pg.adminUrl,
+    db.big,
+    `create table filler as select g as id, repeat(md5(g::text), 32) as body from generate_series(1, ${ROWS}) g;`,
+  );
   mkdirSync(path.join(dir, 'runbooks'));
   writeFileSync(path.join(dir, 'runbooks', 'cli-approve.yaml'), RUNBOOK);
   process.env.LB_PROG_BIG_URL = pgUrl(db.big, role);
   process.env.LB_PROG_GONE_URL = pgUrl(db.gone, role);
   process.env.LB_PROG_S3 = s.s3.secretAccessKey;
-  const bucket = (name: string) => ({ type: 's3', bucket: name, region: s.s3.region, endpoint: s.s3.endpoint, forcePathStyle: true, accessKeyId: s.s3.accessKeyId, secretAccessKey: { env: 'LB_PROG_S3' } });
+  const bucket = (name: string) => ({
+    type: 's3',
+    bucket: name,
+    region: s.s3.region,
+    endpoint: s.s3.endpoint,
+    forcePathStyle: true,
+    accessKeyId: s.s3.accessKeyId,
+    secretAccessKey: { env: 'LB_PROG_S3' },
+  });
   const raw = {
     temporal: { taskQueue },
     storage: { primary: bucket(primary), offsite: bucket(second) },
@@ -55,7 +67,12 @@ beforeAll(async () => {
   };
   writeFileSync(configFile, JSON.stringify(raw));
   w = await startWorker(parseConfig({ ...raw, temporal: { address: s.temporal.address, namespace: 'default', taskQueue } }), { heartbeatIntervalMs: 200 });
-  env = { LIFEBOAT_CONFIG: '', TEMPORAL_ADDRESS: s.temporal.address, TEMPORAL_CONFIG_FILE: path.join(dir, 'no-such.toml'), LIFEBOAT_PROGRESS_INTERVAL_MS: '200' };
+  env = {
+    LIFEBOAT_CONFIG: '',
+    TEMPORAL_ADDRESS: s.temporal.address,
+    TEMPORAL_CONFIG_FILE: path.join(dir, 'no-such.toml'),
+    LIFEBOAT_PROGRESS_INTERVAL_MS: '200',
+  };
 }, 120_000);
 
 afterAll(async () => {
@@ -63,7 +80,12 @@ afterAll(async () => {
 });
 
 function lifeboat(args: string[], extra: Record<string, string> = {}) {
-  return execa(process.execPath, [bin, '--config', configFile, ...args], { env: { ...process.env, ...env, ...extra }, extendEnv: false, reject: false, timeout: 110_000 });
+  return execa(process.execPath, [bin, '--config', configFile, ...args], {
+    env: { ...process.env, ...env, ...extra },
+    extendEnv: false,
+    reject: false,
+    timeout: 110_000,
+  });
 }
 
 test('backup --wait shows each phase with real numbers, the copy to the second target included, never "undefined"', async () => {
@@ -87,7 +109,12 @@ const script = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 (script ? test : test.skip)('on a terminal, the progress line is redrawn in place with a bar (skipped without util-linux script)', async () => {
   const quote = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
   const command = [process.execPath, bin, '--config', configFile, 'backup', 'big', '--wait'].map(quote).join(' ');
-  const res = await execa(script!, ['-qfec', command, '/dev/null'], { env: { ...process.env, ...env, LIFEBOAT_PROGRESS_INTERVAL_MS: '300' }, extendEnv: false, reject: false, timeout: 110_000 });
+  const res = await execa(script!, ['-qfec', command, '/dev/null'], {
+    env: { ...process.env, ...env, LIFEBOAT_PROGRESS_INTERVAL_MS: '300' },
+    extendEnv: false,
+    reject: false,
+    timeout: 110_000,
+  });
   expect(res).toMatchObject({ exitCode: 0 });
   const frames = res.stdout.split('\r\x1b[2K').map((f) => f.trim());
   expect(frames.some((f) => /^copying +\d+(\.\d)? (B|KiB|MiB) of 4\d\.\d MiB to offsite, \S+ \S+\/s, \[#*-*\] \d+%/.test(f))).toBe(true);
@@ -98,11 +125,16 @@ const script = ['/usr/bin/script', '/bin/script'].find((p) => existsSync(p));
 test('a failed backup prints its subject once, the cause, and the code', async () => {
   const res = await lifeboat(['backup', 'gone', '--wait']);
   expect(res.exitCode).toBe(1);
-  expect(res.stderr).toMatch(new RegExp(`^Backup of gone failed: Connection to gone failed: database "${db.gone}" does not exist \\[DATABASE_NOT_FOUND\\]$`, 'm'));
+  expect(res.stderr).toMatch(
+    new RegExp(`^Backup of gone failed: Connection to gone failed: database "${db.gone}" does not exist \\[DATABASE_NOT_FOUND\\]$`, 'm'),
+  );
   expect(res.stderr.match(/Backup of gone/g)).toHaveLength(1);
   const json = await lifeboat(['backup', 'gone', '--wait', '--json']);
   expect(json.exitCode).toBe(1);
-  expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { type: 'DATABASE_NOT_FOUND', message: `Connection to gone failed: database "${db.gone}" does not exist` } });
+  expect(JSON.parse(json.stdout)).toMatchObject({
+    ok: false,
+    error: { type: 'DATABASE_NOT_FOUND', message: `Connection to gone failed: database "${db.gone}" does not exist` },
+  });
 });
 
 test('runbook approve picks the only step waiting for approval; with none waiting it says so (Temporal found through a TOML profile)', async () => {
@@ -113,7 +145,8 @@ test('runbook approve picks the only step waiting for approval; with none waitin
   const started = await lifeboat(['runbook', 'start', 'cli-approve', '--id', id], viaProfile);
   expect(started).toMatchObject({ exitCode: 0, stdout: expect.stringContaining(`Started runbook cli-approve: ${id}`) });
   const handle = w.client.workflow.getHandle<WorkflowTypes['runRunbook']>(id);
-  for (let i = 0; i < 200 && (await handle.query(runbookProgressQuery).catch(() => undefined))?.status !== 'waiting-approval'; i++) await new Promise((r) => setTimeout(r, 100));
+  for (let i = 0; i < 200 && (await handle.query(runbookProgressQuery).catch(() => undefined))?.status !== 'waiting-approval'; i++)
+    await new Promise((r) => setTimeout(r, 100));
 
   const approved = await lifeboat(['runbook', 'approve', id, '--as', 'alice', '--json'], viaProfile);
   expect(approved).toMatchObject({ exitCode: 0 });

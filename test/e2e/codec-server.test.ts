@@ -22,10 +22,14 @@ databases: {}
 `,
   );
   const key = randomBytes(32).toString('base64');
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin/lifeboat.js'), '--config', configFile, 'codec-server', '--listen', '127.0.0.1:0', '--origin', 'http://ui.example:8080'], {
-    env: { PATH: process.env.PATH!, LB_CODEC_KEY: key },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [path.join(repoRoot, 'bin/lifeboat.js'), '--config', configFile, 'codec-server', '--listen', '127.0.0.1:0', '--origin', 'http://ui.example:8080'],
+    {
+      env: { PATH: process.env.PATH!, LB_CODEC_KEY: key },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const output: string[] = [];
   const url = await new Promise<string>((resolve, reject) => {
@@ -41,8 +45,14 @@ databases: {}
   });
   try {
     const call = (action: string, body: unknown, origin?: string) =>
-      fetch(`${url}/${action}`, { method: 'POST', headers: { 'Content-Type': 'application/json', ...(origin ? { Origin: origin } : {}) }, body: JSON.stringify(body) });
-    const plain = { payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"database":"orders"}').toString('base64') }] };
+      fetch(`${url}/${action}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', ...(origin ? { Origin: origin } : {}) },
+        body: JSON.stringify(body),
+      });
+    const plain = {
+      payloads: [{ metadata: { encoding: Buffer.from('json/plain').toString('base64') }, data: Buffer.from('{"database":"orders"}').toString('base64') }],
+    };
     const encoded = await call('encode', plain, 'http://ui.example:8080');
     expect(encoded.headers.get('access-control-allow-origin')).toBe('http://ui.example:8080');
     const sealed = (await encoded.json()) as typeof plain;

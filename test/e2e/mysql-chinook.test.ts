@@ -43,7 +43,10 @@ maybe('Chinook (MySQL script) on MariaDB', () => {
       .split('\n')
       .filter((l) => !/^\s*(DROP DATABASE|CREATE DATABASE|USE\s)/i.test(l))
       .join('\n');
-    execFileSync('mariadb', ['--no-defaults', `--socket=${server.socket}`, '--user=root', '--default-character-set=utf8mb4', 'chinook'], { input: sql, stdio: ['pipe', 'ignore', 'pipe'] });
+    execFileSync('mariadb', ['--no-defaults', `--socket=${server.socket}`, '--user=root', '--default-character-set=utf8mb4', 'chinook'], {
+      input: sql,
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
   }, 180_000);
 
   afterAll(async () => {
@@ -84,7 +87,9 @@ maybe('Chinook (MySQL script) on MariaDB', () => {
           await restore.close();
         }
         expect(await compareRowCounts(target, scratch, outcome.rowCounts!)).toEqual({ compared: 11, mismatches: [] });
-        const checks = await runChecks(target, scratch, [{ name: 'every track has an album', sql: 'SELECT COUNT(*) = 0 FROM Track t LEFT JOIN Album a ON a.AlbumId = t.AlbumId WHERE a.AlbumId IS NULL' }]);
+        const checks = await runChecks(target, scratch, [
+          { name: 'every track has an album', sql: 'SELECT COUNT(*) = 0 FROM Track t LEFT JOIN Album a ON a.AlbumId = t.AlbumId WHERE a.AlbumId IS NULL' },
+        ]);
         expect(checks.map((k) => k.ok)).toEqual([true]);
       } finally {
         await dropOwnedDatabase(admin, scratch);

@@ -62,10 +62,13 @@ async function dumpTo(kind: 'full' | 'schema' | 'data', file: string, conn = sou
 }
 
 async function restoreInto(target: string, file: string, options: { tables?: string[]; create?: boolean } = {}): Promise<void> {
-  if (options.create !== false) await createDatabase(admin, target, { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' }, `lifeboat:restore:test-${target}`, []);
+  if (options.create !== false)
+    await createDatabase(admin, target, { charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' }, `lifeboat:restore:test-${target}`, []);
   const restore = await prepareRestore(withDatabase(source, target), admin.server, { subject: `shop into ${target}` });
   try {
-    await runRestore(restore, file, [new RestoreFilter({ sourceDatabase: 'shop', targetDatabase: target, tables: options.tables, subject: `shop into ${target}` })]);
+    await runRestore(restore, file, [
+      new RestoreFilter({ sourceDatabase: 'shop', targetDatabase: target, tables: options.tables, subject: `shop into ${target}` }),
+    ]);
   } finally {
     await restore.close();
   }
@@ -100,7 +103,12 @@ describe('MariaDB round trip of awkward data (utf8mb4, blobs, JSON, DECIMAL, dat
     expect(outcome.rowCounts!.customers).toBe(400);
     expect(outcome.rowCounts!.audit).toBe(400);
     expect(outcome.consistency).toBe('same-snapshot');
-    expect(outcome.position).toMatchObject({ exact: true, source: 'dump-snapshot', file: expect.stringMatching(/^binlog\.\d+$/), gtid: expect.stringMatching(/^0-1-\d+$/) });
+    expect(outcome.position).toMatchObject({
+      exact: true,
+      source: 'dump-snapshot',
+      file: expect.stringMatching(/^binlog\.\d+$/),
+      gtid: expect.stringMatching(/^0-1-\d+$/),
+    });
     expect(outcome.position!.pos).toBeGreaterThan(0);
     expect(outcome.schemaChanges).toEqual([]);
     expect(outcome.warnings).toEqual([]);
@@ -118,15 +126,31 @@ describe('MariaDB round trip of awkward data (utf8mb4, blobs, JSON, DECIMAL, dat
     expect(await digests('shop_copy')).toEqual(await digests('shop'));
     expect(await checksumTables(c, 'shop_copy', SAMPLE_TABLES)).toEqual(await checksumTables(c, 'shop', SAMPLE_TABLES));
     const defs = await programDefinitions(c, 'shop');
-    expect(Object.keys(defs).sort()).toEqual(['EVENT:nightly_cleanup', 'FUNCTION:gross', 'PROCEDURE:add_line', 'TRIGGER:customers_audit', 'VIEW:customer_totals']);
+    expect(Object.keys(defs).sort()).toEqual([
+      'EVENT:nightly_cleanup',
+      'FUNCTION:gross',
+      'PROCEDURE:add_line',
+      'TRIGGER:customers_audit',
+      'VIEW:customer_totals',
+    ]);
     expect(await programDefinitions(c, 'shop_copy')).toEqual(defs);
-    expect(await compareRowCounts(withDatabase(source, 'shop_copy'), 'shop_copy', outcome.rowCounts!)).toEqual({ compared: SAMPLE_TABLES.length, mismatches: [] });
-    const [[emoji]] = await c.query<mysql.RowDataPacket[][]>("SELECT COUNT(*) AS n FROM shop_copy.customers WHERE name LIKE '%🚀%' AND name LIKE BINARY '%🚀🔥👩‍👩‍👧%'") as unknown as [[{ n: string }]];
+    expect(await compareRowCounts(withDatabase(source, 'shop_copy'), 'shop_copy', outcome.rowCounts!)).toEqual({
+      compared: SAMPLE_TABLES.length,
+      mismatches: [],
+    });
+    const [[emoji]] = (await c.query<mysql.RowDataPacket[][]>(
+      "SELECT COUNT(*) AS n FROM shop_copy.customers WHERE name LIKE '%🚀%' AND name LIKE BINARY '%🚀🔥👩‍👩‍👧%'",
+    )) as unknown as [[{ n: string }]];
     expect(Number(emoji.n)).toBeGreaterThan(0);
   });
 
   test('the new database carries the ownership marker and is dropped only by it', async () => {
-    expect(await describeDatabase(admin, 'shop_copy')).toMatchObject({ exists: true, marker: 'lifeboat:restore:test-shop_copy', charset: 'utf8mb4', collation: 'utf8mb4_unicode_ci' });
+    expect(await describeDatabase(admin, 'shop_copy')).toMatchObject({
+      exists: true,
+      marker: 'lifeboat:restore:test-shop_copy',
+      charset: 'utf8mb4',
+      collation: 'utf8mb4_unicode_ci',
+    });
     expect((await describeDatabase(admin, 'shop_copy')).objects).toBeGreaterThanOrEqual(SAMPLE_TABLES.length + 4);
     await expect(dropOwnedDatabase(admin, 'shop')).rejects.toThrow(/Drop of database shop refused: it was not created by Lifeboat \(no marker\)/);
     expect(await dropOwnedDatabase(admin, 'shop_copy')).toEqual({ dropped: true });

@@ -55,7 +55,9 @@ async function dumpWithDdlMidway(dump: PreparedDump, ddl: string, file: string):
     running.catch(() => undefined);
     const deadline = Date.now() + 30_000;
     for (;;) {
-      const [rows] = await c.query<mysql.RowDataPacket[]>("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for table metadata lock' AND INFO LIKE '%`t2`%'");
+      const [rows] = await c.query<mysql.RowDataPacket[]>(
+        "SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE STATE LIKE 'Waiting for table metadata lock' AND INFO LIKE '%`t2`%'",
+      );
       if (Number(rows[0]!.n) > 0) break;
       if (Date.now() > deadline) throw new Error('the dump never reached t2');
       await new Promise((r) => setTimeout(r, 50));
@@ -114,7 +116,9 @@ describe('version guard', () => {
     fakeTool(dir, 'mariadb-dump', 'mariadb-dump  Ver 10.19 Distrib 10.3.39-MariaDB, for debian-linux-gnu (x86_64)');
     const err = await failure(prepareDump(conn, { kind: 'full', rowCounts: 'exact', toolsDir: dir }, silentLog));
     expect(err.code).toBe('TOOL_TOO_OLD');
-    expect(err.message).toMatch(/^Backup of ddl refused: mariadb-dump 10\.3\.39 is older than the server \(MariaDB 10\.11\.\d+.*\); install mariadb-client 10\.11 or newer, or set toolsDir$/);
+    expect(err.message).toMatch(
+      /^Backup of ddl refused: mariadb-dump 10\.3\.39 is older than the server \(MariaDB 10\.11\.\d+.*\); install mariadb-client 10\.11 or newer, or set toolsDir$/,
+    );
 
     const real = await prepareDump(conn, { kind: 'full', rowCounts: 'exact' }, silentLog);
     await real.close();
@@ -128,7 +132,9 @@ describe('version guard', () => {
     fakeTool(dir, 'mysqldump', 'mysqldump  Ver 8.0.36 for Linux on x86_64 (MySQL Community Server - GPL)');
     const err = await failure(prepareDump(conn, { kind: 'full', rowCounts: 'exact', toolsDir: dir }, silentLog));
     expect(err.code).toBe('TOOL_MISSING');
-    expect(err.message).toMatch(/mariadb-dump of MariaDB not found in toolsDir .* \(found mysqldump 8\.0\.36 of MySQL, which cannot dump MariaDB reliably\); install mariadb-client 10\.11 or newer$/);
+    expect(err.message).toMatch(
+      /mariadb-dump of MariaDB not found in toolsDir .* \(found mysqldump 8\.0\.36 of MySQL, which cannot dump MariaDB reliably\); install mariadb-client 10\.11 or newer$/,
+    );
   });
 });
 
@@ -150,7 +156,10 @@ describe('error classes', () => {
     const wrong = parseMysqlUrl(server.url('ddl').replace(encodeURIComponent(server.password), 'nope-nope'));
     const restore = await prepareRestore(wrong, { flavour: 'mariadb', major: 10, minor: 11, version: server.version }, { subject: 'ddl into ddl' });
     try {
-      const err = await runRestore(restore, file).then(() => undefined, (e: unknown) => e);
+      const err = await runRestore(restore, file).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(ToolRunError);
       expect(restore.classifyFailure((err as ToolRunError).exit).code).toBe('AUTH_FAILED');
     } finally {
@@ -164,15 +173,24 @@ describe('restore stops at the first error', () => {
     await c.query('CREATE DATABASE stop_here');
     const file = path.join(work, 'bad.sql.zst');
     execFileSync('zstd', ['-q', '-o', file], { input: 'CREATE TABLE a (x INT);\nINSERT INTO missing VALUES (1);\nCREATE TABLE b (x INT);\n' });
-    const restore = await prepareRestore(withDatabase(conn, 'stop_here'), { flavour: 'mariadb', major: 10, minor: 11, version: server.version }, { subject: 'ddl into stop_here' });
+    const restore = await prepareRestore(
+      withDatabase(conn, 'stop_here'),
+      { flavour: 'mariadb', major: 10, minor: 11, version: server.version },
+      { subject: 'ddl into stop_here' },
+    );
     const optionFile = restore.command.args[0]!.replace('--defaults-extra-file=', '');
     expect(readFileSync(optionFile, 'utf8')).toContain('password=');
-    const err = await runRestore(restore, file).then(() => undefined, (e: unknown) => e);
+    const err = await runRestore(restore, file).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     await restore.close();
     expect(() => readFileSync(optionFile)).toThrow(/ENOENT/);
     const classified = restore.classifyFailure((err as ToolRunError).exit);
     expect(classified.code).toBe('RESTORE_FAILED');
-    expect(classified.message).toMatch(/^Restore of ddl into stop_here failed: mariadb exited with code 1: ERROR 1146 \(42S02\) at line 2: Table 'stop_here.missing' doesn't exist/);
+    expect(classified.message).toMatch(
+      /^Restore of ddl into stop_here failed: mariadb exited with code 1: ERROR 1146 \(42S02\) at line 2: Table 'stop_here.missing' doesn't exist/,
+    );
     const [rows] = await c.query<mysql.RowDataPacket[]>("SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'stop_here'");
     expect(rows.map((r) => r.t)).toEqual(['a']);
   });
@@ -180,14 +198,25 @@ describe('restore stops at the first error', () => {
 
 describe('SQL checks', () => {
   test('each runs read-only with a time limit; true passes, anything else fails with its value', async () => {
-    const results = await runChecks(conn, 'ddl', [
-      { name: 'rows', sql: 'SELECT COUNT(*) = 50 FROM t1' },
-      { name: 'false', sql: 'SELECT 1 = 2' },
-      { name: 'broken', sql: 'SELECT * FROM nope' },
-      { name: 'writes', sql: 'DELETE FROM t1' },
-      { name: 'slow', sql: 'SELECT SLEEP(5) = 0' },
-    ], 1_000);
-    expect(results.map((r) => [r.name, r.ok])).toEqual([['rows', true], ['false', false], ['broken', false], ['writes', false], ['slow', false]]);
+    const results = await runChecks(
+      conn,
+      'ddl',
+      [
+        { name: 'rows', sql: 'SELECT COUNT(*) = 50 FROM t1' },
+        { name: 'false', sql: 'SELECT 1 = 2' },
+        { name: 'broken', sql: 'SELECT * FROM nope' },
+        { name: 'writes', sql: 'DELETE FROM t1' },
+        { name: 'slow', sql: 'SELECT SLEEP(5) = 0' },
+      ],
+      1_000,
+    );
+    expect(results.map((r) => [r.name, r.ok])).toEqual([
+      ['rows', true],
+      ['false', false],
+      ['broken', false],
+      ['writes', false],
+      ['slow', false],
+    ]);
     expect(results[1]!.value).toBe(0);
     expect(results[2]!.value).toMatch(/^error: Table 'ddl.nope' doesn't exist/);
     expect(results[3]!.value).toMatch(/^error: .*READ ONLY transaction/);

@@ -16,7 +16,18 @@ import { quoteIdent } from '../../src/engines/mysql/index.js';
 export const silentLog = pino({ level: 'silent' });
 
 export async function adminClient(server: MariadbServer, database?: string): Promise<mysql.Connection> {
-  return mysql.createConnection({ host: server.host, port: server.port, user: server.user, password: server.password, database, charset: 'utf8mb4', multipleStatements: false, dateStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  return mysql.createConnection({
+    host: server.host,
+    port: server.port,
+    user: server.user,
+    password: server.password,
+    database,
+    charset: 'utf8mb4',
+    multipleStatements: false,
+    dateStrings: true,
+    supportBigNumbers: true,
+    bigNumberStrings: true,
+  });
 }
 
 export async function createDb(server: MariadbServer, name: string, fill?: (c: mysql.Connection) => Promise<void>): Promise<void> {
@@ -41,7 +52,9 @@ function waitExit(child: ReturnType<typeof spawn>, what: string, stderr: string[
   return new Promise((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) =>
-      code === 0 ? resolve() : reject(new ToolRunError({ tool: what, ok: false, exitCode: code ?? undefined, signal: signal ?? undefined, stderr: stderr.join('') })),
+      code === 0
+        ? resolve()
+        : reject(new ToolRunError({ tool: what, ok: false, exitCode: code ?? undefined, signal: signal ?? undefined, stderr: stderr.join('') })),
     );
   });
 }
@@ -80,9 +93,15 @@ export async function runRestore(restore: PreparedRestore, file: string, filters
 
 /** SHA-256 over every row of `table` ordered by all columns, binary values as hex. */
 export async function tableDigest(c: mysql.Connection, database: string, table: string): Promise<{ rows: number; sha256: string }> {
-  const [cols] = await c.query<mysql.RowDataPacket[]>('SELECT COLUMN_NAME AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', [database, table]);
+  const [cols] = await c.query<mysql.RowDataPacket[]>(
+    'SELECT COLUMN_NAME AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    [database, table],
+  );
   const list = cols.map((r) => `HEX(${quoteIdent(String(r.n))})`).join(', ');
-  const [rows] = await c.query({ sql: `SELECT ${list} FROM ${quoteIdent(database)}.${quoteIdent(table)} ORDER BY ${cols.map((_, i) => i + 1).join(', ')}`, rowsAsArray: true });
+  const [rows] = await c.query({
+    sql: `SELECT ${list} FROM ${quoteIdent(database)}.${quoteIdent(table)} ORDER BY ${cols.map((_, i) => i + 1).join(', ')}`,
+    rowsAsArray: true,
+  });
   const h = createHash('sha256');
   for (const r of rows as unknown[][]) h.update(`${JSON.stringify(r)}\n`);
   return { rows: (rows as unknown[]).length, sha256: h.digest('hex') };
@@ -102,13 +121,19 @@ export async function checksumTables(c: mysql.Connection, database: string, tabl
 export async function programDefinitions(c: mysql.Connection, database: string): Promise<Record<string, string>> {
   const q = async (sql: string) => (await c.query<mysql.RowDataPacket[]>(sql, [database]))[0];
   const out: Record<string, string> = {};
-  for (const r of await q('SELECT ROUTINE_TYPE AS t, ROUTINE_NAME AS n, ROUTINE_DEFINITION AS d, DTD_IDENTIFIER AS r, IS_DETERMINISTIC AS det FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?')) {
+  for (const r of await q(
+    'SELECT ROUTINE_TYPE AS t, ROUTINE_NAME AS n, ROUTINE_DEFINITION AS d, DTD_IDENTIFIER AS r, IS_DETERMINISTIC AS det FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?',
+  )) {
     out[`${r.t}:${r.n}`] = `${r.d} returns ${r.r} deterministic ${r.det}`;
   }
-  for (const r of await q('SELECT TRIGGER_NAME AS n, EVENT_OBJECT_TABLE AS tb, ACTION_TIMING AS ti, EVENT_MANIPULATION AS m, ACTION_STATEMENT AS s FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?')) {
+  for (const r of await q(
+    'SELECT TRIGGER_NAME AS n, EVENT_OBJECT_TABLE AS tb, ACTION_TIMING AS ti, EVENT_MANIPULATION AS m, ACTION_STATEMENT AS s FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?',
+  )) {
     out[`TRIGGER:${r.n}`] = `${r.ti} ${r.m} ON ${r.tb}: ${r.s}`;
   }
-  for (const r of await q('SELECT EVENT_NAME AS n, EVENT_DEFINITION AS d, INTERVAL_VALUE AS iv, INTERVAL_FIELD AS f, STATUS AS s, STARTS AS st FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?')) {
+  for (const r of await q(
+    'SELECT EVENT_NAME AS n, EVENT_DEFINITION AS d, INTERVAL_VALUE AS iv, INTERVAL_FIELD AS f, STATUS AS s, STARTS AS st FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?',
+  )) {
     out[`EVENT:${r.n}`] = `${r.d} every ${r.iv} ${r.f} ${r.s} from ${r.st}`;
   }
   for (const r of await q('SELECT TABLE_NAME AS n, VIEW_DEFINITION AS d FROM information_schema.VIEWS WHERE TABLE_SCHEMA = ?')) {

@@ -36,7 +36,11 @@ beforeAll(async () => {
 
   // The backup is taken without Temporal too, straight through the backup code.
   const cfg = testConfig({ bucket, databases: { shop: { url: pgUrl(db.shop, role) } } });
-  await takeBackup(cfg, { database: 'shop', kind: 'full', backupId: '20260101T000000Z-full-local001', workflow: { workflowId: 'test', runId: 'test', attempt: 1 } }, captureLogger().logger);
+  await takeBackup(
+    cfg,
+    { database: 'shop', kind: 'full', backupId: '20260101T000000Z-full-local001', workflow: { workflowId: 'test', runId: 'test', attempt: 1 } },
+    captureLogger().logger,
+  );
 
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-local-'));
   configFile = path.join(dir, 'lifeboat.yaml');
@@ -104,7 +108,9 @@ test('--local keeps the safety rules: a protected target needs --approve with it
   const refused = await lifeboat('restore', 'shop', '--target', 'prot', '--local');
   expect(refused).toMatchObject({
     code: 1,
-    stderr: expect.stringContaining('Restore of shop into prot refused: approval required (prot is protected; prot exists and is not empty (1 objects)); nothing was changed'),
+    stderr: expect.stringContaining(
+      'Restore of shop into prot refused: approval required (prot is protected; prot exists and is not empty (1 objects)); nothing was changed',
+    ),
   });
   const typo = await lifeboat('restore', 'shop', '--target', 'prot', '--local', '--approve', 'prto');
   expect(typo).toMatchObject({ code: 2, stderr: expect.stringContaining('--approve must repeat the target name exactly: expected "prot", got "prto"') });

@@ -71,7 +71,8 @@ steps:
   Object.assign(env, { DR_ORDERS_URL: pgUrl(dbs.orders, role), DR_BIG_URL: pgUrl(dbs.big, role), DR_S3: s.s3.secretAccessKey });
   configFile = path.join(dir, 'lifeboat.yaml');
   const bucket = await createBucket('lb-dr');
-  const markCmd = (label: string) => `{ program: "${process.execPath}", args: ["${mark}", "${path.join(dir, 'marks.txt')}", "${label}"], allowExtraArgs: true }`;
+  const markCmd = (label: string) =>
+    `{ program: "${process.execPath}", args: ["${mark}", "${path.join(dir, 'marks.txt')}", "${label}"], allowExtraArgs: true }`;
   writeFileSync(
     configFile,
     `temporal: { address: "${s.temporal.address}", taskQueue: ${uniqueName('lb-dr')} }
@@ -111,14 +112,32 @@ afterAll(async () => {
 
 test('a provider-outage drill runs on real databases, takes approval from the CLI (refusing a disallowed role), and records RTO and RPO', async () => {
   const id = uniqueName('drill-provider-outage');
-  const run = lifeboat(['runbook', 'start', 'provider-outage', '--param', 'database=orders', '--param', 'target=orders_standby', '--param', 'backup=latest', '--param', `health_url=${healthUrl}`, '--drill', '--wait', '--json', '--id', id]);
+  const run = lifeboat([
+    'runbook',
+    'start',
+    'provider-outage',
+    '--param',
+    'database=orders',
+    '--param',
+    'target=orders_standby',
+    '--param',
+    'backup=latest',
+    '--param',
+    `health_url=${healthUrl}`,
+    '--drill',
+    '--wait',
+    '--json',
+    '--id',
+    id,
+  ]);
   const handle = client.workflow.getHandle(id);
   let p: RunbookProgress | undefined;
   for (let i = 0; i < 600 && p?.status !== 'waiting-approval'; i++) {
     p = (await handle.query('progress').catch(() => undefined)) as RunbookProgress | undefined;
     await new Promise((r) => setTimeout(r, 200));
   }
-  if (!p?.waitingFor) throw new Error(`the drill did not reach its approval: ${JSON.stringify(p)}\n${(await run.catch((e: unknown) => e as never))?.stderr ?? ''}`);
+  if (!p?.waitingFor)
+    throw new Error(`the drill did not reach its approval: ${JSON.stringify(p)}\n${(await run.catch((e: unknown) => e as never))?.stderr ?? ''}`);
   expect(p.waitingFor).toMatchObject({ step: 'approve-cutover', role: 'incident-commander' });
 
   const refused = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover', '--as', 'alice']);
@@ -138,7 +157,15 @@ test('a provider-outage drill runs on real databases, takes approval from the CL
   expect(result.rpoMs).toBeGreaterThan(0);
   expect(result.met).toEqual({ rto: true, rpo: true });
   const states = Object.fromEntries(result.steps.map((s) => [s.id, s.state]));
-  expect(states).toMatchObject({ 'stop-app': 'skipped', restore: 'succeeded', migrate: 'succeeded', health: 'succeeded', 'approve-cutover': 'succeeded', cutover: 'skipped', restart: 'skipped' });
+  expect(states).toMatchObject({
+    'stop-app': 'skipped',
+    restore: 'succeeded',
+    migrate: 'succeeded',
+    health: 'succeeded',
+    'approve-cutover': 'succeeded',
+    cutover: 'skipped',
+    restart: 'skipped',
+  });
   // Only the non-cutover command ran, against the drill's scratch database, which is gone again.
   const migrated = marks().filter((m) => m.startsWith('migrate'));
   expect(migrated).toHaveLength(1);
@@ -169,7 +196,9 @@ test('a worker killed (SIGKILL) during the restore step: after a restart the run
         return (
           /^\d+$/.test(pid) &&
           readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pg_restore' &&
-          readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').some((v) => v.startsWith('PGDATABASE=big_copy_'))
+          readFileSync(`/proc/${pid}/environ`, 'utf8')
+            .split('\0')
+            .some((v) => v.startsWith('PGDATABASE=big_copy_'))
         );
       } catch {
         return false;

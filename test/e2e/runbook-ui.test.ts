@@ -33,7 +33,16 @@ steps:
   process.env.LB_UI_S3 = services().s3.secretAccessKey;
   const cfg = parseConfig({
     temporal: { address: services().temporal.address, taskQueue },
-    storage: { primary: { type: 's3', bucket: await createBucket('lb-ui'), endpoint: services().s3.endpoint, forcePathStyle: true, accessKeyId: services().s3.accessKeyId, secretAccessKey: { env: 'LB_UI_S3' } } },
+    storage: {
+      primary: {
+        type: 's3',
+        bucket: await createBucket('lb-ui'),
+        endpoint: services().s3.endpoint,
+        forcePathStyle: true,
+        accessKeyId: services().s3.accessKeyId,
+        secretAccessKey: { env: 'LB_UI_S3' },
+      },
+    },
     databases: {},
     runbooks: { paths: [dir], roles: { 'incident-commander': ['carol'] } },
   });
@@ -41,7 +50,15 @@ steps:
   browser = await chromium.launch({
     executablePath: CHROMIUM,
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   mkdirSync(outDir, { recursive: true });
 }, 120_000);
@@ -97,7 +114,16 @@ test('runRunbook started from the Web UI form with a hand-typed JSON input shows
   let seen = '';
   for (let i = 0; i < 60 && !seen.includes('waiting for approval by role incident-commander'); i++) {
     await page.waitForTimeout(500);
-    seen = (await Promise.all(page.frames().map((f) => f.locator('body').innerText().catch(() => '')))).join('\n');
+    seen = (
+      await Promise.all(
+        page.frames().map((f) =>
+          f
+            .locator('body')
+            .innerText()
+            .catch(() => ''),
+        ),
+      )
+    ).join('\n');
   }
   expect(seen).toContain('ui-drill (drill): waiting-approval');
   expect(seen).toContain('waiting for approval by role incident-commander');

@@ -58,7 +58,10 @@ describe('missing buckets', () => {
   test('writes to a bucket that does not exist fail with NoSuchBucket instead of creating it', async () => {
     const bucket = `lb-s3-missing-${randomBytes(4).toString('hex')}`;
     const storage = storageFor(bucket);
-    await expect(storage.putIfAbsent('db/backups/1/manifest.json', '{}')).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringMatching(/NoSuchBucket/) });
+    await expect(storage.putIfAbsent('db/backups/1/manifest.json', '{}')).rejects.toMatchObject({
+      code: 'STORAGE_FAILED',
+      message: expect.stringMatching(/NoSuchBucket/),
+    });
     await expect(storage.putStream('db/backups/1/1.a1-x.dump.zst', Readable.from([randomBytes(1024)]))).rejects.toThrow(/NoSuchBucket/);
     const err = await rejection(s3Client().send(new HeadBucketCommand({ Bucket: bucket })));
     expect(err.$metadata?.httpStatusCode).toBe(404);
@@ -132,7 +135,14 @@ describe('Object Lock', () => {
     const bypass = await rejection(c.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'locked.dump', VersionId, BypassGovernanceRetention: true })));
     expect(bypass.name).toBe('AccessDenied');
     const shorten = await rejection(
-      c.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'locked.dump', VersionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + 1_000) } })),
+      c.send(
+        new PutObjectRetentionCommand({
+          Bucket: bucket,
+          Key: 'locked.dump',
+          VersionId,
+          Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + 1_000) },
+        }),
+      ),
     );
     expect(shorten.name).toBe('AccessDenied');
 

@@ -48,7 +48,8 @@ async function until<T>(what: string, probe: () => Promise<T | undefined> | T | 
   for (;;) {
     const v = await probe();
     if (v !== undefined) return v;
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}; worker stderr:\n${out.stderr.slice(-2000)}\nstdout:\n${out.stdout.slice(-3000)}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out waiting for ${what}; worker stderr:\n${out.stderr.slice(-2000)}\nstdout:\n${out.stdout.slice(-3000)}`);
     await new Promise((r) => setTimeout(r, 250));
   }
 }
@@ -95,7 +96,14 @@ test('/metrics serves Lifeboat and Temporal SDK series on one port, including ev
   });
   expect(text).toMatch(/^lifeboat_catalog_up\{database="shop",storage="primary"\} 1$/m);
   expect(text).toMatch(/^lifeboat_sdk_metrics_up 1$/m);
-  const sdkNames = [...new Set(dashboardExpressions().flatMap((e) => selectors(e.expr)).map((s) => s.name).filter((n) => n.startsWith('temporal_')))];
+  const sdkNames = [
+    ...new Set(
+      dashboardExpressions()
+        .flatMap((e) => selectors(e.expr))
+        .map((s) => s.name)
+        .filter((n) => n.startsWith('temporal_')),
+    ),
+  ];
   expect(sdkNames.length).toBeGreaterThan(0);
   for (const name of sdkNames) expect({ name, exported: new RegExp(`^${name}(_bucket|_sum|_count)?[{ ]`, 'm').test(text) }).toEqual({ name, exported: true });
   expect((await fetch(`${obsUrl}/metrics`)).status).toBe(401);
@@ -105,7 +113,12 @@ test('while Temporal is unreachable the core warns through pino and /health is 5
   expect((await get('/health')).status).toBe(200);
   proxy.cut();
   const warning = await until('a core gRPC retry warning', () => lines(out.stdout).find((l) => l.includes('retried')));
-  expect(JSON.parse(warning)).toMatchObject({ level: 40, component: 'temporal', sdkComponent: 'core', msg: expect.stringMatching(/^gRPC call \w+ retried \d+ times$/) });
+  expect(JSON.parse(warning)).toMatchObject({
+    level: 40,
+    component: 'temporal',
+    sdkComponent: 'core',
+    msg: expect.stringMatching(/^gRPC call \w+ retried \d+ times$/),
+  });
   const down = await until('/health to say 503', async () => {
     const res = await get('/health');
     return res.status === 503 ? res.json() : undefined;

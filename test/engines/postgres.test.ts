@@ -72,10 +72,14 @@ test('a schema-only dump counts nothing; an older pg_dump than the server is ref
   const server = { version: '99.1', major: 99, flavour: 'postgresql' };
   await expect(postgresEngine.restoreTool(server, { name: 'pg_dump', version: '16.4' }, 'shop into x')).rejects.toMatchObject({
     code: 'TOOL_TOO_OLD',
-    message: expect.stringMatching(/^Restore of shop into x refused: pg_restore [\d., ]+ is older than the server \(PostgreSQL 99\); install postgresql-client-99 or set toolsDir$/),
+    message: expect.stringMatching(
+      /^Restore of shop into x refused: pg_restore [\d., ]+ is older than the server \(PostgreSQL 99\); install postgresql-client-99 or set toolsDir$/,
+    ),
   });
   // An archive written by a newer pg_dump than any installed pg_restore cannot be read either.
-  await expect(postgresEngine.restoreTool({ ...server, version: '15.0', major: 15 }, { name: 'pg_dump', version: '99.0' }, 'shop into x')).rejects.toMatchObject({ code: 'TOOL_TOO_OLD' });
+  await expect(
+    postgresEngine.restoreTool({ ...server, version: '15.0', major: 15 }, { name: 'pg_dump', version: '99.0' }, 'shop into x'),
+  ).rejects.toMatchObject({ code: 'TOOL_TOO_OLD' });
 });
 
 test('server and database sessions: create with a marker, describe, count, check read-only with a timeout, drop', async () => {
@@ -120,12 +124,23 @@ test('a backup through the engine reports the server size as its estimate, then 
     databases: { shop: { engine: 'postgres', url: { env: 'LB_ENGINE_TEST_URL' } } },
   });
   const seen: BackupProgress[] = [];
-  const result = await takeBackup(cfg, { database: 'shop', kind: 'full', backupId: 'b-estimate', workflow: { workflowId: 'w', runId: 'r', attempt: 1 } }, captureLogger().logger, {
-    onProgress: (p) => seen.push({ ...p }),
-  });
+  const result = await takeBackup(
+    cfg,
+    { database: 'shop', kind: 'full', backupId: 'b-estimate', workflow: { workflowId: 'w', runId: 'r', attempt: 1 } },
+    captureLogger().logger,
+    {
+      onProgress: (p) => seen.push({ ...p }),
+    },
+  );
   const manifest = (await readManifest(openStorage(cfg, 'local'), 'shop', 'b-estimate'))!;
   expect(result.key).toMatch(/^shop\/backups\/b-estimate\/b-estimate\.a1-[0-9a-f]{6}\.dump\.zst$/);
-  expect(manifest).toMatchObject({ engine: 'postgres', format: 'pg_dump-custom', server: { flavour: 'postgresql' }, tool: { name: 'pg_dump' }, rowCounts: { consistency: 'same-snapshot' } });
+  expect(manifest).toMatchObject({
+    engine: 'postgres',
+    format: 'pg_dump-custom',
+    server: { flavour: 'postgresql' },
+    tool: { name: 'pg_dump' },
+    rowCounts: { consistency: 'same-snapshot' },
+  });
   expect(manifest.position).toBeUndefined();
   const size = manifest.server.sizeBytes!;
   expect(size).toBeGreaterThan(0);

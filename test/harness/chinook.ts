@@ -6,7 +6,9 @@ import { fixturePath, pgUrl, withPg } from './services.js';
 export function chinookPostgresScript(): string | undefined {
   const file = fixturePath('chinook/Chinook_PostgreSql.sql');
   if (!file) {
-    console.warn('Chinook conformance tests are skipped: fixtures/chinook/Chinook_PostgreSql.sql is not present beside the project (set LIFEBOAT_FIXTURES_DIR)');
+    console.warn(
+      'Chinook conformance tests are skipped: fixtures/chinook/Chinook_PostgreSql.sql is not present beside the project (set LIFEBOAT_FIXTURES_DIR)',
+    );
   }
   return file;
 }

@@ -16,7 +16,10 @@ interface Panel {
 
 /** Every PromQL expression of deploy/grafana-dashboard.json (panel targets and variable queries). */
 export function dashboardExpressions(): Array<{ where: string; expr: string }> {
-  const dash = JSON.parse(readFileSync(path.join(repoRoot, 'deploy', 'grafana-dashboard.json'), 'utf8')) as { panels: Panel[]; templating: { list: Array<{ name: string; query: { query: string } }> } };
+  const dash = JSON.parse(readFileSync(path.join(repoRoot, 'deploy', 'grafana-dashboard.json'), 'utf8')) as {
+    panels: Panel[];
+    templating: { list: Array<{ name: string; query: { query: string } }> };
+  };
   return [
     ...dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ where: `panel "${p.title}"`, expr: t.expr }))),
     ...dash.templating.list.map((v) => ({ where: `variable $${v.name}`, expr: v.query.query })),

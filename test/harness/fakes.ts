@@ -59,7 +59,14 @@ export function copyResult(to: string, backupId: string): CopyResult {
 }
 
 export function decision(backupId: string, keep: boolean): RetentionDecision {
-  return { backupId, kind: 'full', startedAt: `${backupId.slice(0, 4)}-01-01T00:00:00.000Z`, status: 'verified', keep, reasons: [keep ? 'keepLast 1' : 'beyond keepLast 1'] };
+  return {
+    backupId,
+    kind: 'full',
+    startedAt: `${backupId.slice(0, 4)}-01-01T00:00:00.000Z`,
+    status: 'verified',
+    keep,
+    reasons: [keep ? 'keepLast 1' : 'beyond keepLast 1'],
+  };
 }
 
 export function targetPlan(storage: string, decisions: RetentionDecision[], halted?: RetentionHalt): TargetPlan {
@@ -73,5 +80,12 @@ export function targetPlan(storage: string, decisions: RetentionDecision[], halt
 }
 
 export function purgePlan(storage: string, backupIds: string[]): PurgeTargetPlan {
-  return { storage, backups: backupIds.map((backupId) => ({ backupId, kind: 'full', startedAt: '2024-06-01T02:00:00.000Z', bytes: 1000 })), leftovers: 0, uploads: 0, remaining: 1, problems: [] };
+  return {
+    storage,
+    backups: backupIds.map((backupId) => ({ backupId, kind: 'full', startedAt: '2024-06-01T02:00:00.000Z', bytes: 1000 })),
+    leftovers: 0,
+    uploads: 0,
+    remaining: 1,
+    problems: [],
+  };
 }

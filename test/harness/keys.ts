@@ -32,7 +32,9 @@ export function sshKey(type: 'ed25519' | 'rsa', format: 'openssh' | 'pem' = 'ope
     const file = path.join(dir, 'id');
     const extra = type === 'rsa' ? ['-b', '2048', ...(format === 'pem' ? ['-m', 'PEM'] : [])] : [];
     execFileSync('ssh-keygen', ['-q', '-t', type, ...extra, '-N', '', '-C', 'lifeboat-test', '-f', file]);
-    const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`]).toString().split(' ')[1]!;
+    const fingerprint = execFileSync('ssh-keygen', ['-l', '-E', 'sha256', '-f', `${file}.pub`])
+      .toString()
+      .split(' ')[1]!;
     return { privateKey: readFileSync(file, 'utf8'), publicKey: readFileSync(`${file}.pub`, 'utf8').trim(), fingerprint };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -43,10 +45,15 @@ export function sshKey(type: 'ed25519' | 'rsa', format: 'openssh' | 'pem' = 'ope
 export function gpgKey(name = 'Lifeboat Test'): { fingerprint: string; publicKey: string; secretKey: string } {
   const home = tempDir('lb-gpghome-');
   const gpg = (args: string[]) =>
-    execFileSync('gpg', ['--homedir', home, '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], { env: { ...process.env, GNUPGHOME: home } }).toString();
+    execFileSync('gpg', ['--homedir', home, '--batch', '--quiet', '--pinentry-mode', 'loopback', '--passphrase', '', ...args], {
+      env: { ...process.env, GNUPGHOME: home },
+    }).toString();
   try {
     gpg(['--quick-gen-key', `${name} <lifeboat-test@example.invalid>`, 'ed25519', 'cert,sign', 'never']);
-    const fingerprint = gpg(['--with-colons', '--list-keys']).split('\n').find((l) => l.startsWith('fpr:'))!.split(':')[9]!;
+    const fingerprint = gpg(['--with-colons', '--list-keys'])
+      .split('\n')
+      .find((l) => l.startsWith('fpr:'))!
+      .split(':')[9]!;
     gpg(['--quick-add-key', fingerprint, 'cv25519', 'encr', 'never']);
     return { fingerprint, publicKey: gpg(['--armor', '--export', fingerprint]), secretKey: gpg(['--armor', '--export-secret-keys', fingerprint]) };
   } finally {

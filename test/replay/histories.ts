@@ -18,7 +18,9 @@ export function historyFiles(dir = historiesDir): string[] {
 
 /** The workflow type a recorded history ran (from its first event), read as plain JSON. */
 export function workflowTypeOf(file: string): string | undefined {
-  const history = JSON.parse(readFileSync(file, 'utf8')) as { events?: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }> };
+  const history = JSON.parse(readFileSync(file, 'utf8')) as {
+    events?: Array<{ workflowExecutionStartedEventAttributes?: { workflowType?: { name?: string } } }>;
+  };
   return history.events?.[0]?.workflowExecutionStartedEventAttributes?.workflowType?.name;
 }
 
@@ -33,7 +35,11 @@ function readable(json: string): string {
  * contains any of `secrets`, and writes it as `histories/<name>.json`.
  */
 export function saveHistory(workflowId: string, name: string, secrets: string[]): string {
-  const raw = execFileSync(toolPath('temporal'), ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', services().temporal.address], { maxBuffer: 64 << 20 }).toString();
+  const raw = execFileSync(
+    toolPath('temporal'),
+    ['workflow', 'show', '--workflow-id', workflowId, '--output', 'json', '--address', services().temporal.address],
+    { maxBuffer: 64 << 20 },
+  ).toString();
   const json = raw.split(`${repoRoot}/`).join('');
   const text = readable(json);
   for (const s of secrets.filter((x) => x.length >= 6)) {

@@ -49,7 +49,11 @@ async function record<K extends WorkflowName>(
 }
 
 function start<K extends WorkflowName>(type: K, input: Parameters<WorkflowTypes[K]>[0]) {
-  return w.client.workflow.start<WorkflowTypes[K]>(WORKFLOWS[type], { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(type), args: [input] as Parameters<WorkflowTypes[K]> });
+  return w.client.workflow.start<WorkflowTypes[K]>(WORKFLOWS[type], {
+    taskQueue: cfg.temporal.taskQueue,
+    workflowId: uniqueName(type),
+    args: [input] as Parameters<WorkflowTypes[K]>,
+  });
 }
 
 describeRecording('recording replay histories from real runs (skipped unless LIFEBOAT_RECORD_HISTORIES=1)', () => {
@@ -64,7 +68,17 @@ describeRecording('recording replay histories from real runs (skipped unless LIF
     const s3 = services().s3;
     cfg = testConfig({
       bucket: primary,
-      extraStorage: { offsite: { type: 's3', bucket: offsite, region: s3.region, endpoint: s3.endpoint, forcePathStyle: true, accessKeyId: s3.accessKeyId, secretAccessKey: { env: 'LB_TEST_S3_SECRET' } } },
+      extraStorage: {
+        offsite: {
+          type: 's3',
+          bucket: offsite,
+          region: s3.region,
+          endpoint: s3.endpoint,
+          forcePathStyle: true,
+          accessKeyId: s3.accessKeyId,
+          secretAccessKey: { env: 'LB_TEST_S3_SECRET' },
+        },
+      },
       databases: {
         shop: {
           url: pgUrl(shop, role),
@@ -74,7 +88,10 @@ describeRecording('recording replay histories from real runs (skipped unless LIF
             verify: { checks: [{ name: 'has customers', sql: 'select count(*) > 0 from shop.customers' }] },
           },
         },
-        vfail: { url: pgUrl(shop, role), extra: { retention: { keepLast: 1, minKeep: 1 }, verify: { checks: [{ name: 'no customers', sql: 'select count(*) = 0 from shop.customers' }] } } },
+        vfail: {
+          url: pgUrl(shop, role),
+          extra: { retention: { keepLast: 1, minKeep: 1 }, verify: { checks: [{ name: 'no customers', sql: 'select count(*) = 0 from shop.customers' }] } },
+        },
         locked: { url: pgUrl(shop, { name: role.name, password: 'not-the-password' }) },
       },
     });
@@ -99,20 +116,30 @@ describeRecording('recording replay histories from real runs (skipped unless LIF
   });
 
   test('copyBackup: already present; no such backup', async () => {
-    expect((await record('copyBackup', 'already-present', { database: 'shop', backupId: first })).value?.copies.map((c) => c.status)).toEqual(['already-present']);
-    expect((await record('copyBackup', 'missing-backup', { database: 'shop', backupId: '20200101T000000Z-full-00000000' })).failure?.type).toBe('COPY_INCOMPLETE');
+    expect((await record('copyBackup', 'already-present', { database: 'shop', backupId: first })).value?.copies.map((c) => c.status)).toEqual([
+      'already-present',
+    ]);
+    expect((await record('copyBackup', 'missing-backup', { database: 'shop', backupId: '20200101T000000Z-full-00000000' })).failure?.type).toBe(
+      'COPY_INCOMPLETE',
+    );
   });
 
   test('restoreDatabase: into a new database; approved after a refusal; no approval in time', async () => {
     expect((await record('restoreDatabase', 'new-target', { database: 'shop', target: uniqueName('lb_rec_restored') })).value?.created).toBe(true);
     const approved = await record('restoreDatabase', 'approved', { database: 'shop', target: 'staging', approvalTimeout: '5 minutes' }, async (h) => {
-      await waitFor('awaiting-approval', () => h.query(restoreProgressQuery), (s) => s.phase === 'awaiting-approval');
+      await waitFor(
+        'awaiting-approval',
+        () => h.query(restoreProgressQuery),
+        (s) => s.phase === 'awaiting-approval',
+      );
       const refused = await h.executeUpdate(approveRestoreUpdate, { args: [{ approver: 'mallory', target: 'staging' }] }).catch((e: unknown) => e);
       expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
       await h.executeUpdate(approveRestoreUpdate, { args: [{ approver: 'alice', target: 'staging' }] });
     });
     expect(approved.value?.approvedBy).toBe('alice');
-    expect((await record('restoreDatabase', 'approval-timeout', { database: 'shop', target: 'staging', approvalTimeout: '1s' })).failure?.type).toBe('APPROVAL_REQUIRED');
+    expect((await record('restoreDatabase', 'approval-timeout', { database: 'shop', target: 'staging', approvalTimeout: '1s' })).failure?.type).toBe(
+      'APPROVAL_REQUIRED',
+    );
   });
 
   test('verifyBackup: passed; a failing check', async () => {
@@ -141,10 +168,19 @@ describeRecording('recording replay histories from real runs (skipped unless LIF
   test('purgeBackups: approved by another approver; not approved in time', async () => {
     const before = new Date().toISOString();
     expect((await record('purgeBackups', 'not-approved', { database: 'shop', before, approvalTimeout: '1s' })).failure?.type).toBe('NOT_APPROVED');
-    const approved = await record('purgeBackups', 'approved', { database: 'shop', before, requestedBy: 'bob', reason: 'erasure request 4711', approvalTimeout: '5 minutes' }, async (h) => {
-      await waitFor('awaiting-approval', () => h.query(purgeProgressQuery), (s) => s.phase === 'awaiting-approval');
-      await h.executeUpdate(purgeApproveUpdate, { args: [{ approver: 'alice', database: 'shop' }] });
-    });
+    const approved = await record(
+      'purgeBackups',
+      'approved',
+      { database: 'shop', before, requestedBy: 'bob', reason: 'erasure request 4711', approvalTimeout: '5 minutes' },
+      async (h) => {
+        await waitFor(
+          'awaiting-approval',
+          () => h.query(purgeProgressQuery),
+          (s) => s.phase === 'awaiting-approval',
+        );
+        await h.executeUpdate(purgeApproveUpdate, { args: [{ approver: 'alice', database: 'shop' }] });
+      },
+    );
     expect(approved.value?.approvedBy).toBe('alice');
   });
 

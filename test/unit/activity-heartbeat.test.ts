@@ -83,9 +83,22 @@ describe('copyBackupToTarget against filesystem storage targets', () => {
     const key = keys.artifact('orders', BACKUP_ID, 'a1-000000', '.dump.zst');
     await primary.put(key, body);
     const manifest = {
-      formatVersion: 1, backupId: BACKUP_ID, database: 'orders', kind: 'full', engine: 'postgres', provider: 'self-hosted', format: 'pg_dump-custom',
-      server: { version: '15.0' }, tool: { name: 'pg_dump', version: '15.0' }, startedAt: '2026-11-23T02:00:00.000Z', finishedAt: '2026-11-23T02:00:01.000Z',
-      durationMs: 1000, rawBytes: body.length, rowCounts: null, workflow: { workflowId: 'synthetic', runId: 'synthetic', attempt: 1 }, lifeboatVersion: 'test',
+      formatVersion: 1,
+      backupId: BACKUP_ID,
+      database: 'orders',
+      kind: 'full',
+      engine: 'postgres',
+      provider: 'self-hosted',
+      format: 'pg_dump-custom',
+      server: { version: '15.0' },
+      tool: { name: 'pg_dump', version: '15.0' },
+      startedAt: '2026-11-23T02:00:00.000Z',
+      finishedAt: '2026-11-23T02:00:01.000Z',
+      durationMs: 1000,
+      rawBytes: body.length,
+      rowCounts: null,
+      workflow: { workflowId: 'synthetic', runId: 'synthetic', attempt: 1 },
+      lifeboatVersion: 'test',
       artifact: { storage: 'primary', key, bytes: body.length, sha256, compression: { codec: 'zstd', level: 1 }, encryption: null },
     };
     await primary.putIfAbsent(keys.manifest('orders', BACKUP_ID), JSON.stringify(manifest));
@@ -113,7 +126,10 @@ describe('copyBackupToTarget against filesystem storage targets', () => {
       expect(Object.keys(b).sort()).toEqual(['activity', 'bytes', 'elapsedMs', 'phase', 'to', 'totalBytes']);
       expect(b.bytes).toBeLessThanOrEqual(body.length);
     }
-    expect(await readManifest(openStorage(cfg, 'spare'), 'orders', BACKUP_ID)).toMatchObject({ artifact: { storage: 'spare', key: result.key, sha256 }, copy: { from: 'primary' } });
+    expect(await readManifest(openStorage(cfg, 'spare'), 'orders', BACKUP_ID)).toMatchObject({
+      artifact: { storage: 'spare', key: result.key, sha256 },
+      copy: { from: 'primary' },
+    });
     expect(filesOnSpare().sort()).toEqual([path.basename(result.key), 'manifest.json'].sort());
   });
 });

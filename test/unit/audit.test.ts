@@ -48,9 +48,16 @@ test('with an idempotency key, a retried append writes nothing new', async () =>
 
 test('bad events are refused with the field and the problem; secret-looking details are refused, secret values scrubbed', async () => {
   const { dir, s } = storage();
-  await expect(appendAudit(s, { ...restore, at: undefined, idempotencyKey: 'k' })).rejects.toThrow('Invalid audit event: at: required with idempotencyKey (a retried append must name the same record)');
-  await expect(appendAudit(s, { ...restore, details: { dbPassword: 'x' } })).rejects.toThrow('Invalid audit event: details.dbPassword: looks like a secret; audit details must never carry secrets');
-  await expect(appendAudit(s, { ...restore, action: 'drop' as never })).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining('action: expected one of backup, verify, restore') });
+  await expect(appendAudit(s, { ...restore, at: undefined, idempotencyKey: 'k' })).rejects.toThrow(
+    'Invalid audit event: at: required with idempotencyKey (a retried append must name the same record)',
+  );
+  await expect(appendAudit(s, { ...restore, details: { dbPassword: 'x' } })).rejects.toThrow(
+    'Invalid audit event: details.dbPassword: looks like a secret; audit details must never carry secrets',
+  );
+  await expect(appendAudit(s, { ...restore, action: 'drop' as never })).rejects.toMatchObject({
+    code: 'INVALID_INPUT',
+    message: expect.stringContaining('action: expected one of backup, verify, restore'),
+  });
   registerSecret('hunter2-very-secret');
   const { key } = await appendAudit(s, { ...restore, message: 'connected with postgres://bob:hunter2-very-secret@db/orders' });
   const text = readFileSync(path.join(dir, key), 'utf8');
@@ -65,8 +72,18 @@ test('listAudit filters by database, time and action, reads purge records, repor
   await appendAudit(s, { ...restore, action: 'backup', outcome: 'failed', at: '2026-11-23T10:00:00Z', target: { kind: 'full' } });
   await appendAudit(s, { ...restore, database: 'billing', at: '2026-11-23T11:00:00Z' });
   const purge: PurgeAuditRecord = {
-    formatVersion: 1, action: 'purge', database: 'orders', before: '2026-01-01T00:00:00Z', reason: 'erasure request 4711', requestedBy: 'bob', approvedBy: 'carol', approvedAt: '2026-11-21T09:05:00Z',
-    status: 'completed', workflow: { workflowId: 'purge:orders', runId: 'p1' }, requestedAt: '2026-11-21T09:00:00Z', completedAt: '2026-11-21T09:10:00Z',
+    formatVersion: 1,
+    action: 'purge',
+    database: 'orders',
+    before: '2026-01-01T00:00:00Z',
+    reason: 'erasure request 4711',
+    requestedBy: 'bob',
+    approvedBy: 'carol',
+    approvedAt: '2026-11-21T09:05:00Z',
+    status: 'completed',
+    workflow: { workflowId: 'purge:orders', runId: 'p1' },
+    requestedAt: '2026-11-21T09:00:00Z',
+    completedAt: '2026-11-21T09:10:00Z',
     targets: [{ storage: 'primary', deleted: ['b1', 'b2'], leftovers: 1, uploads: 0, bytes: 2048, problems: [] }],
   };
   mkdirSync(path.join(dir, 'orders/audit'), { recursive: true });
@@ -81,7 +98,12 @@ test('listAudit filters by database, time and action, reads purge records, repor
     '2026-11-23T10:00:00.000Z backup failed',
   ]);
   expect(all.problems).toEqual([expect.stringMatching(/^Unreadable audit record: not JSON: .*20261123T120000Z-verify-failed-0123456789ab\.json$/)]);
-  expect(all.entries[1]).toMatchObject({ origin: 'purge-record', actor: { name: 'carol', source: 'approval' }, message: 'erasure request 4711', details: { deleted: 2, bytes: 2048, requestedBy: 'bob' } });
+  expect(all.entries[1]).toMatchObject({
+    origin: 'purge-record',
+    actor: { name: 'carol', source: 'approval' },
+    message: 'erasure request 4711',
+    details: { deleted: 2, bytes: 2048, requestedBy: 'bob' },
+  });
 
   expect((await listAudit(s, { database: 'orders', since: new Date('2026-11-22T00:00:00Z') })).entries.map((e) => e.action)).toEqual(['approval', 'backup']);
   expect((await listAudit(s, { database: 'orders', actions: ['backup', 'purge'] })).entries.map((e) => e.action)).toEqual(['purge', 'backup']);

@@ -9,24 +9,32 @@ const MiB = 1024 * 1024;
 
 describe('failure lines', () => {
   test('the subject is printed once, then the cause and its code', () => {
-    const dump = { type: 'DUMP_FAILED', message: 'Backup of orders failed: pg_dump exited with code 1: pg_dump: error: query failed: ERROR: permission denied for table secrets' };
+    const dump = {
+      type: 'DUMP_FAILED',
+      message: 'Backup of orders failed: pg_dump exited with code 1: pg_dump: error: query failed: ERROR: permission denied for table secrets',
+    };
     expect(failureMessage('Backup of orders', dump)).toBe(
       'Backup of orders failed: pg_dump exited with code 1: pg_dump: error: query failed: ERROR: permission denied for table secrets [DUMP_FAILED]',
     );
     const auth = { type: 'AUTH_FAILED', message: 'Connection to orders failed: authentication rejected: password authentication failed for user "x"' };
-    expect(failureMessage('Backup of orders', auth)).toBe('Backup of orders failed: Connection to orders failed: authentication rejected: password authentication failed for user "x" [AUTH_FAILED]');
+    expect(failureMessage('Backup of orders', auth)).toBe(
+      'Backup of orders failed: Connection to orders failed: authentication rejected: password authentication failed for user "x" [AUTH_FAILED]',
+    );
     expect(failureMessage('Backup of orders', { type: 'TOOL_TOO_OLD', message: 'Backup of orders refused: pg_dump 14.1 is older than the server' })).toBe(
       'Backup of orders refused: pg_dump 14.1 is older than the server [TOOL_TOO_OLD]',
     );
     // Another database whose name starts the same is not the subject.
     expect(failureMessage('Backup of orders', { message: 'Backup of orders_eu failed: x' })).toBe('Backup of orders failed: Backup of orders_eu failed: x');
-    expect(failureMessage(undefined, { type: 'RESTORE_FAILED', message: 'Restore of shop into x failed: pg_restore exited with code 1 [RESTORE_FAILED]' })).toBe(
-      'Restore of shop into x failed: pg_restore exited with code 1 [RESTORE_FAILED]',
-    );
+    expect(
+      failureMessage(undefined, { type: 'RESTORE_FAILED', message: 'Restore of shop into x failed: pg_restore exited with code 1 [RESTORE_FAILED]' }),
+    ).toBe('Restore of shop into x failed: pg_restore exited with code 1 [RESTORE_FAILED]');
   });
 
   test('exit codes: 2 for usage and configuration, 1 for failed operations, 0 for help', () => {
-    expect(exitFor(new CliExit(2, 'Invalid backup request: kind: expected "full"'))).toEqual({ code: 2, message: 'Invalid backup request: kind: expected "full"' });
+    expect(exitFor(new CliExit(2, 'Invalid backup request: kind: expected "full"'))).toEqual({
+      code: 2,
+      message: 'Invalid backup request: kind: expected "full"',
+    });
     expect(exitFor(new LifeboatError('UNKNOWN_DATABASE', 'Unknown database "x"'))).toEqual({ code: 2, message: 'Unknown database "x"' });
     expect(exitFor(new LifeboatError('STORAGE_FAILED', 'Listing failed'))).toEqual({ code: 1, message: 'Listing failed' });
     expect(exitFor(Object.assign(new Error('(outputHelp)'), { code: 'commander.helpDisplayed' }))).toEqual({ code: 0 });
@@ -37,17 +45,38 @@ describe('failure lines', () => {
 
 describe('heartbeats in words', () => {
   const variants: Array<[string, Heartbeat, RegExp]> = [
-    ['backup', { activity: 'backup', phase: 'dumping', rawBytes: 10 * MiB, storedBytes: 2 * MiB, elapsedMs: 5000 }, /^dumping +10\.0 MiB read, 2\.0 MiB stored, 2\.0 MiB\/s$/],
+    [
+      'backup',
+      { activity: 'backup', phase: 'dumping', rawBytes: 10 * MiB, storedBytes: 2 * MiB, elapsedMs: 5000 },
+      /^dumping +10\.0 MiB read, 2\.0 MiB stored, 2\.0 MiB\/s$/,
+    ],
     [
       'backup against an estimate',
       { activity: 'backup', phase: 'dumping', rawBytes: 10 * MiB, storedBytes: 2 * MiB, elapsedMs: 5000, estimateBytes: 40 * MiB },
       /^dumping +10\.0 MiB read, 2\.0 MiB stored, 2\.0 MiB\/s, ~25% of ~40\.0 MiB \(estimate: database size\), ETA ~15 s$/,
     ],
-    ['copy', { activity: 'copy', phase: 'copying', to: 'offsite', bytes: 3 * MiB, totalBytes: 12 * MiB, elapsedMs: 1000 }, /^copying +3\.0 MiB of 12\.0 MiB to offsite, 3\.0 MiB\/s, 25%, ETA 3\.0 s$/],
-    ['copy before its first chunk', { activity: 'copy', phase: 'copying', to: 'offsite', bytes: 0, totalBytes: 0, elapsedMs: 0 }, /^copying +0 B to offsite, 0 B\/s$/],
+    [
+      'copy',
+      { activity: 'copy', phase: 'copying', to: 'offsite', bytes: 3 * MiB, totalBytes: 12 * MiB, elapsedMs: 1000 },
+      /^copying +3\.0 MiB of 12\.0 MiB to offsite, 3\.0 MiB\/s, 25%, ETA 3\.0 s$/,
+    ],
+    [
+      'copy before its first chunk',
+      { activity: 'copy', phase: 'copying', to: 'offsite', bytes: 0, totalBytes: 0, elapsedMs: 0 },
+      /^copying +0 B to offsite, 0 B\/s$/,
+    ],
     [
       'restore',
-      { activity: 'restore', phase: 'restoring', rawBytes: 30 * MiB, storedBytes: 6 * MiB, totalBytes: 8 * MiB, items: 42, step: 'processing data for table "public.users"', elapsedMs: 2000 },
+      {
+        activity: 'restore',
+        phase: 'restoring',
+        rawBytes: 30 * MiB,
+        storedBytes: 6 * MiB,
+        totalBytes: 8 * MiB,
+        items: 42,
+        step: 'processing data for table "public.users"',
+        elapsedMs: 2000,
+      },
       /^restoring +6\.0 MiB of 8\.0 MiB downloaded, 30\.0 MiB unpacked, 42 items, processing data for table "public\.users", 75%, ETA 667 ms$/,
     ],
     ['task', { activity: 'task', phase: 'deleting', done: 3, of: 10 }, /^deleting +3\/10$/],
@@ -65,7 +94,13 @@ describe('heartbeats in words', () => {
   });
 
   test('a heartbeat of an unknown shape (another version) never reads "undefined" or "NaN"', () => {
-    const odd = [{}, { activity: 'backup' }, { activity: 'copy', phase: 'copying' }, { activity: 'restore', phase: 'restoring', totalBytes: 'x' }, { activity: 'later', phase: 'thinking' }];
+    const odd = [
+      {},
+      { activity: 'backup' },
+      { activity: 'copy', phase: 'copying' },
+      { activity: 'restore', phase: 'restoring', totalBytes: 'x' },
+      { activity: 'later', phase: 'thinking' },
+    ];
     for (const hb of odd) expect(describeHeartbeat(hb as Heartbeat, { tty: true })).not.toMatch(/undefined|NaN|null/);
   });
 
@@ -73,9 +108,13 @@ describe('heartbeats in words', () => {
     const copy = (to: string): Heartbeat => ({ activity: 'copy', phase: 'copying', to, bytes: MiB, totalBytes: 2 * MiB, elapsedMs: 1000 });
     expect(progressLine({ heartbeats: [], waitingForWorker: true }, 1500)).toBe('waiting for a worker… 1.5 s');
     expect(progressLine({ heartbeats: [] }, 4100)).toBe('working… 4.1 s');
-    expect(progressLine({ heartbeats: [], waitingForWorker: true, attempt: 3, lastFailure: 'activity timed out' }, 60_000)).toBe('waiting for a worker… 1 min 00 s (attempt 3, after: activity timed out)');
+    expect(progressLine({ heartbeats: [], waitingForWorker: true, attempt: 3, lastFailure: 'activity timed out' }, 60_000)).toBe(
+      'waiting for a worker… 1 min 00 s (attempt 3, after: activity timed out)',
+    );
     const line = progressLine({ heartbeats: [copy('offsite'), copy('archive')], attempt: 2, lastFailure: 'Copy of backup x failed: timeout' }, 65_000);
-    expect(line).toMatch(/^copying +1\.0 MiB of 2\.0 MiB to offsite, .*; copying +1\.0 MiB of 2\.0 MiB to archive, .*, 1 min 05 s \(attempt 2, after: Copy of backup x failed: timeout\)$/);
+    expect(line).toMatch(
+      /^copying +1\.0 MiB of 2\.0 MiB to offsite, .*; copying +1\.0 MiB of 2\.0 MiB to archive, .*, 1 min 05 s \(attempt 2, after: Copy of backup x failed: timeout\)$/,
+    );
   });
 });
 
@@ -95,7 +134,9 @@ describe('progress output', () => {
     expect(w.intervalMs).toBe(1000);
     const fast = progressWriter(sink(false).stream, { LIFEBOAT_PROGRESS_INTERVAL_MS: '200' });
     expect(fast.intervalMs).toBe(200);
-    expect(() => progressInterval({ LIFEBOAT_PROGRESS_INTERVAL_MS: '10ms' })).toThrow('Invalid LIFEBOAT_PROGRESS_INTERVAL_MS: expected milliseconds, at least 50: "10ms"');
+    expect(() => progressInterval({ LIFEBOAT_PROGRESS_INTERVAL_MS: '10ms' })).toThrow(
+      'Invalid LIFEBOAT_PROGRESS_INTERVAL_MS: expected milliseconds, at least 50: "10ms"',
+    );
   });
 
   test('on a TTY, the line is redrawn in place and cut to the width of the terminal', () => {
@@ -115,6 +156,8 @@ test('UI links: the configured base, else the dev server next to a loopback addr
   expect(uiLink(cfg({ address: '127.0.0.1:7233', namespace: 'default' }), 'backup:d:full:2026-01-01T00:00:00Z')).toBe(
     'http://127.0.0.1:8233/namespaces/default/workflows/backup%3Ad%3Afull%3A2026-01-01T00%3A00%3A00Z',
   );
-  expect(uiLink(cfg({ address: 'ns.a1.tmprl.cloud:7233', namespace: 'ns.a1', uiUrl: 'https://cloud.temporal.io/' }), 'x')).toBe('https://cloud.temporal.io/namespaces/ns.a1/workflows/x');
+  expect(uiLink(cfg({ address: 'ns.a1.tmprl.cloud:7233', namespace: 'ns.a1', uiUrl: 'https://cloud.temporal.io/' }), 'x')).toBe(
+    'https://cloud.temporal.io/namespaces/ns.a1/workflows/x',
+  );
   expect(uiLink(cfg({ address: 'temporal.internal:7233', namespace: 'default' }), 'x')).toBeUndefined();
 });

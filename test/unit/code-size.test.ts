@@ -25,7 +25,13 @@ export function longFunctions(file: string, text: string, max: number): string[]
       const end = source.getLineAndCharacterOfPosition(node.getEnd()).line;
       const lines = end - start + 1;
       if (lines > max) {
-        const name = (node as ts.FunctionDeclaration).name?.getText(source) ?? (ts.isVariableDeclaration(node.parent) ? node.parent.name.getText(source) : ts.isPropertyAssignment(node.parent) ? node.parent.name.getText(source) : '<anonymous>');
+        const name =
+          (node as ts.FunctionDeclaration).name?.getText(source) ??
+          (ts.isVariableDeclaration(node.parent)
+            ? node.parent.name.getText(source)
+            : ts.isPropertyAssignment(node.parent)
+              ? node.parent.name.getText(source)
+              : '<anonymous>');
         out.push(`${path.relative(repoRoot, file)}:${start + 1} ${name} (${lines} lines)`);
       }
     }
@@ -48,5 +54,7 @@ test(`no function in src/, workflows/, activities/ is over ${MAX_FUNCTION_LINES}
 
 test('the function-size check finds a long function (it can fail)', () => {
   const body = Array.from({ length: 90 }, (_, i) => `  const v${i} = ${i};`).join('\n');
-  expect(longFunctions('/x/sample.ts', `export function big() {\n${body}\n}\nconst small = () => 1;\n`, MAX_FUNCTION_LINES)).toEqual(['../../x/sample.ts:1 big (92 lines)'.replace('../../x', path.relative(repoRoot, '/x'))]);
+  expect(longFunctions('/x/sample.ts', `export function big() {\n${body}\n}\nconst small = () => 1;\n`, MAX_FUNCTION_LINES)).toEqual([
+    '../../x/sample.ts:1 big (92 lines)'.replace('../../x', path.relative(repoRoot, '/x')),
+  ]);
 });

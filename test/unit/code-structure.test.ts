@@ -28,7 +28,10 @@ function importGraph(sources: Map<string, string>): Map<string, string[]> {
   const graph = new Map<string, string[]>();
   for (const [file, text] of sources) {
     const deps = [...text.matchAll(IMPORT_RE)].map((m) => path.resolve(path.dirname(file), m[1]!.replace(/\.js$/, '.ts')));
-    graph.set(file, deps.filter((d) => sources.has(d)));
+    graph.set(
+      file,
+      deps.filter((d) => sources.has(d)),
+    );
   }
   return graph;
 }
@@ -102,7 +105,10 @@ function definedNames(): Set<string> {
 
 const GENERIC = String.raw`\s*(?:<[^()]*?>)?\(\s*`;
 /** Calls whose first argument names a workflow, child workflow, update or signal. */
-const NAMING_CALL = new RegExp(String.raw`(?:\.(?:start|execute|signalWithStart|startUpdate|executeUpdate|executeUpdateWithStart|signal)|\b(?:startChild|executeChild|setHandler|startWorkflow|startAndFollow))${GENERIC}(['"\x60])`, 'g');
+const NAMING_CALL = new RegExp(
+  String.raw`(?:\.(?:start|execute|signalWithStart|startUpdate|executeUpdate|executeUpdateWithStart|signal)|\b(?:startChild|executeChild|setHandler|startWorkflow|startAndFollow))${GENERIC}(['"\x60])`,
+  'g',
+);
 /** `.query('…')` is also how SQL is sent: only a defined query name (or Temporal's own) counts. */
 const QUERY_CALL = new RegExp(String.raw`\.query${GENERIC}(['"\x60])([^'"\x60]*)\1`, 'g');
 /** Visibility queries and schedule actions that spell a workflow type out. */
@@ -113,10 +119,12 @@ function literalReferences(file: string, text: string, queries: Set<string>): st
   const code = text.replace(/^[ \t]*(\/\/|\/?\*).*$/gm, ''); // comment lines keep their newline
   const hits: number[] = [...code.matchAll(NAMING_CALL), ...code.matchAll(TYPE_FIELD)].map((m) => m.index!);
   for (const m of code.matchAll(QUERY_CALL)) if (queries.has(m[2]!) || m[2]!.startsWith('__temporal')) hits.push(m.index!);
-  return hits.sort((a, b) => a - b).map((at) => {
-    const line = code.slice(0, at).split('\n').length;
-    return `${rel(file)}:${line}: ${text.split('\n')[line - 1]!.trim().slice(0, 120)}`;
-  });
+  return hits
+    .sort((a, b) => a - b)
+    .map((at) => {
+      const line = code.slice(0, at).split('\n').length;
+      return `${rel(file)}:${line}: ${text.split('\n')[line - 1]!.trim().slice(0, 120)}`;
+    });
 }
 
 test('the reference scan flags each kind of string-literal reference, and not SQL or typed references', () => {

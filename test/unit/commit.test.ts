@@ -24,25 +24,57 @@ function fsStorage(): FilesystemStorage {
 function manifestFor(key: string, body: Buffer, attempt = 1): Manifest {
   const at = '2026-11-23T02:00:00.000Z';
   return {
-    formatVersion: 1, backupId: 'b1', database: 'shop', kind: 'full', engine: 'postgres', provider: 'self-hosted', format: 'pg_dump-custom',
-    server: { version: '16.4', flavour: 'postgresql' }, tool: { name: 'pg_dump', version: '16.4' }, startedAt: at, finishedAt: at, durationMs: 1, rawBytes: body.length,
+    formatVersion: 1,
+    backupId: 'b1',
+    database: 'shop',
+    kind: 'full',
+    engine: 'postgres',
+    provider: 'self-hosted',
+    format: 'pg_dump-custom',
+    server: { version: '16.4', flavour: 'postgresql' },
+    tool: { name: 'pg_dump', version: '16.4' },
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 1,
+    rawBytes: body.length,
     artifact: { storage: 'local', key, bytes: body.length, sha256: sha256(body), compression: { codec: 'none', level: 0 }, encryption: null },
-    rowCounts: null, workflow: { workflowId: 'w', runId: 'r', attempt }, lifeboatVersion: 'test',
+    rowCounts: null,
+    workflow: { workflowId: 'w', runId: 'r', attempt },
+    lifeboatVersion: 'test',
   };
 }
 
-function request(storage: Storage, attempt: number, stage: CommitRequest<Manifest>['stage'], extra: Partial<CommitRequest<Manifest>> = {}): CommitRequest<Manifest> {
+function request(
+  storage: Storage,
+  attempt: number,
+  stage: CommitRequest<Manifest>['stage'],
+  extra: Partial<CommitRequest<Manifest>> = {},
+): CommitRequest<Manifest> {
   return {
-    storage, database: 'shop', backupId: 'b1', attempt, tag: 'a', extension: '.dump', what: 'Backup of shop', subject: 'shop',
-    reread: false, checksumCode: 'CHECKSUM_MISMATCH', noun: 'the artifact', log: captureLogger().logger, stage, ...extra,
+    storage,
+    database: 'shop',
+    backupId: 'b1',
+    attempt,
+    tag: 'a',
+    extension: '.dump',
+    what: 'Backup of shop',
+    subject: 'shop',
+    reread: false,
+    checksumCode: 'CHECKSUM_MISMATCH',
+    noun: 'the artifact',
+    log: captureLogger().logger,
+    stage,
+    ...extra,
   };
 }
 
 /** A stage that writes `body` to the staging key it is given. */
-const writes = (storage: Storage, body: Buffer, claimed = body) => async (key: string) => {
-  await storage.putStream(key, Readable.from([body]));
-  return { bytes: claimed.length, sha256: sha256(claimed), manifest: () => manifestFor(key, body) };
-};
+const writes =
+  (storage: Storage, body: Buffer, claimed = body) =>
+  async (key: string) => {
+    await storage.putStream(key, Readable.from([body]));
+    return { bytes: claimed.length, sha256: sha256(claimed), manifest: () => manifestFor(key, body) };
+  };
 
 test('an attempt stages under its own key, confirms the size and commits the manifest last', async () => {
   const storage = fsStorage();
@@ -60,16 +92,25 @@ test('a retry clears what earlier attempts left, a failing stage or a wrong size
   const storage = fsStorage();
   await storage.put('shop/backups/b1/b1.a1-abcdef.dump', 'half of an earlier attempt');
   const boom = new Error('pg_dump exited with code 1');
-  await expect(commitArtifact(request(storage, 2, async (key) => {
-    await storage.putStream(key, Readable.from([Buffer.from('partial')]));
-    throw boom;
-  }))).rejects.toBe(boom);
+  await expect(
+    commitArtifact(
+      request(storage, 2, async (key) => {
+        await storage.putStream(key, Readable.from([Buffer.from('partial')]));
+        throw boom;
+      }),
+    ),
+  ).rejects.toBe(boom);
   expect(await storage.list('shop/')).toEqual([]);
 
   const body = Buffer.from('0123456789');
   const claimed = Buffer.from('0123456789AB');
   const err = await commitArtifact(request(storage, 3, writes(storage, body, claimed))).catch((e: unknown) => e);
-  expect(err).toMatchObject({ code: 'STORAGE_FAILED', message: expect.stringMatching(/^Backup of shop failed: the artifact is stored with 10 bytes, expected 12: \/.*\/shop\/backups\/b1\/b1\.a3-[0-9a-f]{6}\.dump$/) });
+  expect(err).toMatchObject({
+    code: 'STORAGE_FAILED',
+    message: expect.stringMatching(
+      /^Backup of shop failed: the artifact is stored with 10 bytes, expected 12: \/.*\/shop\/backups\/b1\/b1\.a3-[0-9a-f]{6}\.dump$/,
+    ),
+  });
   expect(await storage.list('shop/')).toEqual([]);
 });
 
@@ -78,12 +119,17 @@ test('two attempts racing: the loser deletes its artifact and returns the winner
   const body = Buffer.from('the same dump, twice');
   const winnerKey = 'shop/backups/b1/b1.a1-000000.dump';
   const racing = (accept?: (m: Manifest) => boolean) =>
-    request(storage, 2, async (key) => {
-      // The timed-out first attempt commits while this one is still uploading.
-      await storage.putStream(winnerKey, Readable.from([body]));
-      await storage.putIfAbsent(keys.manifest('shop', 'b1'), JSON.stringify(manifestFor(winnerKey, body)));
-      return writes(storage, body)(key);
-    }, { accept });
+    request(
+      storage,
+      2,
+      async (key) => {
+        // The timed-out first attempt commits while this one is still uploading.
+        await storage.putStream(winnerKey, Readable.from([body]));
+        await storage.putIfAbsent(keys.manifest('shop', 'b1'), JSON.stringify(manifestFor(winnerKey, body)));
+        return writes(storage, body)(key);
+      },
+      { accept },
+    );
   const out = await commitArtifact(racing());
   expect(out).toMatchObject({ status: 'lost', key: winnerKey, manifest: { artifact: { key: winnerKey } } });
   expect((await storage.list('shop/')).map((o) => o.key).sort()).toEqual([winnerKey, keys.manifest('shop', 'b1')].sort());
@@ -101,7 +147,18 @@ test('upload confirmation: size always, the bytes read back when asked or when t
   const s3 = (verifyUpload: boolean) =>
     openStorage(
       parseConfig({
-        storage: { primary: { type: 's3', bucket, region: s.region, endpoint: s.endpoint, forcePathStyle: true, accessKeyId: s.accessKeyId, secretAccessKey: { env: 'LB_UNIT_S3_SECRET' }, verifyUpload } },
+        storage: {
+          primary: {
+            type: 's3',
+            bucket,
+            region: s.region,
+            endpoint: s.endpoint,
+            forcePathStyle: true,
+            accessKeyId: s.accessKeyId,
+            secretAccessKey: { env: 'LB_UNIT_S3_SECRET' },
+            verifyUpload,
+          },
+        },
         databases: {},
       }),
       'primary',

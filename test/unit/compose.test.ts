@@ -173,7 +173,12 @@ describe.each([
     const compose = loadCompose(file, env);
     for (const [name, s] of Object.entries(compose.services)) {
       const mounts = bindMounts(s);
-      for (const m of mounts) expect({ service: name, source: m.source, exists: existsSync(path.resolve(path.dirname(file), m.source)) }).toEqual({ service: name, source: m.source, exists: true });
+      for (const m of mounts)
+        expect({ service: name, source: m.source, exists: existsSync(path.resolve(path.dirname(file), m.source)) }).toEqual({
+          service: name,
+          source: m.source,
+          exists: true,
+        });
       const command = Array.isArray(s.command) ? s.command : [];
       for (const arg of command.filter((a) => a.startsWith('/scripts/'))) {
         const mount = mounts.find((m) => m.target === '/scripts')!;
@@ -186,7 +191,7 @@ describe.each([
     }
   });
 
-  test("the worker mounts deploy/lifeboat.yaml as its LIFEBOAT_CONFIG and has every { env: NAME } it references", () => {
+  test('the worker mounts deploy/lifeboat.yaml as its LIFEBOAT_CONFIG and has every { env: NAME } it references', () => {
     const worker = loadCompose(file, env).services.worker!;
     const workerEnv = environment(worker);
     const mount = bindMounts(worker).find((m) => m.target.replace(/:ro$/, '') === workerEnv.LIFEBOAT_CONFIG);

@@ -75,23 +75,47 @@ test('defaults: zstd level 1, production, not protected, exact row counts', () =
 });
 
 test.each<[string, unknown, string[]]>([
-  ['compression level out of range for zstd', withDb({ compression: { codec: 'zstd', level: 22 } }), ['databases.orders.compression.level: expected an integer from 1 to 19']],
-  ['compression level not an integer', withDb({ compression: { codec: 'zstd', level: 1.5 } }), ['databases.orders.compression.level: expected an integer from 1 to 19']],
+  [
+    'compression level out of range for zstd',
+    withDb({ compression: { codec: 'zstd', level: 22 } }),
+    ['databases.orders.compression.level: expected an integer from 1 to 19'],
+  ],
+  [
+    'compression level not an integer',
+    withDb({ compression: { codec: 'zstd', level: 1.5 } }),
+    ['databases.orders.compression.level: expected an integer from 1 to 19'],
+  ],
   ['gzip level out of range', withDb({ compression: { codec: 'gzip', level: 12 } }), ['databases.orders.compression.level: expected an integer from 1 to 9']],
   ['unknown codec', withDb({ compression: { codec: 'lz4' } }), ['databases.orders.compression.codec: Invalid option: expected one of "zstd"|"gzip"|"none"']],
   ['unknown engine', withDb({ engine: 'oracle' }), ['databases.orders.engine: expected one of postgres, mysql']],
-  ['password inline in the URL', withDb({ url: 'postgres://app:hunter2@db:5432/orders' }), ['databases.orders.url: contains a password; reference the URL as a secret with { env: NAME } or { file: PATH }']],
+  [
+    'password inline in the URL',
+    withDb({ url: 'postgres://app:hunter2@db:5432/orders' }),
+    ['databases.orders.url: contains a password; reference the URL as a secret with { env: NAME } or { file: PATH }'],
+  ],
   ['secret reference with both forms', withDb({ url: { env: 'A', file: 'b' } }), ['databases.orders.url: expected a string, { env: NAME } or { file: PATH }']],
   ['unknown storage target', withDb({ storage: ['offsite'] }), ['databases.orders.storage.0: unknown storage target "offsite" (defined: primary)']],
   ['misspelt key', withDb({ compresion: { codec: 'zstd' } }), ['databases.orders: Unrecognized key: "compresion"']],
   ['storage without a type', { ...base, storage: { primary: { bucket: 'x' } } }, ['storage.primary.type: expected type "s3" or "filesystem"']],
-  ['s3 endpoint is not a URL', { ...base, storage: { primary: { type: 's3', bucket: 'abc', endpoint: 'localhost:9000' } } }, ['storage.primary.endpoint: expected a URL such as http://127.0.0.1:9000']],
-  ['bad database name', { ...base, databases: { 'orders db': base.databases.orders } }, ['databases.orders db: expected a name of letters, digits, "_" or "-" (at most 63 characters)']],
+  [
+    's3 endpoint is not a URL',
+    { ...base, storage: { primary: { type: 's3', bucket: 'abc', endpoint: 'localhost:9000' } } },
+    ['storage.primary.endpoint: expected a URL such as http://127.0.0.1:9000'],
+  ],
+  [
+    'bad database name',
+    { ...base, databases: { 'orders db': base.databases.orders } },
+    ['databases.orders db: expected a name of letters, digits, "_" or "-" (at most 63 characters)'],
+  ],
   ['no storage at all', { ...base, storage: {} }, ['storage: expected at least one storage target']],
   [
     'several problems are all reported',
     { ...withDb({ engine: 'oracle', compression: { codec: 'zstd', level: 0 } }), temporal: { address: 7233 } },
-    ['temporal.address: Invalid input: expected string, received number', 'databases.orders.engine: expected one of postgres, mysql', 'databases.orders.compression.level: expected an integer from 1 to 19'],
+    [
+      'temporal.address: Invalid input: expected string, received number',
+      'databases.orders.engine: expected one of postgres, mysql',
+      'databases.orders.compression.level: expected an integer from 1 to 19',
+    ],
   ],
 ])('%s', (_name, raw, expected) => {
   expect(problems(raw)).toEqual(expected);
@@ -100,7 +124,10 @@ test.each<[string, unknown, string[]]>([
 test('the error message names the file and lists every problem by path', () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-cfg-'));
   const file = path.join(dir, 'bad.yaml');
-  writeFileSync(file, 'storage:\n  primary: { type: s3, bucket: b1x }\ndatabases:\n  orders: { engine: postgres, url: { env: X }, compression: { level: 30 } }\n');
+  writeFileSync(
+    file,
+    'storage:\n  primary: { type: s3, bucket: b1x }\ndatabases:\n  orders: { engine: postgres, url: { env: X }, compression: { level: 30 } }\n',
+  );
   expect(() => loadConfig(file)).toThrow(`Invalid configuration ${file}:\n  - databases.orders.compression.level: expected an integer from 1 to 19`);
 });
 

@@ -5,7 +5,7 @@ import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { buffer } from 'node:stream/consumers';
-import { parseConfig, ConfigError } from '../../src/config/load.js';
+import { parseConfig, type ConfigError } from '../../src/config/load.js';
 import { ageEncryptFilter } from '../../src/crypto/age.js';
 import { gpgEncryptFilter } from '../../src/crypto/gpg.js';
 import { matchIdentities, parseIdentity, type Identity } from '../../src/crypto/identities.js';
@@ -28,7 +28,14 @@ async function run(filter: Filter, data: Buffer): Promise<Buffer> {
 }
 
 async function decrypt(ciphertext: Buffer, encryption: { type: 'age' | 'gpg'; recipients: string[] }, identities: Identity[]) {
-  const { plaintext, done } = decryptStream({ source: Readable.from([ciphertext]), encryption, identities, what: 'Restore of shop', backupId: 'b1', signal: new AbortController().signal });
+  const { plaintext, done } = decryptStream({
+    source: Readable.from([ciphertext]),
+    encryption,
+    identities,
+    what: 'Restore of shop',
+    backupId: 'b1',
+    signal: new AbortController().signal,
+  });
   const [bytes, stored] = await Promise.all([buffer(plaintext), done]);
   return { bytes, stored };
 }
@@ -59,7 +66,11 @@ test('age and SSH keys parse to the fingerprints the stock tools print', () => {
   expect(parseAgeRecipient(broken)).toMatch(/checksum/);
   expect(parseAgeRecipient('ecdsa-sha2-nistp256 AAAA')).toMatch(/expected an age recipient/);
 
-  for (const [type, format] of [['ed25519', 'openssh'], ['rsa', 'openssh'], ['rsa', 'pem']] as const) {
+  for (const [type, format] of [
+    ['ed25519', 'openssh'],
+    ['rsa', 'openssh'],
+    ['rsa', 'pem'],
+  ] as const) {
     const k = sshKey(type, format);
     const fromPublic = parseAgeRecipient(k.publicKey) as AgeRecipient;
     const fromPrivate = sshIdentityRecipient(k.privateKey) as AgeRecipient;
@@ -120,7 +131,10 @@ test('a tampered or truncated age artifact fails decryption and its plaintext st
   const flipped = Buffer.from(ciphertext);
   flipped[flipped.length - 100]! ^= 1;
   for (const bad of [flipped, ciphertext.subarray(0, ciphertext.length - 1000)]) {
-    await expect(decrypt(bad, encryption, [identity])).rejects.toMatchObject({ code: 'DECRYPT_FAILED', message: expect.stringMatching(/^Decryption of backup b1 failed: age exited with code 1/) });
+    await expect(decrypt(bad, encryption, [identity])).rejects.toMatchObject({
+      code: 'DECRYPT_FAILED',
+      message: expect.stringMatching(/^Decryption of backup b1 failed: age exited with code 1/),
+    });
   }
 });
 
@@ -139,7 +153,10 @@ test('a GPG round trip: encrypted to a public keyring only, decrypted with the s
 
   const stranger = gpgKey('Stranger');
   const encrypting = gpgEncryptFilter({ keyringFile: keyring, recipients: [stranger.fingerprint], label: 'backup of shop', signal: signal() });
-  await expect(run(encrypting, data)).rejects.toMatchObject({ code: 'CONFIG_INVALID', message: `Encryption of backup of shop failed: GPG recipient ${stranger.fingerprint} is not in the keyring ${keyring}` });
+  await expect(run(encrypting, data)).rejects.toMatchObject({
+    code: 'CONFIG_INVALID',
+    message: `Encryption of backup of shop failed: GPG recipient ${stranger.fingerprint} is not in the keyring ${keyring}`,
+  });
 });
 
 test('encryption configuration errors name the field and the problem', () => {
@@ -153,14 +170,21 @@ test('encryption configuration errors name the field and the problem', () => {
     return [];
   };
   const age = ageKey();
-  expect(problems({ encryption: { age: { recipients: [age.recipient, 'age1qqqq'] } } })).toEqual(['databases.orders.encryption.age.recipients.1: is not a valid age recipient (age1… with a correct checksum)']);
+  expect(problems({ encryption: { age: { recipients: [age.recipient, 'age1qqqq'] } } })).toEqual([
+    'databases.orders.encryption.age.recipients.1: is not a valid age recipient (age1… with a correct checksum)',
+  ]);
   expect(problems({ encryption: { age: { recipients: [] } } })).toEqual(['databases.orders.encryption.age.recipients: expected at least one recipient']);
   expect(problems({ encryption: {} })).toEqual(['databases.orders.encryption: expected exactly one of "age" or "gpg"']);
   expect(problems({ encryption: { gpg: { recipients: ['0xDEADBEEF'], keyring: 'k.asc' } } })).toEqual([
     'databases.orders.encryption.gpg.recipients.0: expected a GPG key fingerprint (40 hex digits, spaces allowed); key ids and user ids are ambiguous',
   ]);
-  expect(problems({}, { restore: { identities: [{ env: 'AGE_KEY' }, 'AGE-SECRET-KEY-1INLINE'] } })).toEqual(['restore.identities.1: expected { env: NAME } or { file: PATH }']);
-  const cfg = parseConfig({ ...base, databases: { orders: { engine: 'postgres', url: { env: 'X' }, encryption: { gpg: { recipients: ['abcd '.repeat(10)], keyring: 'k.asc' } } } } });
+  expect(problems({}, { restore: { identities: [{ env: 'AGE_KEY' }, 'AGE-SECRET-KEY-1INLINE'] } })).toEqual([
+    'restore.identities.1: expected { env: NAME } or { file: PATH }',
+  ]);
+  const cfg = parseConfig({
+    ...base,
+    databases: { orders: { engine: 'postgres', url: { env: 'X' }, encryption: { gpg: { recipients: ['abcd '.repeat(10)], keyring: 'k.asc' } } } },
+  });
   expect(cfg.databases.orders!.encryption?.gpg?.recipients).toEqual(['ABCD'.repeat(10)]);
 });
 
@@ -189,9 +213,18 @@ test('in the backup stream the encryptor sits after compression, the checksum co
   rmSync(path.join(dir, 'db'), { recursive: true });
   const keyring = writeTemp('keys.asc', gpgKey().publicKey);
   const missing = 'AB'.repeat(20);
-  const err = await streamBackup(opts((s) => gpgEncryptFilter({ keyringFile: keyring, recipients: [missing], label: 'backup of db', signal: s }))).catch((e) => e);
-  expect(err).toMatchObject({ code: 'CONFIG_INVALID', message: `Encryption of backup of db failed: GPG recipient ${missing} is not in the keyring ${keyring}` });
-  expect(readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes('artifact'))).toEqual([]);
+  const err = await streamBackup(opts((s) => gpgEncryptFilter({ keyringFile: keyring, recipients: [missing], label: 'backup of db', signal: s }))).catch(
+    (e) => e,
+  );
+  expect(err).toMatchObject({
+    code: 'CONFIG_INVALID',
+    message: `Encryption of backup of db failed: GPG recipient ${missing} is not in the keyring ${keyring}`,
+  });
+  expect(
+    readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.includes('artifact')),
+  ).toEqual([]);
 });
 
 test('restoreDecryption checks the configured identities up front and hands back a working decryptor', async () => {
@@ -202,8 +235,13 @@ test('restoreDecryption checks the configured identities up front and hands back
   const manifest = { backupId: 'b1', artifact: { encryption: { type: 'age', recipients: [age.recipient] } } } as unknown as Manifest;
   const withKeys = (...texts: string[]) => parseConfig({ ...base, restore: { identities: texts.map((t) => ({ file: writeTemp('id.txt', t) })) } });
 
-  expect(await restoreDecryption(withKeys(other.identity), { ...manifest, artifact: { ...manifest.artifact, encryption: null } } as Manifest, 'Restore of db')).toBeUndefined();
-  await expect(restoreDecryption(withKeys(other.identity), manifest, 'Restore of db')).rejects.toMatchObject({ code: 'NO_MATCHING_IDENTITY', message: expect.stringContaining(`encrypted with age to ${age.recipient}`) });
+  expect(
+    await restoreDecryption(withKeys(other.identity), { ...manifest, artifact: { ...manifest.artifact, encryption: null } } as Manifest, 'Restore of db'),
+  ).toBeUndefined();
+  await expect(restoreDecryption(withKeys(other.identity), manifest, 'Restore of db')).rejects.toMatchObject({
+    code: 'NO_MATCHING_IDENTITY',
+    message: expect.stringContaining(`encrypted with age to ${age.recipient}`),
+  });
   await expect(restoreDecryption(parseConfig(base), manifest, 'Restore of db')).rejects.toThrow(/restore\.identities is not configured/);
   const start = await restoreDecryption(withKeys(other.identity, age.identity), manifest, 'Restore of db');
   expect((await run(start!(signal()), ciphertext)).equals(data)).toBe(true);

@@ -46,18 +46,32 @@ test('the registry runs postgres and refuses mysql (reserved) and unknown engine
     subject: 'shop',
     message: 'Backup of shop refused: engine mysql is not supported yet (this version supports postgres)',
   });
-  expect(refusal('oracle')).toMatchObject({ code: 'UNSUPPORTED', message: 'Backup of shop refused: engine oracle is unknown (this version supports postgres)' });
+  expect(refusal('oracle')).toMatchObject({
+    code: 'UNSUPPORTED',
+    message: 'Backup of shop refused: engine oracle is unknown (this version supports postgres)',
+  });
 });
 
 test('a mysql database is refused by backup, restore and verification before anything is touched', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-engines-'));
   const cfg = config(dir);
-  const backup = takeBackup(cfg, { database: 'shop', kind: 'full', backupId: 'b1', workflow: { workflowId: 'w', runId: 'r', attempt: 1 } }, captureLogger().logger);
-  await expect(backup).rejects.toMatchObject({ code: 'UNSUPPORTED', message: 'Backup of shop refused: engine mysql is not supported yet (this version supports postgres)' });
+  const backup = takeBackup(
+    cfg,
+    { database: 'shop', kind: 'full', backupId: 'b1', workflow: { workflowId: 'w', runId: 'r', attempt: 1 } },
+    captureLogger().logger,
+  );
+  await expect(backup).rejects.toMatchObject({
+    code: 'UNSUPPORTED',
+    message: 'Backup of shop refused: engine mysql is not supported yet (this version supports postgres)',
+  });
   expect(await openStorage(cfg, 'local').list('')).toEqual([]);
 
-  expect(() => resolveTarget(cfg, 'shop', 'lb_verify_shop_x', true)).toThrow('Restore of shop into lb_verify_shop_x refused: engine mysql is not supported yet (this version supports postgres)');
-  expect(() => resolveTarget(cfg, 'orders', 'replica')).toThrow('Restore of orders into replica refused: engine mysql is not supported yet (this version supports postgres)');
+  expect(() => resolveTarget(cfg, 'shop', 'lb_verify_shop_x', true)).toThrow(
+    'Restore of shop into lb_verify_shop_x refused: engine mysql is not supported yet (this version supports postgres)',
+  );
+  expect(() => resolveTarget(cfg, 'orders', 'replica')).toThrow(
+    'Restore of orders into replica refused: engine mysql is not supported yet (this version supports postgres)',
+  );
 });
 
 test('a committed mysql backup (written by a later version) is refused by restore with UNSUPPORTED', async () => {
@@ -66,17 +80,40 @@ test('a committed mysql backup (written by a later version) is refused by restor
   const storage = openStorage(cfg, 'local');
   const at = '2026-11-23T02:00:00.000Z';
   const manifest = {
-    formatVersion: 1, backupId: 'b-mysql', database: 'orders', kind: 'full', engine: 'mysql', provider: 'self-hosted', format: 'sql',
-    server: { version: '10.11.6', flavour: 'mariadb' }, tool: { name: 'mariadb-dump', version: '10.11.6' }, startedAt: at, finishedAt: at, durationMs: 1,
-    rawBytes: 1, artifact: { storage: 'local', key: 'orders/backups/b-mysql/b-mysql.a1-000000.sql.zst', bytes: 1, sha256: '0'.repeat(64), compression: { codec: 'zstd', level: 1 }, encryption: null },
-    rowCounts: null, workflow: { workflowId: 'w', runId: 'r', attempt: 1 }, lifeboatVersion: '9.9.9',
+    formatVersion: 1,
+    backupId: 'b-mysql',
+    database: 'orders',
+    kind: 'full',
+    engine: 'mysql',
+    provider: 'self-hosted',
+    format: 'sql',
+    server: { version: '10.11.6', flavour: 'mariadb' },
+    tool: { name: 'mariadb-dump', version: '10.11.6' },
+    startedAt: at,
+    finishedAt: at,
+    durationMs: 1,
+    rawBytes: 1,
+    artifact: {
+      storage: 'local',
+      key: 'orders/backups/b-mysql/b-mysql.a1-000000.sql.zst',
+      bytes: 1,
+      sha256: '0'.repeat(64),
+      compression: { codec: 'zstd', level: 1 },
+      encryption: null,
+    },
+    rowCounts: null,
+    workflow: { workflowId: 'w', runId: 'r', attempt: 1 },
+    lifeboatVersion: '9.9.9',
   };
   await storage.put(keys.manifest('orders', 'b-mysql'), JSON.stringify(manifest));
   await expect(selectBackup(cfg, 'orders', 'b-mysql', 'full')).rejects.toMatchObject({
     code: 'UNSUPPORTED',
     message: 'Restore of orders backup b-mysql refused: engine mysql is not supported yet (this version supports postgres)',
   });
-  await expect(selectBackup(cfg, 'orders', 'latest', 'full', 'Verification')).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringMatching(/^Verification of orders backup b-mysql refused/) });
+  await expect(selectBackup(cfg, 'orders', 'latest', 'full', 'Verification')).rejects.toMatchObject({
+    code: 'UNSUPPORTED',
+    message: expect.stringMatching(/^Verification of orders backup b-mysql refused/),
+  });
 });
 
 test('a connection URL that cannot be parsed is named by its configuration path, never shown', () => {
@@ -101,9 +138,17 @@ test('a connection URL that cannot be parsed is named by its configuration path,
 test.each([
   ['full', undefined, ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000']],
   ['full', '00000003-0000001B-1', ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000', '--snapshot=00000003-0000001B-1']],
-  ['schema', '00000003-0000001B-1', ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000', '--snapshot=00000003-0000001B-1', '--schema-only']],
+  [
+    'schema',
+    '00000003-0000001B-1',
+    ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000', '--snapshot=00000003-0000001B-1', '--schema-only'],
+  ],
   ['data', undefined, ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000', '--data-only']],
-  ['data', '00000003-0000001B-1', ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000', '--snapshot=00000003-0000001B-1', '--data-only']],
+  [
+    'data',
+    '00000003-0000001B-1',
+    ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000', '--snapshot=00000003-0000001B-1', '--data-only'],
+  ],
 ] as const)('pg_dump arguments of a %s backup (snapshot %s)', (kind, snapshot, expected) => {
   expect(pgDumpArgs(kind, snapshot)).toEqual(expected);
 });
@@ -115,12 +160,32 @@ test.each<[string, PgRestoreOptions, string[]]>([
   ['full into a new database', { mode: 'full', privileges: 'skip', strategy: 'parallel', jobs: 4 }, [...base, ...skip, '--jobs=4', F]],
   ['full into a new database, one job', { mode: 'full', privileges: 'skip', strategy: 'parallel', jobs: 1 }, [...base, ...skip, F]],
   ['full into a new database with privileges', { mode: 'full', privileges: 'restore', strategy: 'parallel', jobs: 2 }, [...base, '--jobs=2', F]],
-  ['full into an existing database', { mode: 'full', privileges: 'skip', strategy: 'atomic', jobs: 4 }, [...base, ...skip, '--single-transaction', '--clean', '--if-exists', F]],
+  [
+    'full into an existing database',
+    { mode: 'full', privileges: 'skip', strategy: 'atomic', jobs: 4 },
+    [...base, ...skip, '--single-transaction', '--clean', '--if-exists', F],
+  ],
   ['schema into a new database', { mode: 'schema', privileges: 'skip', strategy: 'parallel', jobs: 3 }, [...base, ...skip, '--schema-only', '--jobs=3', F]],
-  ['schema into an existing database', { mode: 'schema', privileges: 'restore', strategy: 'atomic', jobs: 3 }, [...base, '--schema-only', '--single-transaction', '--clean', '--if-exists', F]],
-  ['data into an existing database', { mode: 'data', privileges: 'skip', strategy: 'atomic', jobs: 4 }, [...base, ...skip, '--data-only', '--single-transaction', F]],
-  ['tables into a new database', { mode: 'tables', privileges: 'skip', strategy: 'parallel', jobs: 2, listFile: '/tmp/lb/tables.list' }, [...base, ...skip, '--use-list=/tmp/lb/tables.list', '--jobs=2', F]],
-  ['tables into an existing database', { mode: 'tables', privileges: 'skip', strategy: 'atomic', jobs: 2, listFile: '/tmp/lb/tables.list' }, [...base, ...skip, '--use-list=/tmp/lb/tables.list', '--single-transaction', '--clean', '--if-exists', F]],
+  [
+    'schema into an existing database',
+    { mode: 'schema', privileges: 'restore', strategy: 'atomic', jobs: 3 },
+    [...base, '--schema-only', '--single-transaction', '--clean', '--if-exists', F],
+  ],
+  [
+    'data into an existing database',
+    { mode: 'data', privileges: 'skip', strategy: 'atomic', jobs: 4 },
+    [...base, ...skip, '--data-only', '--single-transaction', F],
+  ],
+  [
+    'tables into a new database',
+    { mode: 'tables', privileges: 'skip', strategy: 'parallel', jobs: 2, listFile: '/tmp/lb/tables.list' },
+    [...base, ...skip, '--use-list=/tmp/lb/tables.list', '--jobs=2', F],
+  ],
+  [
+    'tables into an existing database',
+    { mode: 'tables', privileges: 'skip', strategy: 'atomic', jobs: 2, listFile: '/tmp/lb/tables.list' },
+    [...base, ...skip, '--use-list=/tmp/lb/tables.list', '--single-transaction', '--clean', '--if-exists', F],
+  ],
 ])('pg_restore arguments: %s', (_name, options, expected) => {
   const args = pgRestoreArgs(F, 'target', options);
   expect(args).toEqual(expected);

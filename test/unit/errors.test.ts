@@ -85,5 +85,8 @@ test('a workflow failure takes its retryability from the catalogue; the cause wa
   expect(lifeboatFailure('STORAGE_FAILED', 'x').nonRetryable).toBe(false);
   const inner = lifeboatFailure('CHECKSUM_MISMATCH', 'Restore of a failed: checksum mismatch');
   const outer = Object.assign(new Error('Activity task failed'), { cause: inner });
-  expect(failureCause(Object.assign(new Error('Workflow execution failed'), { cause: outer }))).toEqual({ type: 'CHECKSUM_MISMATCH', message: 'Restore of a failed: checksum mismatch' });
+  expect(failureCause(Object.assign(new Error('Workflow execution failed'), { cause: outer }))).toEqual({
+    type: 'CHECKSUM_MISMATCH',
+    message: 'Restore of a failed: checksum mismatch',
+  });
 });

@@ -15,7 +15,13 @@ const expressions = dashboardExpressions();
 
 test('the dashboard has panels for freshness, sizes, durations and the RTO trend', () => {
   const all = expressions.map((e) => e.expr).join('\n');
-  for (const m of ['lifeboat_backup_last_success_timestamp_seconds', 'lifeboat_backup_size_bytes', 'lifeboat_backup_duration_seconds', 'lifeboat_verify_restore_duration_seconds', 'lifeboat_backup_rpo_seconds']) {
+  for (const m of [
+    'lifeboat_backup_last_success_timestamp_seconds',
+    'lifeboat_backup_size_bytes',
+    'lifeboat_backup_duration_seconds',
+    'lifeboat_verify_restore_duration_seconds',
+    'lifeboat_backup_rpo_seconds',
+  ]) {
     expect(all).toContain(m);
   }
   expect(expressions.length).toBeGreaterThan(15);

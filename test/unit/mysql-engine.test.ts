@@ -2,7 +2,17 @@ import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import fc from 'fast-check';
 import { LifeboatError } from '../../src/errors.js';
-import { detectMysqlProvider, parseMysqlUrl, parseToolVersion, planDump, restoreArgs, RestoreFilter, classifyToolExit, markerStrategyFor, type MysqlServerInfo } from '../../src/engines/mysql/index.js';
+import {
+  detectMysqlProvider,
+  parseMysqlUrl,
+  parseToolVersion,
+  planDump,
+  restoreArgs,
+  RestoreFilter,
+  classifyToolExit,
+  markerStrategyFor,
+  type MysqlServerInfo,
+} from '../../src/engines/mysql/index.js';
 import { optionFileText } from '../../src/engines/mysql/option-file.js';
 import { DumpScanner } from '../../src/engines/mysql/dump-scanner.js';
 
@@ -64,19 +74,87 @@ describe('parseMysqlUrl', () => {
   });
 });
 
-const MARIADB_10_11: MysqlServerInfo = { flavour: 'mariadb', version: '10.11.6-MariaDB-log', series: '10.11', major: 10, minor: 11, sizeBytes: 0, logBin: true, gtidMode: false, vitess: false };
-const MYSQL_8_0: MysqlServerInfo = { flavour: 'mysql', version: '8.0.36', series: '8.0', major: 8, minor: 0, sizeBytes: 0, logBin: true, gtidMode: true, vitess: false };
+const MARIADB_10_11: MysqlServerInfo = {
+  flavour: 'mariadb',
+  version: '10.11.6-MariaDB-log',
+  series: '10.11',
+  major: 10,
+  minor: 11,
+  sizeBytes: 0,
+  logBin: true,
+  gtidMode: false,
+  vitess: false,
+};
+const MYSQL_8_0: MysqlServerInfo = {
+  flavour: 'mysql',
+  version: '8.0.36',
+  series: '8.0',
+  major: 8,
+  minor: 0,
+  sizeBytes: 0,
+  logBin: true,
+  gtidMode: true,
+  vitess: false,
+};
 const PLANETSCALE: MysqlServerInfo = { ...MYSQL_8_0, version: '8.0.34-Vitess', vitess: true };
 const F = '/tmp/lb/client.cnf';
-const COMMON = [`--defaults-extra-file=${F}`, '--single-transaction', '--quick', '--hex-blob', '--default-character-set=utf8mb4', '--no-tablespaces', '--max-allowed-packet=1G'];
+const COMMON = [
+  `--defaults-extra-file=${F}`,
+  '--single-transaction',
+  '--quick',
+  '--hex-blob',
+  '--default-character-set=utf8mb4',
+  '--no-tablespaces',
+  '--max-allowed-packet=1G',
+];
 
 describe('dump and restore commands per preset (exact)', () => {
   test.each([
-    ['self-hosted MariaDB, full', 'mariadb://u@db.local/shop', MARIADB_10_11, 'full', 'mariadb-dump', [...COMMON, '--routines', '--events', '--triggers', '--master-data=2', '--gtid', 'shop'], []],
-    ['self-hosted MariaDB, schema', 'mariadb://u@db.local/shop', MARIADB_10_11, 'schema', 'mariadb-dump', [...COMMON, '--no-data', '--routines', '--events', '--triggers', '--master-data=2', '--gtid', 'shop'], []],
-    ['self-hosted MariaDB without binlog, data', 'mariadb://u@db.local/shop', { ...MARIADB_10_11, logBin: false }, 'data', 'mariadb-dump', [...COMMON, '--no-create-info', '--skip-triggers', '--complete-insert', 'shop'], []],
-    ['MySQL 8 (RDS), full', 'mysql://u@orders.c9akciq32.eu-central-1.rds.amazonaws.com/orders', MYSQL_8_0, 'full', 'mysqldump', [...COMMON, '--routines', '--events', '--triggers', '--set-gtid-purged=OFF', 'orders'], []],
-    ['MySQL 8 self-hosted, schema', 'mysql://u@10.1.2.3/orders', MYSQL_8_0, 'schema', 'mysqldump', [...COMMON, '--no-data', '--routines', '--events', '--triggers', '--set-gtid-purged=OFF', 'orders'], []],
+    [
+      'self-hosted MariaDB, full',
+      'mariadb://u@db.local/shop',
+      MARIADB_10_11,
+      'full',
+      'mariadb-dump',
+      [...COMMON, '--routines', '--events', '--triggers', '--master-data=2', '--gtid', 'shop'],
+      [],
+    ],
+    [
+      'self-hosted MariaDB, schema',
+      'mariadb://u@db.local/shop',
+      MARIADB_10_11,
+      'schema',
+      'mariadb-dump',
+      [...COMMON, '--no-data', '--routines', '--events', '--triggers', '--master-data=2', '--gtid', 'shop'],
+      [],
+    ],
+    [
+      'self-hosted MariaDB without binlog, data',
+      'mariadb://u@db.local/shop',
+      { ...MARIADB_10_11, logBin: false },
+      'data',
+      'mariadb-dump',
+      [...COMMON, '--no-create-info', '--skip-triggers', '--complete-insert', 'shop'],
+      [],
+    ],
+    [
+      'MySQL 8 (RDS), full',
+      'mysql://u@orders.c9akciq32.eu-central-1.rds.amazonaws.com/orders',
+      MYSQL_8_0,
+      'full',
+      'mysqldump',
+      [...COMMON, '--routines', '--events', '--triggers', '--set-gtid-purged=OFF', 'orders'],
+      [],
+    ],
+    [
+      'MySQL 8 self-hosted, schema',
+      'mysql://u@10.1.2.3/orders',
+      MYSQL_8_0,
+      'schema',
+      'mysqldump',
+      [...COMMON, '--no-data', '--routines', '--events', '--triggers', '--set-gtid-purged=OFF', 'orders'],
+      [],
+    ],
     [
       'PlanetScale, full',
       'mysql://u@aws.connect.psdb.cloud/orders',
@@ -88,11 +166,26 @@ describe('dump and restore commands per preset (exact)', () => {
     ],
   ] as const)('%s', (_name, url, server, kind, toolName, args, optionLines) => {
     const conn = parseMysqlUrl(url);
-    const plan = planDump({ preset: conn.preset, server, tool: { flavour: server.flavour, major: server.major }, kind, database: conn.database, optionFile: F });
+    const plan = planDump({
+      preset: conn.preset,
+      server,
+      tool: { flavour: server.flavour, major: server.major },
+      kind,
+      database: conn.database,
+      optionFile: F,
+    });
     expect(`${toolName} ${plan.args.join(' ')}`).toBe(`${toolName} ${args.join(' ')}`);
     expect(plan.optionLines).toEqual(optionLines);
     expect(plan.positionInDump).toBe(server.flavour === 'mariadb' && server.logBin);
-    expect(restoreArgs(F, 'orders_restore')).toEqual([`--defaults-extra-file=${F}`, '--batch', '--binary-mode', '--default-character-set=utf8mb4', '--max-allowed-packet=1G', '--connect-timeout=20', '--database=orders_restore']);
+    expect(restoreArgs(F, 'orders_restore')).toEqual([
+      `--defaults-extra-file=${F}`,
+      '--batch',
+      '--binary-mode',
+      '--default-character-set=utf8mb4',
+      '--max-allowed-packet=1G',
+      '--connect-timeout=20',
+      '--database=orders_restore',
+    ]);
   });
 
   test('PlanetScale leaves routines, triggers and events out and says so', () => {
@@ -104,7 +197,9 @@ describe('dump and restore commands per preset (exact)', () => {
 
   test('option files carry the connection per flavour, with values escaped', () => {
     const conn = parseMysqlUrl(`mysql://app:${encodeURIComponent('a"b\\c #;\' 🚀')}@aws.connect.psdb.cloud:3306/orders`);
-    expect(optionFileText(conn, 'mysql', { group: 'mysqldump', lines: ['loose-init-command="SET workload = \'olap\'"'] }, '/etc/ssl/certs/ca-certificates.crt')).toBe(
+    expect(
+      optionFileText(conn, 'mysql', { group: 'mysqldump', lines: ['loose-init-command="SET workload = \'olap\'"'] }, '/etc/ssl/certs/ca-certificates.crt'),
+    ).toBe(
       [
         '[client]',
         'host="aws.connect.psdb.cloud"',
@@ -119,7 +214,9 @@ describe('dump and restore commands per preset (exact)', () => {
       ].join('\n'),
     );
     const local = parseMysqlUrl('mariadb://root:pw@localhost/shop?ssl-mode=required');
-    expect(optionFileText(local, 'mariadb', undefined)).toBe('[client]\nhost="localhost"\nport=3306\nuser="root"\npassword="pw"\nprotocol=TCP\nssl\nskip-ssl-verify-server-cert\n');
+    expect(optionFileText(local, 'mariadb', undefined)).toBe(
+      '[client]\nhost="localhost"\nport=3306\nuser="root"\npassword="pw"\nprotocol=TCP\nssl\nskip-ssl-verify-server-cert\n',
+    );
   });
 });
 
@@ -144,10 +241,13 @@ describe('tool versions and markers', () => {
 
   test.each([
     ["mariadb-dump: Got error: 1045: \"Access denied for user 'x'@'1.2.3.4' (using password: YES)\" when trying to connect", 'AUTH_FAILED'],
-    ["mariadb-dump: Got error: 1049: \"Unknown database 'nope'\" when selecting the database", 'DATABASE_NOT_FOUND'],
+    ['mariadb-dump: Got error: 1049: "Unknown database \'nope\'" when selecting the database', 'DATABASE_NOT_FOUND'],
     ["mysqldump: Got error: 2003: Can't connect to MySQL server on '10.0.0.1:3306' (111)", 'CONNECTION_FAILED'],
-    ["mysqldump: Couldn't execute 'SELECT COLUMN_NAME, JSON_EXTRACT(HISTOGRAM, '$.\"number-of-buckets-specified\"') FROM information_schema.COLUMN_STATISTICS': Unknown table 'COLUMN_STATISTICS' in information_schema (1109)", 'TOOL_MISSING'],
-    ["mariadb-dump: Error 1412: Table definition has changed, please retry transaction when dumping table `t3` at row: 0", 'DUMP_FAILED'],
+    [
+      "mysqldump: Couldn't execute 'SELECT COLUMN_NAME, JSON_EXTRACT(HISTOGRAM, '$.\"number-of-buckets-specified\"') FROM information_schema.COLUMN_STATISTICS': Unknown table 'COLUMN_STATISTICS' in information_schema (1109)",
+      'TOOL_MISSING',
+    ],
+    ['mariadb-dump: Error 1412: Table definition has changed, please retry transaction when dumping table `t3` at row: 0', 'DUMP_FAILED'],
   ])('tool failure %#', (stderr, code) => {
     const err = classifyToolExit({ tool: 'mariadb-dump', ok: false, exitCode: 2, stderr }, 'shop', 'Backup', 'DUMP_FAILED');
     expect(err.code).toBe(code);
@@ -228,11 +328,11 @@ describe('RestoreFilter', () => {
     'CREATE TABLE `a` (x int);',
     '-- Dumping data for table `a`',
     'INSERT INTO `a` VALUES (1);',
-    "/*!50003 CREATE*/ /*!50003 TRIGGER a_t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = NEW.x */;;",
+    '/*!50003 CREATE*/ /*!50003 TRIGGER a_t BEFORE INSERT ON a FOR EACH ROW SET NEW.x = NEW.x */;;',
     '-- Table structure for table `b`',
     'CREATE TABLE `b` (x int);',
     "INSERT INTO `b` VALUES ('ALTER DATABASE `shop` CHARACTER SET latin1');",
-    '-- Dumping routines for database \'shop\'',
+    "-- Dumping routines for database 'shop'",
     '-- Dumping routines for database `shop`',
     '/*!50003 ALTER DATABASE `shop` CHARACTER SET latin1 COLLATE latin1_swedish_ci */ ;;',
     'CREATE PROCEDURE p() SELECT 1 ;;',
@@ -240,7 +340,9 @@ describe('RestoreFilter', () => {
   ].join('\n');
 
   test('points ALTER DATABASE at the target, never the source, and leaves data alone', async () => {
-    const out = await text(Readable.from([Buffer.from(dump)]).pipe(new RestoreFilter({ sourceDatabase: 'shop', targetDatabase: 'shop_copy', subject: 'shop into shop_copy' })));
+    const out = await text(
+      Readable.from([Buffer.from(dump)]).pipe(new RestoreFilter({ sourceDatabase: 'shop', targetDatabase: 'shop_copy', subject: 'shop into shop_copy' })),
+    );
     expect(out).toContain('/*!50003 ALTER DATABASE `shop_copy` CHARACTER SET latin1');
     expect(out).toContain("INSERT INTO `b` VALUES ('ALTER DATABASE `shop` CHARACTER SET latin1');");
     expect(out.split('\n').filter((l) => l.includes('ALTER DATABASE `shop`'))).toHaveLength(1);
@@ -258,6 +360,8 @@ describe('RestoreFilter', () => {
 
   test('refuses a dump that switches databases', async () => {
     const f = new RestoreFilter({ sourceDatabase: 'shop', targetDatabase: 'x', subject: 'shop into x' });
-    await expect(text(Readable.from([Buffer.from('SELECT 1;\nUSE `other`;\n')]).pipe(f))).rejects.toThrow(/refused: the dump switches or creates databases \(USE `other`;\)/);
+    await expect(text(Readable.from([Buffer.from('SELECT 1;\nUSE `other`;\n')]).pipe(f))).rejects.toThrow(
+      /refused: the dump switches or creates databases \(USE `other`;\)/,
+    );
   });
 });

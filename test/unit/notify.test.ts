@@ -75,8 +75,25 @@ beforeAll(async () => {
   });
   const httpPort = await listen(httpServer, () => httpServer.address());
   httpBase = `http://127.0.0.1:${httpPort}`;
-  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=localhost',
-    '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]);
+  await execa('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+    '-keyout',
+    path.join(dir, 'key.pem'),
+    '-out',
+    path.join(dir, 'cert.pem'),
+  ]);
   const tls = { key: readFileSync(path.join(dir, 'key.pem'), 'utf8'), cert: readFileSync(path.join(dir, 'cert.pem'), 'utf8') };
   smtp.server = smtpServer(tls);
   smtp.port = await listen(smtp.server as never, () => (smtp.server as unknown as { server: Server }).server.address());
@@ -103,7 +120,17 @@ function config(extraChannels: Record<string, unknown> = {}, routes?: unknown[])
       channels: {
         hook: { type: 'webhook', url: `${httpBase}/hook`, secret: { env: 'LB_NOTIFY_HMAC' } },
         team: { type: 'slack', webhook: { env: 'LB_NOTIFY_SLACK' } },
-        mail: { type: 'email', host: '127.0.0.1', port: smtp.port, from: 'lifeboat@example.com', to: ['dba@example.com'], username: 'lifeboat', password: { env: 'LB_NOTIFY_SMTP_PW' }, ca: path.join(dir, 'cert.pem'), timeout: '5s' },
+        mail: {
+          type: 'email',
+          host: '127.0.0.1',
+          port: smtp.port,
+          from: 'lifeboat@example.com',
+          to: ['dba@example.com'],
+          username: 'lifeboat',
+          password: { env: 'LB_NOTIFY_SMTP_PW' },
+          ca: path.join(dir, 'cert.pem'),
+          timeout: '5s',
+        },
         ...extraChannels,
       },
       routes: routes ?? [{ databases: ['orders'], events: ['backup-failed', 'stale'], channels: ['hook', 'mail'] }, { channels: ['team'] }],
@@ -140,20 +167,34 @@ beforeEach(() => {
 test('a backup failure reaches every routed channel: signed webhook, Slack Block Kit with the UI link, e-mail over STARTTLS', async () => {
   const cfg = config();
   const report = await deliver(cfg, failed, { owner: 'wf/run/1' });
-  expect(report).toEqual({ key: 'orders:backup-failed:2026-11-23T02:00:00.000Z', type: 'backup-failed', channels: [
-    { channel: 'hook', status: 'sent', detail: 'HTTP 200' },
-    { channel: 'mail', status: 'sent', detail: 'SMTP 250' },
-    { channel: 'team', status: 'sent', detail: 'HTTP 200' },
-  ] });
+  expect(report).toEqual({
+    key: 'orders:backup-failed:2026-11-23T02:00:00.000Z',
+    type: 'backup-failed',
+    channels: [
+      { channel: 'hook', status: 'sent', detail: 'HTTP 200' },
+      { channel: 'mail', status: 'sent', detail: 'SMTP 250' },
+      { channel: 'team', status: 'sent', detail: 'HTTP 200' },
+    ],
+  });
 
   const [hook] = byPath('/hook');
   expect(hook!.headers['x-lifeboat-signature']).toBe(`sha256=${createHmac('sha256', HMAC_KEY).update(hook!.body).digest('hex')}`);
   expect(hook!.headers['x-lifeboat-event']).toBe('backup-failed');
   const link = 'https://temporal.example.com/namespaces/default/workflows/backup%3Aorders%3Afull%3A20261123T020000Z/run-1';
   expect(JSON.parse(hook!.body)).toEqual({
-    version: 1, id: report.key, type: 'backup-failed', severity: 'critical', database: 'orders', runbook: null,
+    version: 1,
+    id: report.key,
+    type: 'backup-failed',
+    severity: 'critical',
+    database: 'orders',
+    runbook: null,
     incident: { key: report.key, kind: 'backup-failed', openedAt: '2026-11-23T02:00:00.000Z' },
-    summary: failed.summary, details: failed.details, facts: { kind: 'full' }, workflow: failed.workflow, link, sentAt: expect.any(String),
+    summary: failed.summary,
+    details: failed.details,
+    facts: { kind: 'full' },
+    workflow: failed.workflow,
+    link,
+    sentAt: expect.any(String),
   });
 
   const slack = JSON.parse(byPath('/slack/T000/B000/XXXX')[0]!.body);
@@ -185,7 +226,11 @@ test('a channel that fails is retried alone: the others are recorded as sent and
   const cfg = config();
   answers.set('/hook', [500]);
   const err = await deliver(cfg, failed, { owner: 'wf/run/1' }).catch((e: unknown) => e);
-  expect(err).toMatchObject({ code: 'NOTIFICATION_FAILED', nonRetryable: false, message: 'Notification orders:backup-failed:2026-11-23T02:00:00.000Z failed: hook: failed: HTTP 500: no' });
+  expect(err).toMatchObject({
+    code: 'NOTIFICATION_FAILED',
+    nonRetryable: false,
+    message: 'Notification orders:backup-failed:2026-11-23T02:00:00.000Z failed: hook: failed: HTTP 500: no',
+  });
   expect(mails).toHaveLength(1);
   const retry = await deliver(cfg, failed, { owner: 'wf/run/1' });
   expect(retry.channels.map((c) => `${c.channel}:${c.status}`)).toEqual(['hook:sent', 'mail:already-sent', 'team:already-sent']);
@@ -197,9 +242,13 @@ test('a channel that fails is retried alone: the others are recorded as sent and
 test('a rejection (HTTP 4xx) is non-retryable; a claim by another worker blocks until its lease ends', async () => {
   const cfg = config();
   answers.set('/hook', [404]);
-  await expect(deliver(cfg, { ...failed, openedAt: '2026-11-25T02:00:00Z' }, { owner: 'a', now: () => new Date('2026-11-25T02:00:01Z') })).rejects.toMatchObject({ code: 'NOTIFICATION_REJECTED', nonRetryable: true });
+  await expect(
+    deliver(cfg, { ...failed, openedAt: '2026-11-25T02:00:00Z' }, { owner: 'a', now: () => new Date('2026-11-25T02:00:01Z') }),
+  ).rejects.toMatchObject({ code: 'NOTIFICATION_REJECTED', nonRetryable: true });
   // Worker b finds a's fresh claim on the hook and waits; after the lease it takes over.
-  const blocked = await deliver(cfg, { ...failed, openedAt: '2026-11-25T02:00:00Z' }, { owner: 'b', now: () => new Date('2026-11-25T02:00:30Z') }).catch((e: unknown) => e);
+  const blocked = await deliver(cfg, { ...failed, openedAt: '2026-11-25T02:00:00Z' }, { owner: 'b', now: () => new Date('2026-11-25T02:00:30Z') }).catch(
+    (e: unknown) => e,
+  );
   expect(blocked).toMatchObject({ code: 'NOTIFICATION_IN_PROGRESS', message: expect.stringContaining('hook: another worker is delivering it') });
   const taken = await deliver(cfg, { ...failed, openedAt: '2026-11-25T02:00:00Z' }, { owner: 'b', now: () => new Date('2026-11-25T02:03:00Z') });
   expect(taken.channels.map((c) => `${c.channel}:${c.status}`)).toEqual(['hook:sent', 'mail:already-sent', 'team:already-sent']);
@@ -209,7 +258,11 @@ test('routes pick channels by database and event; an unrouted event is not sent'
   const cfg = config({}, [{ databases: ['billing'], events: ['stale'], channels: ['hook'] }]);
   const none = await deliver(cfg, failed, { owner: 'x' });
   expect(none).toEqual({ key: incidentKey(failed), type: 'backup-failed', channels: [], note: 'no route for backup-failed of orders' });
-  const stale = await deliver(cfg, { type: 'stale', database: 'billing', openedAt: '2026-11-24T04:00:00Z', summary: 'Backups of billing are stale' }, { owner: 'x' });
+  const stale = await deliver(
+    cfg,
+    { type: 'stale', database: 'billing', openedAt: '2026-11-24T04:00:00Z', summary: 'Backups of billing are stale' },
+    { owner: 'x' },
+  );
   expect(stale.channels).toEqual([{ channel: 'hook', status: 'sent', detail: 'HTTP 200' }]);
   expect(http).toHaveLength(1);
   expect(mails).toHaveLength(0);
@@ -217,13 +270,29 @@ test('routes pick channels by database and event; an unrouted event is not sent'
 
 test('a recovery closes the incident on the channels that got it, once; an incident never notified gets none', async () => {
   const cfg = config();
-  const stale: NotificationEvent = { type: 'stale', database: 'orders', incident: 'stale', openedAt: '2026-11-24T04:00:00Z', summary: 'Backups of orders are stale' };
+  const stale: NotificationEvent = {
+    type: 'stale',
+    database: 'orders',
+    incident: 'stale',
+    openedAt: '2026-11-24T04:00:00Z',
+    summary: 'Backups of orders are stale',
+  };
   await deliver(cfg, stale, { owner: 'watch/1' });
   expect(await openIncidents(cfg, 'orders')).toEqual([{ incident: 'stale', openedAt: '2026-11-24T04:00:00.000Z', channels: ['hook', 'mail', 'team'] }]);
-  const recovery = { type: 'recovery' as const, database: 'orders', incident: 'stale', openedAt: '2026-11-24T04:00:00Z', summary: 'Backups of orders are fresh again' };
+  const recovery = {
+    type: 'recovery' as const,
+    database: 'orders',
+    incident: 'stale',
+    openedAt: '2026-11-24T04:00:00Z',
+    summary: 'Backups of orders are fresh again',
+  };
   const closed = await deliver(cfg, recovery, { owner: 'watch/2' });
   expect(closed.channels.map((c) => `${c.channel}:${c.status}`)).toEqual(['hook:sent', 'mail:sent', 'team:sent']);
-  expect(JSON.parse(byPath('/hook')[1]!.body)).toMatchObject({ type: 'recovery', severity: 'resolved', incident: { kind: 'stale', key: 'orders:stale:2026-11-24T04:00:00.000Z' } });
+  expect(JSON.parse(byPath('/hook')[1]!.body)).toMatchObject({
+    type: 'recovery',
+    severity: 'resolved',
+    incident: { kind: 'stale', key: 'orders:stale:2026-11-24T04:00:00.000Z' },
+  });
   expect(readable(mails[1]!.raw)).toContain('Subject: [Lifeboat] RESOLVED: Backups of orders are fresh again');
   expect((await deliver(cfg, recovery, { owner: 'watch/3' })).channels.map((c) => c.status)).toEqual(['already-sent', 'already-sent', 'already-sent']);
   expect(await openIncidents(cfg, 'orders')).toEqual([]);
@@ -232,15 +301,37 @@ test('a recovery closes the incident on the channels that got it, once; an incid
 });
 
 test('e-mail refuses to send without STARTTLS: the password never crosses in clear', async () => {
-  const cfg = config({ clear: { type: 'email', host: '127.0.0.1', port: smtp.plainPort, from: 'lifeboat@example.com', to: ['dba@example.com'], username: 'lifeboat', password: { env: 'LB_NOTIFY_SMTP_PW' }, timeout: '5s' } }, [{ channels: ['clear'] }]);
+  const cfg = config(
+    {
+      clear: {
+        type: 'email',
+        host: '127.0.0.1',
+        port: smtp.plainPort,
+        from: 'lifeboat@example.com',
+        to: ['dba@example.com'],
+        username: 'lifeboat',
+        password: { env: 'LB_NOTIFY_SMTP_PW' },
+        timeout: '5s',
+      },
+    },
+    [{ channels: ['clear'] }],
+  );
   const err = await deliver(cfg, failed, { owner: 'x' }).catch((e: unknown) => e);
-  expect(err).toMatchObject({ code: 'NOTIFICATION_FAILED', message: expect.stringMatching(/^Notification orders:backup-failed:.* failed: clear: failed: SMTP /) });
+  expect(err).toMatchObject({
+    code: 'NOTIFICATION_FAILED',
+    message: expect.stringMatching(/^Notification orders:backup-failed:.* failed: clear: failed: SMTP /),
+  });
   expect(auths).toEqual([]);
   expect(mails).toEqual([]);
   expect((err as Error).message).not.toContain(SMTP_PASSWORD);
 });
 
 test('a bad event is refused naming the field', async () => {
-  await expect(deliver(config(), { ...failed, openedAt: 'yesterday' }, { owner: 'x' })).rejects.toMatchObject({ code: 'INVALID_INPUT', message: 'Invalid notification event: openedAt: expected an ISO time such as 2026-11-23T02:00:00Z' });
-  await expect(deliver(config(), { type: 'recovery', database: 'orders', openedAt: '2026-11-23T02:00:00Z', summary: 's' }, { owner: 'x' })).rejects.toThrow('incident: required for recovery: the kind of incident it closes');
+  await expect(deliver(config(), { ...failed, openedAt: 'yesterday' }, { owner: 'x' })).rejects.toMatchObject({
+    code: 'INVALID_INPUT',
+    message: 'Invalid notification event: openedAt: expected an ISO time such as 2026-11-23T02:00:00Z',
+  });
+  await expect(deliver(config(), { type: 'recovery', database: 'orders', openedAt: '2026-11-23T02:00:00Z', summary: 's' }, { owner: 'x' })).rejects.toThrow(
+    'incident: required for recovery: the kind of incident it closes',
+  );
 });

@@ -29,13 +29,28 @@ test.each([
   [{ observability: { token: 'inline-token' } }, 'observability.token: expected { env: NAME } or { file: PATH }'],
   [{ observability: { cacheTtl: 'soon' } }, 'observability.cacheTtl: expected a duration of at least 1s, such as "30s"'],
   [{ databases: { orders: { ...base.databases.orders, rpo: 'daily' } } }, 'databases.orders.rpo: expected a duration such as "26h"'],
-  [{ databases: { orders: { ...base.databases.orders, sizeDropAlert: '50%' } } }, 'databases.orders.sizeDropAlert: expected a negative percentage such as "-50%", or false to turn the check off'],
-  [{ notifications: { channels: { team: { type: 'slack', webhook: 'https://hooks.slack.com/services/T/B/X' } } } }, 'notifications.channels.team.webhook: expected { env: NAME } or { file: PATH }'],
+  [
+    { databases: { orders: { ...base.databases.orders, sizeDropAlert: '50%' } } },
+    'databases.orders.sizeDropAlert: expected a negative percentage such as "-50%", or false to turn the check off',
+  ],
+  [
+    { notifications: { channels: { team: { type: 'slack', webhook: 'https://hooks.slack.com/services/T/B/X' } } } },
+    'notifications.channels.team.webhook: expected { env: NAME } or { file: PATH }',
+  ],
   [{ notifications: { channels: { pager: { type: 'sms' } } } }, 'notifications.channels.pager.type: expected type "webhook", "slack" or "email"'],
-  [{ notifications: { channels: { mail: { type: 'email', host: 'smtp', from: 'lb@example.com', to: [], security: 'none' } } } }, 'notifications.channels.mail.security: expected "starttls" or "tls"'],
+  [
+    { notifications: { channels: { mail: { type: 'email', host: 'smtp', from: 'lb@example.com', to: [], security: 'none' } } } },
+    'notifications.channels.mail.security: expected "starttls" or "tls"',
+  ],
   [{ notifications: { channels: {}, routes: [{ channels: ['oncall'] }] } }, 'notifications.routes.0.channels.0: unknown channel "oncall" (defined: none)'],
-  [{ notifications: { channels: { hook: { type: 'webhook', url: 'http://x' } }, routes: [{ databases: ['billing'], channels: ['hook'] }] } }, 'notifications.routes.0.databases.0: unknown database "billing" (configured: orders)'],
-  [{ notifications: { channels: { hook: { type: 'webhook', url: 'http://x' } }, routes: [{ events: ['exploded'], channels: ['hook'] }] } }, 'notifications.routes.0.events.0: expected one of backup-failed, verify-failed, stale, size-anomaly, approval-needed, runbook-finished, recovery'],
+  [
+    { notifications: { channels: { hook: { type: 'webhook', url: 'http://x' } }, routes: [{ databases: ['billing'], channels: ['hook'] }] } },
+    'notifications.routes.0.databases.0: unknown database "billing" (configured: orders)',
+  ],
+  [
+    { notifications: { channels: { hook: { type: 'webhook', url: 'http://x' } }, routes: [{ events: ['exploded'], channels: ['hook'] }] } },
+    'notifications.routes.0.events.0: expected one of backup-failed, verify-failed, stale, size-anomaly, approval-needed, runbook-finished, recovery',
+  ],
 ])('%j is refused: %s', (raw, message) => {
   expect(problems(raw)).toContain(message);
 });

@@ -1,5 +1,5 @@
 import type { Manifest } from '../../src/catalog/manifest.js';
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { type ConfigError, parseConfig } from '../../src/config/load.js';
 import { pickBackup } from '../../src/restore/select.js';
 import { dbnameArg, parseCreateOptions, parseToc, pgRestoreArgs, selectTables } from '../../src/engines/postgres/index.js';
 import {
@@ -111,7 +111,14 @@ test('tables mode refuses tables that are not in the backup, naming them', () =>
 
 test('pg_restore arguments: parallel into a new database, one transaction into an existing one, never a password', () => {
   expect(pgRestoreArgs('/tmp/x.dump', 'orders_restore', { mode: 'full', privileges: 'skip', strategy: 'parallel', jobs: 4 })).toEqual([
-    '--exit-on-error', '--no-password', '--verbose', "--dbname=dbname='orders_restore'", '--no-owner', '--no-acl', '--jobs=4', '/tmp/x.dump',
+    '--exit-on-error',
+    '--no-password',
+    '--verbose',
+    "--dbname=dbname='orders_restore'",
+    '--no-owner',
+    '--no-acl',
+    '--jobs=4',
+    '/tmp/x.dump',
   ]);
   const atomic = pgRestoreArgs('/tmp/x.dump', 'staging', { mode: 'full', privileges: 'restore', strategy: 'atomic', jobs: 4 });
   expect(atomic).toEqual(expect.arrayContaining(['--single-transaction', '--clean', '--if-exists']));
@@ -124,11 +131,13 @@ test('pg_restore arguments: parallel into a new database, one transaction into a
   expect(dbnameArg("we'ird\\db")).toBe("--dbname=dbname='we\\'ird\\\\db'");
 });
 
-test('the dumped database\'s encoding and locale are taken from the archive', () => {
+test("the dumped database's encoding and locale are taken from the archive", () => {
   const sql = "--\nCREATE DATABASE t1 WITH TEMPLATE = template0 ENCODING = 'UTF8' LOCALE_PROVIDER = libc LOCALE = 'en_US.UTF-8';\n";
   expect(parseCreateOptions(sql)).toEqual(["ENCODING = 'UTF8'", 'LOCALE_PROVIDER = libc', "LOCALE = 'en_US.UTF-8'"]);
-  expect(parseCreateOptions('CREATE DATABASE x WITH TEMPLATE = template0 ENCODING = \'LATIN1\' LC_COLLATE = \'de_DE\' LC_CTYPE = \'de_DE\';')).toEqual([
-    "ENCODING = 'LATIN1'", "LC_COLLATE = 'de_DE'", "LC_CTYPE = 'de_DE'",
+  expect(parseCreateOptions("CREATE DATABASE x WITH TEMPLATE = template0 ENCODING = 'LATIN1' LC_COLLATE = 'de_DE' LC_CTYPE = 'de_DE';")).toEqual([
+    "ENCODING = 'LATIN1'",
+    "LC_COLLATE = 'de_DE'",
+    "LC_CTYPE = 'de_DE'",
   ]);
   expect(parseCreateOptions('nothing here')).toEqual([]);
 });
@@ -175,7 +184,9 @@ test('restore inputs: defaults, selectors and clear errors', () => {
   };
   expect(problems({ database: 'orders', target: 't', mode: 'tables' })).toBe('tables: required with mode "tables", e.g. ["public.users"]');
   expect(problems({ database: 'orders', target: 't', tables: ['a'] })).toBe('tables: only allowed with mode "tables"');
-  expect(problems({ database: 'orders', target: 't', backup: { before: 'yesterday' } })).toBe('backup.before: expected an ISO time such as 2026-11-23T02:00:00Z');
+  expect(problems({ database: 'orders', target: 't', backup: { before: 'yesterday' } })).toBe(
+    'backup.before: expected an ISO time such as 2026-11-23T02:00:00Z',
+  );
   expect(problems({ database: 'orders', target: 't', backup: 'newest please' })).toBe(
     'backup: expected a backup id, "latest", "latest-verified" or { "before": "<ISO time>" }',
   );
@@ -198,9 +209,12 @@ test('durations, scratch names and row count messages', () => {
   const name = scratchDatabaseName('Orders-EU-west-with-a-very-long-name-indeed', new Date('2026-11-23T02:00:00Z'), 'AB12cd34-ef');
   expect(name).toBe('lb_verify_orders_eu_west_with_a_ve_20261123t020000z_ab12cd');
   expect(name.length).toBeLessThanOrEqual(63);
-  expect(describeRowCountMismatches([{ table: 'shop.orders', expected: 10, actual: 9 }, { table: 'shop.items', expected: 3, actual: null }])).toBe(
-    'shop.orders (restored 9, manifest 10); shop.items (missing, manifest 3)',
-  );
+  expect(
+    describeRowCountMismatches([
+      { table: 'shop.orders', expected: 10, actual: 9 },
+      { table: 'shop.items', expected: 3, actual: null },
+    ]),
+  ).toBe('shop.orders (restored 9, manifest 10); shop.items (missing, manifest 3)');
   const many = Array.from({ length: 25 }, (_, i) => ({ table: `t${i}`, expected: 1, actual: 0 }));
   expect(describeRowCountMismatches(many)).toMatch(/; and 5 more$/);
 });
@@ -230,8 +244,8 @@ test('restore configuration: named targets, approvers, temp dir; passwords only 
   expect(problems({ ...base, targets: { staging: { url: 'postgres://app:hunter2@db/staging' } } })).toEqual([
     'targets.staging.url: contains a password; reference the URL as a secret with { env: NAME } or { file: PATH }',
   ]);
-  expect(problems({ ...base, databases: { orders: { engine: 'postgres', url: { env: 'X' }, verify: { server: 'postgres://u:pw@verify/postgres' } } } })).toEqual([
-    'databases.orders.verify.server: contains a password; reference the URL as a secret with { env: NAME } or { file: PATH }',
-  ]);
+  expect(
+    problems({ ...base, databases: { orders: { engine: 'postgres', url: { env: 'X' }, verify: { server: 'postgres://u:pw@verify/postgres' } } } }),
+  ).toEqual(['databases.orders.verify.server: contains a password; reference the URL as a secret with { env: NAME } or { file: PATH }']);
   expect(problems({ ...base, restore: { jobs: 0 } })).toEqual(['restore.jobs: Too small: expected number to be >=1']);
 });

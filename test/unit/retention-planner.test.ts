@@ -13,16 +13,16 @@ const kindArb = fc.constantFrom('full', 'full', 'schema');
 
 /** Random catalogs: ids unrelated to time order, times over three years, some at the same instant. */
 const catalogArb = fc
-  .array(fc.record({ t: fc.integer({ min: 0, max: 3 * 365 * 24 }), kind: kindArb, status: statusArb, tag: fc.integer({ min: 0, max: 1e9 }) }), { maxLength: 45 })
+  .array(fc.record({ t: fc.integer({ min: 0, max: 3 * 365 * 24 }), kind: kindArb, status: statusArb, tag: fc.integer({ min: 0, max: 1e9 }) }), {
+    maxLength: 45,
+  })
   .map((rows) =>
-    rows.map(
-      (r, i): RetentionCandidate => ({
-        backupId: `${r.tag.toString(36)}-${i}`,
-        kind: r.kind,
-        startedAt: new Date(T0 + r.t * HOUR).toISOString(),
-        status: r.status,
-      }),
-    ),
+    rows.map((r, i): RetentionCandidate => ({
+      backupId: `${r.tag.toString(36)}-${i}`,
+      kind: r.kind,
+      startedAt: new Date(T0 + r.t * HOUR).toISOString(),
+      status: r.status,
+    })),
   );
 
 const opt = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
@@ -67,7 +67,10 @@ test('property: at least minKeep good backups of each kind remain (or all of the
   fc.assert(
     fc.property(caseArb, (c) => {
       const deleted = new Set(plan(c).delete);
-      for (const [kind, policy] of [['full', c.full], ['schema', c.schema]] as const) {
+      for (const [kind, policy] of [
+        ['full', c.full],
+        ['schema', c.schema],
+      ] as const) {
         const good = c.backups.filter((b) => b.kind === kind && b.status !== 'corrupt');
         const left = good.filter((b) => !deleted.has(b.backupId));
         expect(left.length).toBeGreaterThanOrEqual(Math.min(policy.minKeep, good.length));
@@ -109,7 +112,13 @@ test('property: corrupt backups are never counted as kept (the good ones kept ar
       const withoutCorrupt = plan({ ...c, backups: clean });
       for (const kind of ['full', 'schema']) {
         if (!clean.some((b) => b.kind === kind)) continue; // no good backup: that kind is halted
-        const keptGood = (p: RetentionPlan) => new Set(p.kinds.find((k) => k.kind === kind)?.decisions.filter((d) => d.keep && d.status !== 'corrupt').map((d) => d.backupId));
+        const keptGood = (p: RetentionPlan) =>
+          new Set(
+            p.kinds
+              .find((k) => k.kind === kind)
+              ?.decisions.filter((d) => d.keep && d.status !== 'corrupt')
+              .map((d) => d.backupId),
+          );
         expect(keptGood(withCorrupt)).toEqual(keptGood(withoutCorrupt));
       }
     }),
@@ -121,7 +130,10 @@ test('property: nothing is deleted while the newest good backup is older than th
   fc.assert(
     fc.property(caseArb, (c) => {
       const p = plan(c);
-      for (const [kind, policy] of [['full', c.full], ['schema', c.schema]] as const) {
+      for (const [kind, policy] of [
+        ['full', c.full],
+        ['schema', c.schema],
+      ] as const) {
         const good = c.backups.filter((b) => b.kind === kind && b.status !== 'corrupt').sort(newestFirst);
         const stale = policy.freshnessMs !== undefined && good.length > 0 && c.now - Date.parse(good[0]!.startedAt) > policy.freshnessMs;
         const none = good.length === 0;
@@ -139,7 +151,12 @@ test('property: nothing is deleted while the newest good backup is older than th
 // ------------------------------------------------------------------------ written by hand ---
 
 const P = (p: Partial<RetentionPolicy>): RetentionPolicy => ({ minKeep: 1, timezone: 'UTC', ...p });
-const b = (id: string, startedAt: string, status: VerificationStatus = 'unverified', kind = 'full'): RetentionCandidate => ({ backupId: id, kind, startedAt, status });
+const b = (id: string, startedAt: string, status: VerificationStatus = 'unverified', kind = 'full'): RetentionCandidate => ({
+  backupId: id,
+  kind,
+  startedAt,
+  status,
+});
 
 test('ordering is by start time, not by name: an id that sorts last is not "newest"', () => {
   // After an upgrade, ids changed format; "z-old" sorts after the others by name but is the oldest.
@@ -197,14 +214,7 @@ test.each<[string, RetentionCandidate[], RetentionPolicy, string, string[], stri
     ['a', 'b'],
     [],
   ],
-  [
-    'no keep rules: everything is kept',
-    [b('a', '2025-01-05T02:00:00Z'), b('b', '2024-01-04T02:00:00Z')],
-    P({}),
-    '2025-01-05T03:00:00Z',
-    ['a', 'b'],
-    [],
-  ],
+  ['no keep rules: everything is kept', [b('a', '2025-01-05T02:00:00Z'), b('b', '2024-01-04T02:00:00Z')], P({}), '2025-01-05T03:00:00Z', ['a', 'b'], []],
   [
     'daily buckets keep the newest backup of each day; a day with only a corrupt backup is skipped',
     [
@@ -244,7 +254,11 @@ test('GFS buckets follow the policy time zone: 23:30 UTC on 31 Dec is already 1 
 });
 
 test('an unreadable start time is never deleted and is reported', () => {
-  const p = planRetention({ backups: [b('a', '2025-01-05T02:00:00Z'), b('weird', 'yesterday')], policies: { full: P({ keepLast: 1 }) }, now: Date.parse('2025-01-05T03:00:00Z') });
+  const p = planRetention({
+    backups: [b('a', '2025-01-05T02:00:00Z'), b('weird', 'yesterday')],
+    policies: { full: P({ keepLast: 1 }) },
+    now: Date.parse('2025-01-05T03:00:00Z'),
+  });
   expect(p.delete).toEqual([]);
   expect(p.warnings.join('\n')).toMatch(/weird has an unreadable start time/);
 });

@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { type ConfigError, parseConfig } from '../../src/config/load.js';
 import { describePolicy, resolveRetentionPolicy } from '../../src/retention/policy.js';
 
 const HOUR = 3_600_000;
@@ -6,7 +6,11 @@ const DAY = 24 * HOUR;
 
 function config(db: Record<string, unknown>) {
   return parseConfig({
-    storage: { primary: { type: 's3', bucket: 'lifeboat-backups' }, offsite: { type: 's3', bucket: 'lifeboat-offsite' }, local: { type: 'filesystem', path: '/tmp/lb' } },
+    storage: {
+      primary: { type: 's3', bucket: 'lifeboat-backups' },
+      offsite: { type: 's3', bucket: 'lifeboat-offsite' },
+      local: { type: 'filesystem', path: '/tmp/lb' },
+    },
     databases: { orders: { engine: 'postgres', url: { env: 'X' }, storage: ['primary', 'offsite', 'local'], ...db } },
   });
 }
@@ -19,7 +23,9 @@ test('presets: production keeps 30 daily / 12 weekly / 12 monthly, at least 3; f
   // Data backups are not scheduled: no freshness bound.
   expect(resolveRetentionPolicy(cfg, 'orders', 'data', 'primary').freshnessMs).toBeUndefined();
   expect(describePolicy(resolveRetentionPolicy(config({ environment: 'staging' }), 'orders', 'full', 'primary'))).toBe('daily 7; minKeep 3, fresh 1d12h');
-  expect(describePolicy(resolveRetentionPolicy(config({ environment: 'development' }), 'orders', 'full', 'primary'))).toBe('within 14d; minKeep 2, fresh 10d12h');
+  expect(describePolicy(resolveRetentionPolicy(config({ environment: 'development' }), 'orders', 'full', 'primary'))).toBe(
+    'within 14d; minKeep 2, fresh 10d12h',
+  );
 });
 
 test('levels: keep rules replace as a set, safety bounds are inherited one by one', () => {
@@ -51,10 +57,14 @@ test('retention config errors', () => {
     }
     return [];
   };
-  expect(problems({ retention: { minKeep: 0 } })).toEqual(['databases.orders.retention.minKeep: must be at least 1: retention never deletes the last good backup']);
+  expect(problems({ retention: { minKeep: 0 } })).toEqual([
+    'databases.orders.retention.minKeep: must be at least 1: retention never deletes the last good backup',
+  ]);
   expect(problems({ retention: { storage: { elsewhere: { keepLast: 1 } } } })).toEqual([
     'databases.orders.retention.storage.elsewhere: is not a storage target of this database (its targets: primary, offsite, local)',
   ]);
-  expect(problems({ retention: { keepWithin: 'two weeks' } })).toEqual(['databases.orders.retention.keepWithin: expected a duration such as "36h", "14d", "2w" or "1d12h" (units w, d, h, m, s)']);
+  expect(problems({ retention: { keepWithin: 'two weeks' } })).toEqual([
+    'databases.orders.retention.keepWithin: expected a duration such as "36h", "14d", "2w" or "1d12h" (units w, d, h, m, s)',
+  ]);
   expect(problems({ retention: { kinds: { verify: { keepLast: 1 } } } })).toEqual(['databases.orders.retention.kinds: Unrecognized key: "verify"']);
 });

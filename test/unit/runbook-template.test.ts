@@ -92,19 +92,36 @@ steps:
 test('a rendered with is typed, defaulted and checked by the schema of its step type', () => {
   expect(checkStepWith('restore', { database: 'orders', target: 'orders_dr', tables: 'public.a, public.b' })).toEqual({
     ok: true,
-    with: { database: 'orders', target: 'orders_dr', backup: 'latest', mode: 'full', tables: ['public.a', 'public.b'], privileges: 'skip', approvalTimeout: '1 hour' },
+    with: {
+      database: 'orders',
+      target: 'orders_dr',
+      backup: 'latest',
+      mode: 'full',
+      tables: ['public.a', 'public.b'],
+      privileges: 'skip',
+      approvalTimeout: '1 hour',
+    },
   });
-  expect(checkStepWith('http-check', { url: 'http://127.0.0.1:8080/health' })).toEqual({ ok: true, with: { url: 'http://127.0.0.1:8080/health', expectStatus: 200, interval: '2s' } });
-  expect(checkStepWith('command', { command: 'migrate', args: ['db', 3, true] })).toEqual({ ok: true, with: { command: 'migrate', args: ['db', '3', 'true'] } });
+  expect(checkStepWith('http-check', { url: 'http://127.0.0.1:8080/health' })).toEqual({
+    ok: true,
+    with: { url: 'http://127.0.0.1:8080/health', expectStatus: 200, interval: '2s' },
+  });
+  expect(checkStepWith('command', { command: 'migrate', args: ['db', 3, true] })).toEqual({
+    ok: true,
+    with: { command: 'migrate', args: ['db', '3', 'true'] },
+  });
   const describe = (r: ReturnType<typeof checkStepWith>) => (r.ok ? 'ok' : describeWithIssues(r.issues));
-  expect(describe(checkStepWith('wait', { duration: 'soon' }))).toBe('with.duration: expected a duration such as "30s", "15m" or "2h" (units w, d, h, m, s, ms)');
+  expect(describe(checkStepWith('wait', { duration: 'soon' }))).toBe(
+    'with.duration: expected a duration such as "30s", "15m" or "2h" (units w, d, h, m, s, ms)',
+  );
   expect(describe(checkStepWith('approval', {}))).toBe('with.role: required by approval steps');
   expect(describe(checkStepWith('sql', { database: 'orders', sql: 'select 1', assert: 'yes' }))).toBe('with.assert: expected true or false');
   expect(describe(checkStepWith('restore', { database: 'orders', target: 'bad name!' }))).toMatch(/^with\.target: expected a target name/);
 });
 
 test('command timeouts in the configuration use the one duration grammar', () => {
-  const cfg = (timeout: string) => parseConfig({ storage: { s: { type: 'filesystem', path: '/tmp/x' } }, databases: {}, runbooks: { commands: { x: { program: 'true', timeout } } } });
+  const cfg = (timeout: string) =>
+    parseConfig({ storage: { s: { type: 'filesystem', path: '/tmp/x' } }, databases: {}, runbooks: { commands: { x: { program: 'true', timeout } } } });
   expect(cfg('1m 30s').runbooks?.commands.x?.timeout).toBe('1m 30s');
   expect(() => cfg('1.5m')).toThrow('runbooks.commands.x.timeout: expected a duration such as "30s", "15m" or "2h"');
 });

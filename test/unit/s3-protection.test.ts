@@ -19,14 +19,22 @@ test('objectLock sets the mode, a retain-until date of now + days, and the check
   expect(p.write(now)).toEqual({ ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date('2026-12-28T02:00:00Z'), ChecksumAlgorithm: 'SHA256' });
   expect(p.locked).toBe(true);
   expect(new S3Protection({ uploadChecksum: 'none' }, 'storage.vault').write(now)).toEqual({});
-  expect(new S3Protection({ uploadChecksum: 'sha256', sse: { type: 'aws:kms', kmsKeyId: 'alias/lb' } }, 'storage.vault').write(now)).toEqual({ ChecksumAlgorithm: 'SHA256', ServerSideEncryption: 'aws:kms', SSEKMSKeyId: 'alias/lb' });
+  expect(new S3Protection({ uploadChecksum: 'sha256', sse: { type: 'aws:kms', kmsKeyId: 'alias/lb' } }, 'storage.vault').write(now)).toEqual({
+    ChecksumAlgorithm: 'SHA256',
+    ServerSideEncryption: 'aws:kms',
+    SSEKMSKeyId: 'alias/lb',
+  });
 });
 
 test('SSE-C takes its key from a secret reference and sends it, with its MD5, on reads and writes', () => {
   const key = randomBytes(32);
   process.env.LB_TEST_SSE_C = key.toString('hex');
   const p = new S3Protection({ uploadChecksum: 'none', sse: { type: 'customer', key: { env: 'LB_TEST_SSE_C' } } }, 'storage.vault');
-  const expected = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(key).digest('base64') };
+  const expected = {
+    SSECustomerAlgorithm: 'AES256',
+    SSECustomerKey: key.toString('base64'),
+    SSECustomerKeyMD5: createHash('md5').update(key).digest('base64'),
+  };
   expect(p.read).toEqual(expected);
   expect(p.write()).toEqual(expected);
   process.env.LB_TEST_SSE_C = 'not-a-key';

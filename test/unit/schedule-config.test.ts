@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig } from '../../src/config/load.js';
+import { type ConfigError, parseConfig } from '../../src/config/load.js';
 import { cronProblem, longestGapMs } from '../../src/schedules/cron.js';
 import { desiredSchedules, effectiveSchedules, describeTiming, scheduleId } from '../../src/schedules/desired.js';
 import { parseDuration } from '../../src/contracts/duration.js';
@@ -59,17 +59,32 @@ test('the longest gap between runs: daily, weekly, monthly, several crons, inter
 
 test('schedule config errors name the entry and the problem', () => {
   expect(problems({ schedules: [{ kind: 'full' }] })).toEqual(['databases.orders.schedules.0: expected "cron" or "every" (or enabled: false)']);
-  expect(problems({ schedules: [{ kind: 'full', cron: '0 25 * * *' }] })).toEqual(['databases.orders.schedules.0.cron: hour 25 is out of range 0-23: "0 25 * * *"']);
-  expect(problems({ schedules: [{ kind: 'full', cron: '0 2 * * *', every: '6h' }] })).toEqual(['databases.orders.schedules.0.every: use either "cron" or "every", not both']);
-  expect(problems({ schedules: [{ kind: 'full', every: '6x' }] })).toEqual(['databases.orders.schedules.0.every: expected a duration such as "36h", "14d", "2w" or "1d12h" (units w, d, h, m, s)']);
-  expect(problems({ schedules: [{ kind: 'full', cron: '0 2 * * *', timezone: 'Mars/Olympus' }] })).toEqual(['databases.orders.schedules.0.timezone: expected an IANA time zone such as "UTC" or "Europe/Berlin"']);
+  expect(problems({ schedules: [{ kind: 'full', cron: '0 25 * * *' }] })).toEqual([
+    'databases.orders.schedules.0.cron: hour 25 is out of range 0-23: "0 25 * * *"',
+  ]);
+  expect(problems({ schedules: [{ kind: 'full', cron: '0 2 * * *', every: '6h' }] })).toEqual([
+    'databases.orders.schedules.0.every: use either "cron" or "every", not both',
+  ]);
+  expect(problems({ schedules: [{ kind: 'full', every: '6x' }] })).toEqual([
+    'databases.orders.schedules.0.every: expected a duration such as "36h", "14d", "2w" or "1d12h" (units w, d, h, m, s)',
+  ]);
+  expect(problems({ schedules: [{ kind: 'full', cron: '0 2 * * *', timezone: 'Mars/Olympus' }] })).toEqual([
+    'databases.orders.schedules.0.timezone: expected an IANA time zone such as "UTC" or "Europe/Berlin"',
+  ]);
   expect(problems({ schedules: [{ kind: 'full', cron: '0 2 * * *', overlap: 'NEVER' }] })).toEqual([
     'databases.orders.schedules.0.overlap: expected one of SKIP, BUFFER_ONE, BUFFER_ALL, CANCEL_OTHER, TERMINATE_OTHER, ALLOW_ALL',
   ]);
-  expect(problems({ schedules: [{ kind: 'full', cron: '0 2 * * *' }, { kind: 'full', cron: '0 14 * * *' }] })).toEqual([
-    'databases.orders.schedules.1.kind: duplicates entry 0 ("full"): give one entry several times with cron: [...]',
+  expect(
+    problems({
+      schedules: [
+        { kind: 'full', cron: '0 2 * * *' },
+        { kind: 'full', cron: '0 14 * * *' },
+      ],
+    }),
+  ).toEqual(['databases.orders.schedules.1.kind: duplicates entry 0 ("full"): give one entry several times with cron: [...]']);
+  expect(problems({ schedules: [{ kind: 'backup', cron: '0 2 * * *' }] })).toEqual([
+    'databases.orders.schedules.0.kind: expected one of full, schema, data, verify, retention',
   ]);
-  expect(problems({ schedules: [{ kind: 'backup', cron: '0 2 * * *' }] })).toEqual(['databases.orders.schedules.0.kind: expected one of full, schema, data, verify, retention']);
 });
 
 test('environment presets: production, staging and development carry the seed crontabs', () => {
@@ -119,7 +134,19 @@ test('desired schedules: ids, workflows, inputs, defaults (SKIP, explicit catch-
   expect(d[0]!.taskQueue).toBe('lb-q');
   expect(describeTiming(d[0]!)).toBe('cron "0 2 * * *" UTC, overlap SKIP, catch-up 12h');
   expect(desiredSchedules(cfg).map((x) => x.hash)).toEqual(d.map((x) => x.hash));
-  const changed = desiredSchedules(config({ orders: { schedules: [{ kind: 'schema', enabled: false }, { kind: 'full', cron: '0 3 * * *' }] } }, 'lb-q'));
+  const changed = desiredSchedules(
+    config(
+      {
+        orders: {
+          schedules: [
+            { kind: 'schema', enabled: false },
+            { kind: 'full', cron: '0 3 * * *' },
+          ],
+        },
+      },
+      'lb-q',
+    ),
+  );
   expect(changed[0]!.hash).not.toBe(d[0]!.hash);
   expect(changed[1]!.hash).toBe(d[1]!.hash);
 });

@@ -20,7 +20,10 @@ function setup() {
     key: 'db/backups/b1/artifact',
     classifyDumpFailure: (exit) => new LifeboatError('DUMP_FAILED', `Backup of db failed: ${exit.tool} ${describeExit(exit)}`),
   });
-  const files = () => readdirSync(dir, { recursive: true }).map(String).filter((f) => f.includes('artifact'));
+  const files = () =>
+    readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.includes('artifact'));
   return { dir, storage, opts, files };
 }
 

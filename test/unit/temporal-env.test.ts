@@ -58,14 +58,19 @@ test('address and namespace: configuration file > environment > profile > defaul
   const fromEnv = resolveTarget({}, { ...env, TEMPORAL_ADDRESS: 'env.example:7233' });
   expect(fromEnv).toMatchObject({ address: 'env.example:7233', namespace: 'from-profile' });
   expect(targetOrigin(fromEnv)).toMatchObject({ address: 'env', namespace: 'profile', profile: 'default', profileFile: toml });
-  const explicit = resolveTarget({ address: 'config.example:7233', namespace: 'cfg' }, { ...env, TEMPORAL_ADDRESS: 'env.example:7233', TEMPORAL_NAMESPACE: 'envns' });
+  const explicit = resolveTarget(
+    { address: 'config.example:7233', namespace: 'cfg' },
+    { ...env, TEMPORAL_ADDRESS: 'env.example:7233', TEMPORAL_NAMESPACE: 'envns' },
+  );
   expect(explicit).toMatchObject({ address: 'config.example:7233', namespace: 'cfg' });
   expect(targetOrigin(explicit)).toMatchObject({ address: 'config', namespace: 'config' });
   expect(resolveTarget({}, { ...env, TEMPORAL_PROFILE: 'prod' })).toMatchObject({ address: 'prod.tmprl.cloud:7233', namespace: 'prod.a1b2' });
 });
 
 test('a named profile that does not exist, or a file that is not TOML, is an error naming the file', () => {
-  expect(() => resolveTarget({}, { TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).toThrow(`Temporal profile "staging" (TEMPORAL_PROFILE) not found in ${toml}`);
+  expect(() => resolveTarget({}, { TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'staging' })).toThrow(
+    `Temporal profile "staging" (TEMPORAL_PROFILE) not found in ${toml}`,
+  );
   const broken = file('broken.toml', '[profile.default\naddress = 1\n');
   expect(() => resolveTarget({}, { TEMPORAL_CONFIG_FILE: broken })).toThrow(new RegExp(`^Unreadable Temporal config file ${broken}: `));
   // Without TEMPORAL_PROFILE, a missing file is simply no profile.
@@ -93,7 +98,13 @@ test('parsing a configuration applies the environment, and the CLI says where th
 test('API key and TLS from the environment, with the Temporal CLI names too', () => {
   const cfg = config({ address: 'x:7233' });
   expect(connectionSettings(cfg, { ...noFile, TEMPORAL_API_KEY: 'env-key' })).toMatchObject({ apiKey: 'env-key', tls: true });
-  const mtls = connectionSettings(cfg, { ...noFile, TEMPORAL_TLS_CLIENT_CERT_PATH: cert, TEMPORAL_TLS_CLIENT_KEY_PATH: key, TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca, TEMPORAL_TLS_SERVER_NAME: 'sni' });
+  const mtls = connectionSettings(cfg, {
+    ...noFile,
+    TEMPORAL_TLS_CLIENT_CERT_PATH: cert,
+    TEMPORAL_TLS_CLIENT_KEY_PATH: key,
+    TEMPORAL_TLS_SERVER_CA_CERT_PATH: ca,
+    TEMPORAL_TLS_SERVER_NAME: 'sni',
+  });
   const cliNames = connectionSettings(cfg, { ...noFile, TEMPORAL_TLS_CERT: cert, TEMPORAL_TLS_KEY: key, TEMPORAL_TLS_CA: ca, TEMPORAL_TLS_SERVER_NAME: 'sni' });
   for (const s of [mtls, cliNames]) {
     const tls = s.tls as { serverNameOverride?: string; serverRootCACertificate?: Buffer; clientCertPair?: { crt: Buffer; key: Buffer } };
@@ -103,7 +114,11 @@ test('API key and TLS from the environment, with the Temporal CLI names too', ()
     expect(tls.clientCertPair?.key.toString()).toContain('PRIVATE KEY');
     expect(s.apiKey).toBeUndefined();
   }
-  expect(connectionSettings(cfg, { ...noFile, TEMPORAL_TLS: 'true' }).tls).toEqual({ serverNameOverride: undefined, serverRootCACertificate: undefined, clientCertPair: undefined });
+  expect(connectionSettings(cfg, { ...noFile, TEMPORAL_TLS: 'true' }).tls).toEqual({
+    serverNameOverride: undefined,
+    serverRootCACertificate: undefined,
+    clientCertPair: undefined,
+  });
   expect(connectionSettings(cfg, { ...noFile, TEMPORAL_API_KEY: 'k', TEMPORAL_TLS: 'false' }).tls).toBe(false);
   expect(connectionSettings(cfg, { ...noFile, TEMPORAL_GRPC_META_TENANT: 'blue' }).metadata).toEqual({ tenant: 'blue' });
   expect(connectionSettings(cfg, noFile)).toEqual({ address: 'x:7233', tls: undefined, apiKey: undefined, metadata: undefined });
@@ -113,12 +128,18 @@ test('API key and TLS from a profile; the configuration file and the environment
   const cfg = config({ address: 'x:7233' });
   const prod = { TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'prod' };
   expect(connectionSettings(cfg, prod)).toMatchObject({ apiKey: 'profile-key', tls: { serverNameOverride: 'prod.sni' } });
-  expect(connectionSettings(cfg, { ...prod, TEMPORAL_API_KEY: 'env-key', TEMPORAL_TLS_SERVER_NAME: 'env.sni' })).toMatchObject({ apiKey: 'env-key', tls: { serverNameOverride: 'env.sni' } });
+  expect(connectionSettings(cfg, { ...prod, TEMPORAL_API_KEY: 'env-key', TEMPORAL_TLS_SERVER_NAME: 'env.sni' })).toMatchObject({
+    apiKey: 'env-key',
+    tls: { serverNameOverride: 'env.sni' },
+  });
   const saved = process.env.LB_TEST_TEMPORAL_KEY;
   process.env.LB_TEST_TEMPORAL_KEY = 'config-key';
   try {
     const explicit = config({ address: 'x:7233', apiKey: { env: 'LB_TEST_TEMPORAL_KEY' }, tls: { serverName: 'config.sni' } });
-    expect(connectionSettings(explicit, { ...prod, TEMPORAL_API_KEY: 'env-key' })).toMatchObject({ apiKey: 'config-key', tls: { serverNameOverride: 'config.sni' } });
+    expect(connectionSettings(explicit, { ...prod, TEMPORAL_API_KEY: 'env-key' })).toMatchObject({
+      apiKey: 'config-key',
+      tls: { serverNameOverride: 'config.sni' },
+    });
     // A profile that turns TLS off does not override TLS the configuration file asks for.
     expect(connectionSettings(explicit, { TEMPORAL_CONFIG_FILE: toml, TEMPORAL_PROFILE: 'local' }).tls).toMatchObject({ serverNameOverride: 'config.sni' });
   } finally {

@@ -5,7 +5,10 @@ import { withOverrides } from '../../src/worker.js';
 import { captureLogger } from '../harness/services.js';
 
 const real = createActivities({
-  config: parseConfig({ storage: { primary: { type: 'filesystem', path: '.' } }, databases: { orders: { engine: 'postgres', url: 'postgres://nobody@127.0.0.1:1/orders' } } }),
+  config: parseConfig({
+    storage: { primary: { type: 'filesystem', path: '.' } },
+    databases: { orders: { engine: 'postgres', url: 'postgres://nobody@127.0.0.1:1/orders' } },
+  }),
   logger: captureLogger().logger,
 });
 
@@ -18,5 +21,7 @@ test('an activity override replaces the real activity of that name and leaves th
 });
 
 test('an override of an activity that does not exist is refused, naming it', () => {
-  expect(() => withOverrides(real, { runBackupp: async () => undefined } as unknown as Partial<Activities>)).toThrow('Unknown activity override: runBackupp is not an activity of Lifeboat');
+  expect(() => withOverrides(real, { runBackupp: async () => undefined } as unknown as Partial<Activities>)).toThrow(
+    'Unknown activity override: runBackupp is not an activity of Lifeboat',
+  );
 });

@@ -13,7 +13,20 @@ import { resolveIdentities } from '../../src/crypto/identities.js';
 import { decryptStream } from '../../src/crypto/stream.js';
 import type { BackupResult } from '../../src/contracts/index.js';
 import { ageKey, gpgKey, removeTempDirs, sshKey, tempDir, writeTemp } from '../harness/keys.js';
-import { createBucket, getObject, listKeys, listMultipart, pgUrl, repoRoot, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
+import {
+  createBucket,
+  getObject,
+  listKeys,
+  listMultipart,
+  pgUrl,
+  repoRoot,
+  services,
+  startWorker,
+  testConfig,
+  uniqueName,
+  withPg,
+  type RunningWorker,
+} from '../harness/services.js';
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -54,7 +67,11 @@ afterAll(async () => {
 });
 
 async function backup(database: string): Promise<{ result: BackupResult; stored: Buffer; manifest: Manifest }> {
-  const result: BackupResult = await w.client.workflow.execute('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName('enc'), args: [{ database, kind: 'full' }] });
+  const result: BackupResult = await w.client.workflow.execute('backupDatabase', {
+    taskQueue: cfg.temporal.taskQueue,
+    workflowId: uniqueName('enc'),
+    args: [{ database, kind: 'full' }],
+  });
   const stored = await getObject(bucket, result.key);
   const manifest = JSON.parse((await getObject(bucket, result.key.replace(/[^/]+$/, 'manifest.json'))).toString()) as Manifest;
   return { result, stored, manifest };
@@ -63,7 +80,14 @@ async function backup(database: string): Promise<{ result: BackupResult; stored:
 /** The restore-side decryption with the configured identities, then the dump's table of contents. */
 async function decryptWith(identityFiles: string[], m: Manifest, stored: Buffer): Promise<{ plaintext: Buffer; sha256: string }> {
   const identities = await resolveIdentities({ ...cfg, restore: { identities: identityFiles.map((file) => ({ file })) } });
-  const d = decryptStream({ source: Readable.from([stored]), encryption: m.artifact.encryption!, identities, what: 'Restore of aged', backupId: m.backupId, signal: new AbortController().signal });
+  const d = decryptStream({
+    source: Readable.from([stored]),
+    encryption: m.artifact.encryption!,
+    identities,
+    what: 'Restore of aged',
+    backupId: m.backupId,
+    signal: new AbortController().signal,
+  });
   const [plaintext, done] = await Promise.all([buffer(d.plaintext), d.done]);
   return { plaintext, sha256: done.sha256 };
 }
@@ -78,9 +102,19 @@ function docBlock(name: string): string {
 /** Runs a documented block in `dir` (target database name substituted), as an operator's shell would. */
 function runDocBlock(name: string, dir: string, target: string, env: Record<string, string> = {}): void {
   const u = new URL(services().pg.adminUrl);
-  const pgEnv = { PGHOST: u.hostname, PGPORT: u.port || '5432', PGUSER: decodeURIComponent(u.username), PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: 'postgres' };
+  const pgEnv = {
+    PGHOST: u.hostname,
+    PGPORT: u.port || '5432',
+    PGUSER: decodeURIComponent(u.username),
+    PGPASSWORD: decodeURIComponent(u.password),
+    PGDATABASE: 'postgres',
+  };
   const script = docBlock(name).replaceAll('orders_restore', target);
-  execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env: { PATH: process.env.PATH!, HOME: dir, ...pgEnv, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  execFileSync('bash', ['-euo', 'pipefail', '-c', script], {
+    cwd: dir,
+    env: { PATH: process.env.PATH!, HOME: dir, ...pgEnv, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 async function expectRowCounts(database: string, m: Manifest): Promise<void> {
@@ -177,7 +211,10 @@ test('a GPG recipient missing from the keyring fails the backup once, non-retrya
   expect(err).toBeInstanceOf(WorkflowFailedError);
   let cause = (err as WorkflowFailedError).cause as { type?: string; message?: string; cause?: unknown } | undefined;
   while (cause?.cause) cause = cause.cause as typeof cause;
-  expect(cause).toMatchObject({ type: 'CONFIG_INVALID', message: `Encryption of backup of strangers failed: GPG recipient ${STRANGER} is not in the keyring ${keyring}` });
+  expect(cause).toMatchObject({
+    type: 'CONFIG_INVALID',
+    message: `Encryption of backup of strangers failed: GPG recipient ${STRANGER} is not in the keyring ${keyring}`,
+  });
   expect(await listKeys(bucket, 'strangers/')).toEqual([]);
   expect((await listMultipart(bucket)).filter((k) => k.startsWith('strangers/'))).toEqual([]);
 });

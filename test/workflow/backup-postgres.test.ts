@@ -84,7 +84,11 @@ test('a full backup is stored as zstd pg_dump custom format whose sha256 matches
   const list = execFileSync('pg_restore', ['--list', dumpFile]).toString();
 
   const tables = await withPg(dbName, async (c) =>
-    (await c.query<{ t: string }>(`select schemaname || '.' || tablename as t from pg_tables where schemaname not in ('pg_catalog','information_schema') order by 1`)).rows.map((r) => r.t),
+    (
+      await c.query<{ t: string }>(
+        `select schemaname || '.' || tablename as t from pg_tables where schemaname not in ('pg_catalog','information_schema') order by 1`,
+      )
+    ).rows.map((r) => r.t),
   );
   expect(tables.length).toBe(5);
   for (const t of tables) {

@@ -13,7 +13,20 @@ import { copyBackup } from '../../src/copy/copy-backup.js';
 import { deleteBackup } from '../../src/retention/prune.js';
 import { openStorage, type Storage } from '../../src/storage/index.js';
 import type { ApplyRetentionResult, BackupWithCopiesResult, CopyResult } from '../../src/contracts/index.js';
-import { captureLogger, createBucket, createRole, getObject, listKeys, pgUrl, s3Client, services, startWorker, testConfig, uniqueName, type RunningWorker } from '../harness/services.js';
+import {
+  captureLogger,
+  createBucket,
+  createRole,
+  getObject,
+  listKeys,
+  pgUrl,
+  s3Client,
+  services,
+  startWorker,
+  testConfig,
+  uniqueName,
+  type RunningWorker,
+} from '../harness/services.js';
 
 // 3-2-1: every committed backup lands on a second S3 bucket and a filesystem target, each with
 // its own retention.
@@ -36,7 +49,16 @@ beforeAll(async () => {
   cfg = testConfig({
     bucket: primary,
     extraStorage: {
-      offsite: { type: 's3', bucket: offsite, prefix: 'dr/', region: s.region, endpoint: s.endpoint, forcePathStyle: true, accessKeyId: s.accessKeyId, secretAccessKey: { env: 'LB_TEST_S3_SECRET' } },
+      offsite: {
+        type: 's3',
+        bucket: offsite,
+        prefix: 'dr/',
+        region: s.region,
+        endpoint: s.endpoint,
+        forcePathStyle: true,
+        accessKeyId: s.accessKeyId,
+        secretAccessKey: { env: 'LB_TEST_S3_SECRET' },
+      },
       local: { type: 'filesystem', path: localDir },
     },
     databases: {
@@ -73,12 +95,17 @@ test('each committed backup is copied to the second bucket and the filesystem, s
     expect(sha256(await getObject(offsite, `dr/${off.key}`))).toBe(r.sha256);
     expect(sha256(readFileSync(path.join(localDir, loc.key)))).toBe(r.sha256);
     const copied = await readManifest(openStorage(cfg, 'offsite'), 'shop', r.backupId);
-    expect(copied).toMatchObject({ backupId: r.backupId, artifact: { storage: 'offsite', key: off.key, sha256: r.sha256 }, copy: { from: 'primary', sourceKey: r.key } });
+    expect(copied).toMatchObject({
+      backupId: r.backupId,
+      artifact: { storage: 'offsite', key: off.key, sha256: r.sha256 },
+      copy: { from: 'primary', sourceKey: r.key },
+    });
   }
-  const { backups } = await listBackupLocations(['primary', 'offsite', 'local'].map((n) => openStorage(cfg, n)), 'shop');
-  expect(backups.map((b) => [b.backupId, b.storages.join(',')])).toEqual(
-    [...results].reverse().map((r) => [r.backupId, 'primary,offsite,local']),
+  const { backups } = await listBackupLocations(
+    ['primary', 'offsite', 'local'].map((n) => openStorage(cfg, n)),
+    'shop',
   );
+  expect(backups.map((b) => [b.backupId, b.storages.join(',')])).toEqual([...results].reverse().map((r) => [r.backupId, 'primary,offsite,local']));
 });
 
 test('retention differs per target: primary keeps 3, offsite 2, local 1, and the catalog shows where each backup exists', async () => {
@@ -89,14 +116,17 @@ test('retention differs per target: primary keeps 3, offsite 2, local 1, and the
     ['local', 1, 2, 'last 1; minKeep 1, fresh 1d12h'],
   ]);
   const [oldest, middle, newest] = results.map((r) => r.backupId);
-  const { backups } = await listBackupLocations(['primary', 'offsite', 'local'].map((n) => openStorage(cfg, n)), 'shop');
+  const { backups } = await listBackupLocations(
+    ['primary', 'offsite', 'local'].map((n) => openStorage(cfg, n)),
+    'shop',
+  );
   expect(Object.fromEntries(backups.map((b) => [b.backupId, b.storages]))).toEqual({
     [newest!]: ['primary', 'offsite', 'local'],
     [middle!]: ['primary', 'offsite'],
     [oldest!]: ['primary'],
   });
   // Deleted copies left nothing behind.
-  expect((await listKeys(offsite, `dr/shop/backups/${oldest}/`))).toEqual([]);
+  expect(await listKeys(offsite, `dr/shop/backups/${oldest}/`)).toEqual([]);
 
   // `lifeboat catalog shop`: one row per backup, one column per target.
   const configFile = path.join(localDir, 'lifeboat.json');
@@ -139,7 +169,9 @@ test('a source that no longer matches its manifest is never copied; once repaire
   expect(failed[0]!.activityTaskFailedEventAttributes!.failure?.applicationFailureInfo).toMatchObject({ type: 'CHECKSUM_MISMATCH', nonRetryable: true });
   const cause = (err as WorkflowFailedError).cause as { type?: string; message?: string };
   expect(cause.type).toBe('COPY_INCOMPLETE');
-  expect(cause.message).toContain(`Copy incomplete: backup ${newest.backupId} of shop is committed on primary but not on offsite: Copy of backup ${newest.backupId} failed: the source artifact does not match its manifest`);
+  expect(cause.message).toContain(
+    `Copy incomplete: backup ${newest.backupId} of shop is committed on primary but not on offsite: Copy of backup ${newest.backupId} failed: the source artifact does not match its manifest`,
+  );
   expect(cause.message).toContain(`s3://${primary}/${newest.key}`);
   expect(await readManifest(off, 'shop', newest.backupId)).toBeUndefined();
   expect(await listKeys(offsite, `dr/shop/backups/${newest.backupId}/`)).toEqual([]);
@@ -186,6 +218,9 @@ test('a copy whose bytes change on the way is caught by reading it back: nothing
     {},
     (name) => (name === 'flaky' ? flaky : openStorage(flakyCfg, name)),
   );
-  await expect(attempt).rejects.toMatchObject({ code: 'COPY_FAILED', message: expect.stringMatching(/^Copy of backup \S+ failed: reading the copy back gives sha256 /) });
+  await expect(attempt).rejects.toMatchObject({
+    code: 'COPY_FAILED',
+    message: expect.stringMatching(/^Copy of backup \S+ failed: reading the copy back gives sha256 /),
+  });
   expect(await real.list('shop/')).toEqual([]);
 });

@@ -22,9 +22,19 @@ async function objectLockSupport(): Promise<{ bucket?: string; missing?: string 
   try {
     await s3.send(new CreateBucketCommand({ Bucket: bucket, ObjectLockEnabledForBucket: true }));
     const until = new Date(Date.now() + DAY);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'probe', Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until, ChecksumAlgorithm: 'SHA256' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: bucket,
+        Key: 'probe',
+        Body: 'x',
+        ObjectLockMode: 'GOVERNANCE',
+        ObjectLockRetainUntilDate: until,
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
     const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'probe' }));
-    if (head.ObjectLockMode !== 'GOVERNANCE' || !head.ObjectLockRetainUntilDate) return { missing: 'per-object retention (HeadObject reports no ObjectLockMode/RetainUntilDate)' };
+    if (head.ObjectLockMode !== 'GOVERNANCE' || !head.ObjectLockRetainUntilDate)
+      return { missing: 'per-object retention (HeadObject reports no ObjectLockMode/RetainUntilDate)' };
     return { bucket };
   } catch (err) {
     return { missing: `Object Lock buckets (${(err as Error).name}: ${(err as Error).message})` };
@@ -65,7 +75,12 @@ function expectLockedForADay(h: { ObjectLockMode?: string; ObjectLockRetainUntil
 
 lockTest(`every artifact and manifest is locked as it is written; retention and purge report locked backups as retained and carry on${skipNote}`, async () => {
   const started = Date.now();
-  const run = (): Promise<BackupResult> => w.client.workflow.execute('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName('lock-backup'), args: [{ database: 'vault', kind: 'full' }] });
+  const run = (): Promise<BackupResult> =>
+    w.client.workflow.execute('backupDatabase', {
+      taskQueue: cfg.temporal.taskQueue,
+      workflowId: uniqueName('lock-backup'),
+      args: [{ database: 'vault', kind: 'full' }],
+    });
   const older = await run();
   const newer = await run();
   for (const key of [older.key, older.key.replace(/[^/]+$/, 'manifest.json')]) {
@@ -74,7 +89,11 @@ lockTest(`every artifact and manifest is locked as it is written; retention and 
     expect(h.ChecksumSHA256).toBeTruthy();
   }
 
-  const result: ApplyRetentionResult = await w.client.workflow.execute('applyRetention', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName('lock-retention'), args: [{ database: 'vault' }] });
+  const result: ApplyRetentionResult = await w.client.workflow.execute('applyRetention', {
+    taskQueue: cfg.temporal.taskQueue,
+    workflowId: uniqueName('lock-retention'),
+    args: [{ database: 'vault' }],
+  });
   const target = result.targets[0]!;
   expect(target.delete).toEqual([]);
   expect(target.skipped).toHaveLength(1);
@@ -85,7 +104,9 @@ lockTest(`every artifact and manifest is locked as it is written; retention and 
 
   const purge = await executePurge(cfg, 'vault', new Date(Date.now() + 60_000).toISOString(), 'primary');
   expect(purge.deleted).toEqual([]);
-  expect(purge.problems).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^backup ${older.backupId} is retained until .* by object lock; not purged$`))]));
+  expect(purge.problems).toEqual(
+    expect.arrayContaining([expect.stringMatching(new RegExp(`^backup ${older.backupId} is retained until .* by object lock; not purged$`))]),
+  );
   expect((await listBackups(storage, 'vault')).backups).toHaveLength(2);
   // Nothing was hidden behind a delete marker either.
   const versions = await s3Client().send(new ListObjectVersionsCommand({ Bucket: support.bucket, Prefix: 'vault/' }));
@@ -105,7 +126,16 @@ lockTest(`a multipart upload is locked too, and once its retention has passed a 
   const s3 = s3Client();
   const until = new Date(Date.now() + 2000);
   for (const k of [`vault/backups/${id}/${id}.a1-0.dump.zst`, `vault/backups/${id}/manifest.json`]) {
-    await s3.send(new PutObjectCommand({ Bucket: support.bucket, Key: k, Body: 'x', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: until, ChecksumAlgorithm: 'SHA256' }));
+    await s3.send(
+      new PutObjectCommand({
+        Bucket: support.bucket,
+        Key: k,
+        Body: 'x',
+        ObjectLockMode: 'GOVERNANCE',
+        ObjectLockRetainUntilDate: until,
+        ChecksumAlgorithm: 'SHA256',
+      }),
+    );
   }
   const refused = await deleteBackup(storage, 'vault', id);
   expect(refused.objects).toBe(0);

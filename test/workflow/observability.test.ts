@@ -38,7 +38,11 @@ const run = async <T>(workflow: string, input: unknown) =>
   (await (await w.client.workflow.start(workflow, { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(workflow), args: [input] })).result()) as T;
 
 async function serve(overrides: Partial<LifeboatConfig> = {}, observability: Partial<LifeboatConfig['observability']> = {}): Promise<Observability> {
-  const c: LifeboatConfig = { ...cfg, ...overrides, observability: { ...OBSERVABILITY_DEFAULTS, port: 0, cacheTtl: '1s', sdkMetrics: false, ...observability } };
+  const c: LifeboatConfig = {
+    ...cfg,
+    ...overrides,
+    observability: { ...OBSERVABILITY_DEFAULTS, port: 0, cacheTtl: '1s', sdkMetrics: false, ...observability },
+  };
   const s = await startObservability(c, captureLogger().logger, { connection, worker: w.worker });
   servers.push(s!);
   return s!;
@@ -84,18 +88,29 @@ test('two real backups: /metrics carries their series from the catalog, /health/
   expect(health.status).toBe(200);
   const report = (await health.json()) as HealthReport;
   const obsa = report.databases.find((d) => d.database === 'obsa')!;
-  expect(obsa).toMatchObject({ status: 'healthy', problems: [], backup: { backupId: second.backupId, fresh: true, rpoSource: 'schedule' }, verification: { outcome: 'passed', backupId: second.backupId } });
+  expect(obsa).toMatchObject({
+    status: 'healthy',
+    problems: [],
+    backup: { backupId: second.backupId, fresh: true, rpoSource: 'schedule' },
+    verification: { outcome: 'passed', backupId: second.backupId },
+  });
   expect(obsa.sizes).toEqual([expect.objectContaining({ kind: 'full', backupId: second.backupId, previousBackupId: first.backupId })]);
 
   // `lifeboat status` reads the same from storage alone, without Temporal.
-  expect((await readFleetHealth(cfg)).databases.map((d) => [d.database, d.status, d.backup?.backupId])).toEqual(report.databases.map((d) => [d.database, d.status, d.backup?.backupId]));
+  expect((await readFleetHealth(cfg)).databases.map((d) => [d.database, d.status, d.backup?.backupId])).toEqual(
+    report.databases.map((d) => [d.database, d.status, d.backup?.backupId]),
+  );
 
   const live = await get(s, '/health');
   expect(live.status).toBe(200);
   expect(await live.json()).toMatchObject({ status: 'ok', temporal: { connected: true, taskQueue: cfg.temporal.taskQueue }, worker: { state: 'RUNNING' } });
 
-  const detailed = (await (await get(s, '/health/detailed')).json()) as { databases: Array<{ database: string; targets: Array<{ storage: string; backups: number }> }> };
-  expect(detailed.databases.find((d) => d.database === 'obsa')!.targets).toEqual([expect.objectContaining({ storage: 'primary', backups: 2, newest: second.backupId })]);
+  const detailed = (await (await get(s, '/health/detailed')).json()) as {
+    databases: Array<{ database: string; targets: Array<{ storage: string; backups: number }> }>;
+  };
+  expect(detailed.databases.find((d) => d.database === 'obsa')!.targets).toEqual([
+    expect.objectContaining({ storage: 'primary', backups: 2, newest: second.backupId }),
+  ]);
 
   // A failure recorded in the audit log (as the backup workflow will) is counted from storage.
   await recordAudit(cfg, { action: 'backup', outcome: 'failed', database: 'obsa', actor: { name: 'lifeboat', source: 'schedule' }, target: { kind: 'full' } });
@@ -110,7 +125,12 @@ test('a production database past a short RPO bound makes /health/backups answer 
   const report = (await res.json()) as HealthReport;
   expect(report.status).toBe('unhealthy');
   const obsa = report.databases.find((d) => d.database === 'obsa')!;
-  expect(obsa.problems).toEqual([expect.objectContaining({ kind: 'stale', message: expect.stringMatching(/^Backups of obsa are stale: newest full backup \S+ is \d+[smh].* old \(RPO bound 1s\)$/) })]);
+  expect(obsa.problems).toEqual([
+    expect.objectContaining({
+      kind: 'stale',
+      message: expect.stringMatching(/^Backups of obsa are stale: newest full backup \S+ is \d+[smh].* old \(RPO bound 1s\)$/),
+    }),
+  ]);
   const text = await (await get(stale, '/metrics')).text();
   expect(series(text, 'lifeboat_database_problem', { database: 'obsa', problem: 'stale' })).toBe(1);
   expect(series(text, 'lifeboat_database_healthy', { database: 'obsa' })).toBe(0);
@@ -142,5 +162,8 @@ test('a storage target that cannot be read removes the fleet series and says so,
   expect(series(text, 'lifeboat_backup_last_success_timestamp_seconds', { database: 'obsa' })).toBeUndefined();
   const res = await get(s, '/health/backups');
   expect(res.status).toBe(503);
-  expect(((await res.json()) as HealthReport).databases[0]!.problems[0]).toMatchObject({ kind: 'catalog-unreadable', message: expect.stringMatching(/^Catalog of obsa is unreadable: List failed: NoSuchBucket/) });
+  expect(((await res.json()) as HealthReport).databases[0]!.problems[0]).toMatchObject({
+    kind: 'catalog-unreadable',
+    message: expect.stringMatching(/^Catalog of obsa is unreadable: List failed: NoSuchBucket/),
+  });
 });

@@ -29,7 +29,10 @@ beforeAll(async () => {
     temporal: {
       ...base.temporal,
       payloadCodec: {
-        keys: [{ id: 'k2', key: { env: 'LB_TEST_CODEC_K2' } }, { id: 'k1', key: { env: 'LB_TEST_CODEC_K1' } }],
+        keys: [
+          { id: 'k2', key: { env: 'LB_TEST_CODEC_K2' } },
+          { id: 'k1', key: { env: 'LB_TEST_CODEC_K1' } },
+        ],
         server: { listen: '127.0.0.1:0', origins: [UI], token: { env: 'LB_TEST_CODEC_TOKEN' } },
       },
     },
@@ -63,7 +66,11 @@ function plainPayloadPaths(value: unknown, at = ''): string[] {
 
 test('with the payload codec on, the raw history of a backup holds no readable database name', async () => {
   const id = uniqueName('codec-backup');
-  const result: BackupResult = await codecClient.workflow.execute('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: id, args: [{ database: NAME, kind: 'full' }] });
+  const result: BackupResult = await codecClient.workflow.execute('backupDatabase', {
+    taskQueue: cfg.temporal.taskQueue,
+    workflowId: id,
+    args: [{ database: NAME, kind: 'full' }],
+  });
   expect(result.database).toBe(NAME); // decoded by the client
   const { bytes, input } = await rawHistory(id);
   expect(Buffer.from(input.metadata!.encoding!).toString()).toBe('binary/encrypted');
@@ -75,11 +82,17 @@ test('with the payload codec on, the raw history of a backup holds no readable d
 
   // The same search finds the name in a history started without the codec (the check can fail).
   const plainId = uniqueName('plain-backup');
-  const plain = await w.client.workflow.start('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: plainId, args: [{ database: NAME, kind: 'schema' }] });
+  const plain = await w.client.workflow.start('backupDatabase', {
+    taskQueue: cfg.temporal.taskQueue,
+    workflowId: plainId,
+    args: [{ database: NAME, kind: 'schema' }],
+  });
   await expect(plain.result()).rejects.toThrow('Unknown encoding: binary/encrypted'); // a client without the key cannot read the result
   expect(((await codecClient.workflow.getHandle(plainId).result()) as BackupResult).database).toBe(NAME);
   expect((await rawHistory(plainId)).bytes.includes(Buffer.from(NAME))).toBe(true);
-  expect(plainPayloadPaths(await w.client.workflow.getHandle(plainId).fetchHistory())).toContain('events.0.workflowExecutionStartedEventAttributes.input.payloads.0');
+  expect(plainPayloadPaths(await w.client.workflow.getHandle(plainId).fetchHistory())).toContain(
+    'events.0.workflowExecutionStartedEventAttributes.input.payloads.0',
+  );
 });
 
 test('the codec server decodes history payloads over HTTP for the Web UI, with CORS and a bearer token', async () => {
@@ -88,11 +101,18 @@ test('the codec server decodes history payloads over HTTP for the Web UI, with C
   const { input } = await rawHistory(id);
   const server = await startCodecServer(codecServerSettings(cfg));
   const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
-  const body = JSON.stringify({ payloads: [{ metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, b64(v)])), data: b64(input.data!) }] });
+  const body = JSON.stringify({
+    payloads: [{ metadata: Object.fromEntries(Object.entries(input.metadata!).map(([k, v]) => [k, b64(v)])), data: b64(input.data!) }],
+  });
   const post = (p: string, init: { body?: string; token?: string; origin?: string }) =>
     fetch(`${server.url}${p}`, {
       method: 'POST',
-      headers: { 'Content-Type': 'application/json', 'X-Namespace': 'default', ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}), ...(init.origin ? { Origin: init.origin } : {}) },
+      headers: {
+        'Content-Type': 'application/json',
+        'X-Namespace': 'default',
+        ...(init.token ? { Authorization: `Bearer ${init.token}` } : {}),
+        ...(init.origin ? { Origin: init.origin } : {}),
+      },
       body: init.body ?? body,
     });
   try {
@@ -110,7 +130,10 @@ test('the codec server decodes history payloads over HTTP for the Web UI, with C
     const preflight = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { Origin: UI, 'Access-Control-Request-Method': 'POST' } });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Namespace/);
-    const foreign = await fetch(`${server.url}/decode`, { method: 'OPTIONS', headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' } });
+    const foreign = await fetch(`${server.url}/decode`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://evil.example', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(foreign.status).toBe(403);
     expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
 
@@ -132,12 +155,27 @@ test('key rotation: payloads sealed with an older key still decode; an unknown k
   const [sealed] = await new AesGcmPayloadCodec([k1]).encode([payload]);
   const [opened] = await new AesGcmPayloadCodec([k2, k1]).decode([sealed!]);
   expect(Buffer.from(opened!.data!).toString()).toBe('{"database":"orders"}');
-  await expect(new AesGcmPayloadCodec([k2]).decode([sealed!])).rejects.toThrow('Payload decryption failed: key id "k1" is not among temporal.payloadCodec.keys (k2)');
+  await expect(new AesGcmPayloadCodec([k2]).decode([sealed!])).rejects.toThrow(
+    'Payload decryption failed: key id "k1" is not among temporal.payloadCodec.keys (k2)',
+  );
   await expect(new AesGcmPayloadCodec([{ id: 'k1', key: randomBytes(32) }]).decode([sealed!])).rejects.toThrow(/key "k1" does not authenticate/);
-  expect(() => parseCodecKey('too-short', 'temporal.payloadCodec.keys.0.key')).toThrow('Secret temporal.payloadCodec.keys.0.key is unusable: expected a 256-bit key as base64 (openssl rand -base64 32) or 64 hex digits');
+  expect(() => parseCodecKey('too-short', 'temporal.payloadCodec.keys.0.key')).toThrow(
+    'Secret temporal.payloadCodec.keys.0.key is unusable: expected a 256-bit key as base64 (openssl rand -base64 32) or 64 hex digits',
+  );
   const problems = (() => {
     try {
-      parseConfig({ temporal: { payloadCodec: { keys: [{ id: 'a', key: { env: 'A' } }, { id: 'a', key: 'inline' }] } }, storage: { s: { type: 'filesystem', path: '/tmp' } }, databases: {} });
+      parseConfig({
+        temporal: {
+          payloadCodec: {
+            keys: [
+              { id: 'a', key: { env: 'A' } },
+              { id: 'a', key: 'inline' },
+            ],
+          },
+        },
+        storage: { s: { type: 'filesystem', path: '/tmp' } },
+        databases: {},
+      });
     } catch (err) {
       return (err as ConfigError).problems;
     }

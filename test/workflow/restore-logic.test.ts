@@ -8,7 +8,14 @@ import { scriptedWorker, updateRefusal, waitFor, workflowFailure } from '../harn
 
 const lw = scriptedWorker();
 
-const PROTECTED = inspection('orders_copy', { kind: 'named', exists: true, objects: 3, protected: true, reasons: ['orders_copy is protected', 'orders_copy is not empty (3 objects)'], approvers: ['alice'] });
+const PROTECTED = inspection('orders_copy', {
+  kind: 'named',
+  exists: true,
+  objects: 3,
+  protected: true,
+  reasons: ['orders_copy is protected', 'orders_copy is not empty (3 objects)'],
+  approvers: ['alice'],
+});
 
 test('a restore into a protected target waits; a disallowed approver and a target not typed out are refused; the approved restore continues', async () => {
   let release: () => void = () => undefined;
@@ -28,7 +35,10 @@ test('a restore into a protected target waits; a disallowed approver and a targe
   expect(Date.parse(waiting.approvalDeadline!) - Date.now()).toBeGreaterThan(9 * 60_000);
 
   const approve = (approver: string, target: string) => handle.executeUpdate(approveRestoreUpdate, { args: [{ approver, target }] });
-  expect(await updateRefusal(approve('mallory', 'orders_copy'))).toEqual({ type: 'APPROVAL_REJECTED', message: 'Approval of the restore into orders_copy rejected: mallory is not an approver (allowed: alice)' });
+  expect(await updateRefusal(approve('mallory', 'orders_copy'))).toEqual({
+    type: 'APPROVAL_REJECTED',
+    message: 'Approval of the restore into orders_copy rejected: mallory is not an approver (allowed: alice)',
+  });
   expect(await updateRefusal(approve('alice', 'orders'))).toEqual({
     type: 'APPROVAL_REJECTED',
     message: 'Approval of the restore into orders_copy rejected: the target must be typed out exactly: expected "orders_copy", got "orders"',
@@ -38,12 +48,17 @@ test('a restore into a protected target waits; a disallowed approver and a targe
   expect(await approve('alice', 'orders_copy')).toEqual({ approvedBy: 'alice', target: 'orders_copy' });
   await waitFor('restoring', progress, (s) => s.phase === 'restoring');
   // Once approved, nothing is pending: a second approval is refused.
-  expect(await updateRefusal(approve('alice', 'orders_copy'))).toEqual({ type: 'APPROVAL_REJECTED', message: 'Approval of the restore into orders_copy rejected: no approval is pending (the restore is restoring)' });
+  expect(await updateRefusal(approve('alice', 'orders_copy'))).toEqual({
+    type: 'APPROVAL_REJECTED',
+    message: 'Approval of the restore into orders_copy rejected: no approval is pending (the restore is restoring)',
+  });
   release();
 
   const result = await handle.result();
   expect(result).toMatchObject({ target: 'orders_copy', approvedBy: 'alice', created: false });
-  expect(lw.inputs('restoreBackup')).toEqual([expect.objectContaining({ database: 'orders', backupId: backupSummary().backupId, target: 'orders_copy', expect: 'existing', approvedBy: 'alice' })]);
+  expect(lw.inputs('restoreBackup')).toEqual([
+    expect.objectContaining({ database: 'orders', backupId: backupSummary().backupId, target: 'orders_copy', expect: 'existing', approvedBy: 'alice' }),
+  ]);
   expect(((await progress()) as RestoreState).phase).toBe('done');
 });
 
@@ -57,7 +72,8 @@ test('without an approval before the timeout the restore fails APPROVAL_REQUIRED
   const failure = await workflowFailure(handle.result());
   expect(failure).toMatchObject({
     type: 'APPROVAL_REQUIRED',
-    message: 'Restore of orders into orders_copy refused: approval required (orders_copy is protected; orders_copy is not empty (3 objects)); none arrived within 1s, nothing was changed',
+    message:
+      'Restore of orders into orders_copy refused: approval required (orders_copy is protected; orders_copy is not empty (3 objects)); none arrived within 1s, nothing was changed',
   });
   expect(lw.called()).toEqual(['resolveRestoreBackup', 'inspectRestoreTarget']);
   expect(await handle.query(restoreProgressQuery)).toMatchObject({ phase: 'failed', error: failure.message });
@@ -70,7 +86,10 @@ test('a new target needs no approval; row counts that differ from the manifest f
     restoreBackup: async (input) => restoreResult(input, { rowCounts: { compared: 2, mismatches: [{ table: 'shop.orders', expected: 10, actual: 9 }] } }),
   });
   const failure = await workflowFailure(lw.start('restoreDatabase', { database: 'orders', target: 'orders_new' }).then((h) => h.result()));
-  expect(failure).toMatchObject({ type: 'ROW_COUNT_MISMATCH', message: 'Restore of orders into orders_new failed: row counts differ from the manifest: shop.orders (restored 9, manifest 10)' });
+  expect(failure).toMatchObject({
+    type: 'ROW_COUNT_MISMATCH',
+    message: 'Restore of orders into orders_new failed: row counts differ from the manifest: shop.orders (restored 9, manifest 10)',
+  });
   const [input] = lw.inputs('restoreBackup');
   expect(input).toMatchObject({ target: 'orders_new', expect: 'new' });
   expect(input).not.toHaveProperty('approvedBy');

@@ -85,7 +85,14 @@ async function databaseExists(name: string): Promise<boolean> {
 
 function libpqEnv(database: string): NodeJS.ProcessEnv {
   const u = new URL(services().pg.adminUrl);
-  return { ...process.env, PGHOST: u.hostname, PGPORT: u.port, PGUSER: decodeURIComponent(u.username), PGPASSWORD: decodeURIComponent(u.password), PGDATABASE: database };
+  return {
+    ...process.env,
+    PGHOST: u.hostname,
+    PGPORT: u.port,
+    PGUSER: decodeURIComponent(u.username),
+    PGPASSWORD: decodeURIComponent(u.password),
+    PGDATABASE: database,
+  };
 }
 
 /** `pg_dump --schema-only`, without the per-run `\restrict` keys and with the database name normalised. */
@@ -100,7 +107,11 @@ function schemaDump(database: string): string {
 
 async function tablesOf(database: string): Promise<string[]> {
   return withPg(database, async (c) =>
-    (await c.query<{ t: string }>(`select schemaname || '.' || tablename as t from pg_tables where schemaname not in ('pg_catalog', 'information_schema') order by 1`)).rows.map((r) => r.t),
+    (
+      await c.query<{ t: string }>(
+        `select schemaname || '.' || tablename as t from pg_tables where schemaname not in ('pg_catalog', 'information_schema') order by 1`,
+      )
+    ).rows.map((r) => r.t),
   );
 }
 
@@ -109,7 +120,9 @@ test('an awkward database comes back identical: same schema dump, same content i
   const target = uniqueName('lb_awk_restored');
   const id = uniqueName('restore-awk');
   const r = await restore({ database: 'awk', backup: b.backupId, target, privileges: 'restore' }, id);
-  timings.push(`awkward database (${(b.rawBytes / 1024 / 1024).toFixed(1)} MiB dumped) ${r.restoreDurationMs} ms (download ${r.downloadMs}, pg_restore ${r.pgRestoreMs})`);
+  timings.push(
+    `awkward database (${(b.rawBytes / 1024 / 1024).toFixed(1)} MiB dumped) ${r.restoreDurationMs} ms (download ${r.downloadMs}, pg_restore ${r.pgRestoreMs})`,
+  );
   expect(r).toMatchObject({ database: 'awk', backupId: b.backupId, target, targetDatabase: target, created: true, mode: 'full' });
   expect(r.rowCounts?.mismatches).toEqual([]);
   expect(r.rowCounts?.compared).toBe(11);
@@ -170,7 +183,9 @@ test('one flipped byte in a stored artifact fails verification and restore with 
   const target = uniqueName('lb_never');
   const r = await failureOf(restore({ database: 'corrupt', target }));
   expect(r.type).toBe('CHECKSUM_MISMATCH');
-  expect(r.message).toMatch(new RegExp(`^Restore of corrupt into ${target} failed: checksum mismatch: sha256 of the stored artifact is [0-9a-f]{64}, the manifest says ${b.sha256}: `));
+  expect(r.message).toMatch(
+    new RegExp(`^Restore of corrupt into ${target} failed: checksum mismatch: sha256 of the stored artifact is [0-9a-f]{64}, the manifest says ${b.sha256}: `),
+  );
   expect(r.message).toContain(location);
   expect(await databaseExists(target)).toBe(false);
 });
@@ -257,7 +272,9 @@ databases: { shop: { engine: postgres, url: { env: LB_CLI_UNSET_URL } } }
 `,
   );
   const cli = async (...args: string[]) => {
-    const r = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin/lifeboat.js'), '--config', file, ...args], { timeout: 60_000 }).catch((e: { stdout: string; stderr: string; code: number }) => e);
+    const r = await promisify(execFile)(process.execPath, [path.join(repoRoot, 'bin/lifeboat.js'), '--config', file, ...args], { timeout: 60_000 }).catch(
+      (e: { stdout: string; stderr: string; code: number }) => e,
+    );
     try {
       return JSON.parse(r.stdout) as Record<string, unknown>;
     } catch {
@@ -265,7 +282,13 @@ databases: { shop: { engine: postgres, url: { env: LB_CLI_UNSET_URL } } }
     }
   };
   const restored = await cli('restore', 'shop', '--target', target, '--approve', target, '--approver', 'alice', '--json');
-  expect(restored).toMatchObject({ ok: true, workflowId: `restore:${target}`, approvedBy: 'alice', created: false, rowCounts: { compared: 5, mismatches: [] } });
+  expect(restored).toMatchObject({
+    ok: true,
+    workflowId: `restore:${target}`,
+    approvedBy: 'alice',
+    created: false,
+    rowCounts: { compared: 5, mismatches: [] },
+  });
   expect(await tablesOf(target)).toEqual(['Audit.Events', 'public.old_stuff', 'shop.customers', 'shop.order_items', 'shop.orders', 'shop.products']);
   const verified = await cli('verify', 'shop', '--wait', '--json');
   expect(verified).toMatchObject({ ok: true, database: 'shop', outcome: 'passed' });

@@ -23,7 +23,10 @@ let w: RunningWorker;
 let configFile: string;
 
 function backupId(startedAt: string, kind: string): string {
-  return `${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${kind}-${createHash('sha1').update(startedAt + kind).digest('hex').slice(0, 8)}`;
+  return `${startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${kind}-${createHash('sha1')
+    .update(startedAt + kind)
+    .digest('hex')
+    .slice(0, 8)}`;
 }
 
 /** Writes a committed backup (artifact + manifest) straight into the target's directory. */
@@ -48,7 +51,14 @@ function commit(root: string, database: string, startedAt: string, kind = 'full'
     finishedAt: startedAt,
     durationMs: 1000,
     rawBytes: body.length,
-    artifact: { storage: 'disk', key, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex'), compression: { codec: 'zstd', level: 1 }, encryption: null },
+    artifact: {
+      storage: 'disk',
+      key,
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+      compression: { codec: 'zstd', level: 1 },
+      encryption: null,
+    },
     rowCounts: null,
     workflow: { workflowId: 'synthetic', runId: 'synthetic', attempt: 1 },
     lifeboatVersion: 'test',
@@ -60,7 +70,17 @@ function commit(root: string, database: string, startedAt: string, kind = 'full'
 function verify(root: string, database: string, id: string, outcome: 'passed' | 'failed', verifiedAt: string): void {
   const vdir = path.join(root, database, 'backups', id, 'verifications');
   mkdirSync(vdir, { recursive: true });
-  const record = { formatVersion: 1, database, backupId: id, verifiedAt, outcome, checks: [], restoreDurationMs: 1000, scratchDatabase: 'x', workflow: { workflowId: 'v', runId: 'v' } };
+  const record = {
+    formatVersion: 1,
+    database,
+    backupId: id,
+    verifiedAt,
+    outcome,
+    checks: [],
+    restoreDurationMs: 1000,
+    scratchDatabase: 'x',
+    workflow: { workflowId: 'v', runId: 'v' },
+  };
   writeFileSync(path.join(vdir, `${verifiedAt.replace(/[-:]/g, '')}-${outcome}.json`), JSON.stringify(record));
 }
 
@@ -201,7 +221,9 @@ test('a two-year catalog pruned with GFS keeps exactly the hand-computed set, de
   }
   expect(code).toBe(0);
   const text = out.join('');
-  expect(text).toMatch(/^Retention of shop \(dry run: nothing deleted\), planned at \S+:\n  disk:\n    policy full   daily 7, weekly 5, monthly 12, yearly 3; minKeep 3, fresh 2000d\n/);
+  expect(text).toMatch(
+    /^Retention of shop \(dry run: nothing deleted\), planned at \S+:\n  disk:\n    policy full   daily 7, weekly 5, monthly 12, yearly 3; minKeep 3, fresh 2000d\n/,
+  );
   expect(text).toMatch(/keep +\S+-full-\S+ +full +2025-03-15T02:00:00Z +verified +newest verified\n/);
   expect(text).toContain('    27 kept, 0 to delete (0 B), 0 orphan object(s) and 0 unfinished upload(s) to remove');
 });
@@ -252,7 +274,11 @@ test('stale backups halt retention: nothing is deleted, the dry run says why, th
   for (let i = 10; i < 20; i++) ids.push(commit(dir, 'stale', new Date(Date.now() - i * DAY).toISOString()));
   const dry = await run({ database: 'stale', dryRun: true });
   expect(dry.targets[0]!.halted).toEqual([
-    { kind: 'full', reason: 'stale', message: expect.stringMatching(/^newest good full backup \S+ is 10d\d*h? old \(freshness bound 1d12h\); nothing deleted$/) },
+    {
+      kind: 'full',
+      reason: 'stale',
+      message: expect.stringMatching(/^newest good full backup \S+ is 10d\d*h? old \(freshness bound 1d12h\); nothing deleted$/),
+    },
   ]);
   expect(dry.targets[0]!.delete).toEqual([]);
   const err = await run({ database: 'stale' }).catch((e: unknown) => e);

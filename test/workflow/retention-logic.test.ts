@@ -19,7 +19,11 @@ function retention(plans: TargetPlan[]): Partial<Activities> {
   return {
     planRetention: async () => ({ plannedAt: '2026-11-23T03:00:00.000Z', plans }),
     pruneBackups: async (input) => ({ storage: input.storage, deleted: input.backupIds.map((backupId) => ({ backupId, bytes: 1000 })), skipped: [] }),
-    sweepOrphans: async (input) => ({ storage: input.storage, objects: [{ key: 'orders/backups/x/x.a1-1.dump.zst', bytes: 7, lastModified: '2026-01-01T00:00:00.000Z' }], uploads: [] }),
+    sweepOrphans: async (input) => ({
+      storage: input.storage,
+      objects: [{ key: 'orders/backups/x/x.a1-1.dump.zst', bytes: 7, lastModified: '2026-01-01T00:00:00.000Z' }],
+      uploads: [],
+    }),
   };
 }
 
@@ -35,7 +39,13 @@ test('retention halted on one target still finishes the others, then fails RETEN
   // The failure carries what was done, target by target.
   const [result] = failure.details as [ApplyRetentionResult];
   const [primary, offsite] = result.targets;
-  expect(primary).toMatchObject({ storage: 'primary', halted: [HALT], delete: [], bytesFreed: 0, warnings: ['orphan sweep skipped: retention is halted on this target'] });
+  expect(primary).toMatchObject({
+    storage: 'primary',
+    halted: [HALT],
+    delete: [],
+    bytesFreed: 0,
+    warnings: ['orphan sweep skipped: retention is halted on this target'],
+  });
   expect(offsite).toMatchObject({ storage: 'offsite', halted: [], bytesFreed: 2000, orphans: { objects: 1, uploads: 0, bytes: 7 } });
   expect(offsite!.delete.map((e) => e.backupId)).toEqual(['2026-b', '2026-a']);
 });
@@ -54,7 +64,11 @@ test('a dry run plans every target, deletes nothing and does not fail on a halt'
 test('a deletion that a fresh plan keeps is reported as skipped, not as deleted', async () => {
   lw.script({
     ...retention([PLANS[1]!]),
-    pruneBackups: async (input) => ({ storage: input.storage, deleted: [{ backupId: '2026-a', bytes: 1000 }], skipped: [{ backupId: '2026-b', reason: 'verified since the plan' }] }),
+    pruneBackups: async (input) => ({
+      storage: input.storage,
+      deleted: [{ backupId: '2026-a', bytes: 1000 }],
+      skipped: [{ backupId: '2026-b', reason: 'verified since the plan' }],
+    }),
   });
   const result = await (await lw.start('applyRetention', { database: 'orders' })).result();
   expect(result.targets[0]).toMatchObject({ storage: 'offsite', skipped: [{ backupId: '2026-b', reason: 'verified since the plan' }], bytesFreed: 1000 });

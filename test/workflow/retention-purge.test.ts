@@ -3,7 +3,7 @@ import { mkdtempSync, utimesSync, writeFileSync, mkdirSync, existsSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { jest } from '@jest/globals';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { type WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { listBackups } from '../../src/catalog/catalog.js';
 import { main } from '../../src/cli/main.js';
 import { openStorage } from '../../src/storage/index.js';
@@ -27,10 +27,30 @@ async function commit(storageName: string, startedAt: string, database = 'shop')
   const key = `${database}/backups/${id}/${id}.a1-000000.dump.zst`;
   await s.put(key, body);
   const manifest = {
-    formatVersion: 1, backupId: id, database, kind: 'full', engine: 'postgres', provider: 'self-hosted', format: 'pg_dump-custom',
-    server: { version: '15.0' }, tool: { name: 'pg_dump', version: '15.0' }, startedAt, finishedAt: startedAt, durationMs: 1, rawBytes: body.length,
-    artifact: { storage: storageName, key, bytes: body.length, sha256: createHash('sha256').update(body).digest('hex'), compression: { codec: 'zstd', level: 1 }, encryption: null },
-    rowCounts: null, workflow: { workflowId: 'synthetic', runId: 'synthetic', attempt: 1 }, lifeboatVersion: 'test',
+    formatVersion: 1,
+    backupId: id,
+    database,
+    kind: 'full',
+    engine: 'postgres',
+    provider: 'self-hosted',
+    format: 'pg_dump-custom',
+    server: { version: '15.0' },
+    tool: { name: 'pg_dump', version: '15.0' },
+    startedAt,
+    finishedAt: startedAt,
+    durationMs: 1,
+    rawBytes: body.length,
+    artifact: {
+      storage: storageName,
+      key,
+      bytes: body.length,
+      sha256: createHash('sha256').update(body).digest('hex'),
+      compression: { codec: 'zstd', level: 1 },
+      encryption: null,
+    },
+    rowCounts: null,
+    workflow: { workflowId: 'synthetic', runId: 'synthetic', attempt: 1 },
+    lifeboatVersion: 'test',
   };
   await s.putIfAbsent(`${database}/backups/${id}/manifest.json`, JSON.stringify(manifest));
   return id;
@@ -147,7 +167,15 @@ test('approval: wrong approver, the requester and a mistyped database are refuse
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatch(/^shop\/audit\/\d{8}T\d{6}Z-purge\.json$/);
     const record = JSON.parse((await storage.getBuffer(audit[0]!)).toString()) as PurgeAuditRecord;
-    expect(record).toMatchObject({ action: 'purge', database: 'shop', before: BEFORE, reason: 'erasure request 4711', requestedBy: 'alice', approvedBy: 'bob', status: 'completed' });
+    expect(record).toMatchObject({
+      action: 'purge',
+      database: 'shop',
+      before: BEFORE,
+      reason: 'erasure request 4711',
+      requestedBy: 'alice',
+      approvedBy: 'bob',
+      status: 'completed',
+    });
     expect(record.targets.map((t) => t.deleted.length)).toEqual([3, 3]);
   }
 });
@@ -155,8 +183,12 @@ test('approval: wrong approver, the requester and a mistyped database are refuse
 test('without approval in time nothing is deleted; without approvers a purge cannot even start waiting', async () => {
   const run = (database: string, approvalTimeout: string) =>
     w.client.workflow
-      .execute('purgeBackups', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName('purge-timeout'), args: [{ database, before: new Date().toISOString(), approvalTimeout }] })
-      .catch((e: unknown) => ((e as WorkflowFailedError).cause as { type?: string; message?: string }));
+      .execute('purgeBackups', {
+        taskQueue: cfg.temporal.taskQueue,
+        workflowId: uniqueName('purge-timeout'),
+        args: [{ database, before: new Date().toISOString(), approvalTimeout }],
+      })
+      .catch((e: unknown) => (e as WorkflowFailedError).cause as { type?: string; message?: string });
   const before = await ids('primary');
   const timedOut = await run('shop', '2s');
   expect(timedOut).toMatchObject({ type: 'NOT_APPROVED', message: 'Purge not approved: no approval within 2s (approvers: alice, bob); nothing deleted' });
@@ -164,14 +196,21 @@ test('without approval in time nothing is deleted; without approvers a purge can
   // `open` has no approvers (neither retention.purgeApprovers nor approvers): refused at once.
   await commit('primary', '2024-01-01T00:00:00.000Z', 'open');
   const noApprovers = await run('open', '1 hour');
-  expect(noApprovers).toMatchObject({ type: 'NOT_APPROVED', message: 'Purge not approved: nobody may approve purges of open (set retention.purgeApprovers or approvers); nothing deleted' });
+  expect(noApprovers).toMatchObject({
+    type: 'NOT_APPROVED',
+    message: 'Purge not approved: nobody may approve purges of open (set retention.purgeApprovers or approvers); nothing deleted',
+  });
   expect((await listBackups(openStorage(cfg, 'primary'), 'open')).backups).toHaveLength(1);
 });
 
 test('the orphan sweep aborts multipart uploads initiated before the grace, unless their backup started within it', async () => {
   const storage = openStorage(cfg, 'primary');
   const bucket = (cfg.storage.primary as { bucket: string }).bucket;
-  const id = (t: Date) => `${t.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')}-full-deadbeef`;
+  const id = (t: Date) =>
+    `${t
+      .toISOString()
+      .replace(/\.\d{3}Z$/, 'Z')
+      .replace(/[-:]/g, '')}-full-deadbeef`;
   const keyOf = (b: string) => `shop/backups/${b}/${b}.a1-abcdef.dump.zst`;
   const hour = 3_600_000;
   const grace = 48 * hour;

@@ -91,7 +91,16 @@ beforeAll(async () => {
   taskQueue = uniqueName('lb-runbook');
   const cfg = parseConfig({
     temporal: { address: services().temporal.address, taskQueue },
-    storage: { primary: { type: 's3', bucket, endpoint: services().s3.endpoint, forcePathStyle: true, accessKeyId: services().s3.accessKeyId, secretAccessKey: { env: 'LB_RB_S3' } } },
+    storage: {
+      primary: {
+        type: 's3',
+        bucket,
+        endpoint: services().s3.endpoint,
+        forcePathStyle: true,
+        accessKeyId: services().s3.accessKeyId,
+        secretAccessKey: { env: 'LB_RB_S3' },
+      },
+    },
     databases: { shop: { engine: 'postgres', url: { env: 'LB_RB_URL' } } },
     runbooks: {
       paths: [path.join(dir, 'runbooks')],
@@ -147,7 +156,11 @@ test('a run waits for approval; a disallowed approver is refused; an allowed one
 
 test('rejection runs the compensations of completed steps in reverse order and fails the run', async () => {
   writeFileSync(marker(), '');
-  const handle = await w.client.workflow.start('runRunbook', { taskQueue, workflowId: uniqueName('runbook-reject'), args: [{ runbook: 'test-basic', params: { database: 'shop', label: 'r' } }] });
+  const handle = await w.client.workflow.start('runRunbook', {
+    taskQueue,
+    workflowId: uniqueName('runbook-reject'),
+    args: [{ runbook: 'test-basic', params: { database: 'shop', label: 'r' } }],
+  });
   await waitFor(handle, (p) => p.status === 'waiting-approval');
   await handle.executeUpdate('reject', { args: [{ step: 'go', by: 'alice', reason: 'restore looks wrong' }] });
   const err = await handle.result().catch((e: unknown) => e);
@@ -161,7 +174,11 @@ test('rejection runs the compensations of completed steps in reverse order and f
 
 test('a drill skips cutover steps; a failing assertion fails the step and compensates', async () => {
   writeFileSync(marker(), '');
-  const handle = await w.client.workflow.start('runRunbook', { taskQueue, workflowId: uniqueName('runbook-drill'), args: [{ runbook: 'test-basic', database: 'shop', drill: true }] });
+  const handle = await w.client.workflow.start('runRunbook', {
+    taskQueue,
+    workflowId: uniqueName('runbook-drill'),
+    args: [{ runbook: 'test-basic', database: 'shop', drill: true }],
+  });
   await waitFor(handle, (p) => p.status === 'waiting-approval');
   await handle.executeUpdate('approve', { args: [{ step: 'go', by: 'alice' }] });
   const result = (await handle.result()) as RunbookResult;
@@ -179,7 +196,11 @@ test('a drill skips cutover steps; a failing assertion fails the step and compen
 
 test('an abort cancels the waiting step, runs the compensations in reverse order and fails the run as aborted', async () => {
   writeFileSync(marker(), '');
-  const handle = await w.client.workflow.start('runRunbook', { taskQueue, workflowId: uniqueName('runbook-abort'), args: [{ runbook: 'test-basic', database: 'shop' }] });
+  const handle = await w.client.workflow.start('runRunbook', {
+    taskQueue,
+    workflowId: uniqueName('runbook-abort'),
+    args: [{ runbook: 'test-basic', database: 'shop' }],
+  });
   await waitFor(handle, (p) => p.status === 'waiting-approval');
   await handle.signal('abort', { by: 'carol', reason: 'provider is back' });
   const err = await handle.result().catch((e: unknown) => e);
@@ -195,7 +216,9 @@ test('an abort cancels the waiting step, runs the compensations in reverse order
 
 test('a template that renders a bad value fails its step with INVALID_INPUT naming the step and field; a good one runs', async () => {
   writeFileSync(marker(), '');
-  const bad = await w.client.workflow.execute('runRunbook', { taskQueue, workflowId: uniqueName('runbook-render-bad'), args: [{ runbook: 'test-render' }] }).catch((e: unknown) => e);
+  const bad = await w.client.workflow
+    .execute('runRunbook', { taskQueue, workflowId: uniqueName('runbook-render-bad'), args: [{ runbook: 'test-render' }] })
+    .catch((e: unknown) => e);
   expect(bad).toBeInstanceOf(WorkflowFailedError);
   const cause = (bad as WorkflowFailedError).cause as { type?: string; message: string; details?: unknown[] };
   expect(cause.type).toBe('RUNBOOK_FAILED');
@@ -206,7 +229,11 @@ test('a template that renders a bad value fails its step with INVALID_INPUT nami
   expect(progress.steps.find((s) => s.id === 'nap')).toMatchObject({ state: 'failed', failureType: 'INVALID_INPUT' });
   expect(marks()).toEqual(['render-first', 'undo-render-first']);
 
-  const good = (await w.client.workflow.execute('runRunbook', { taskQueue, workflowId: uniqueName('runbook-render-ok'), args: [{ runbook: 'test-render', params: { pause: '1s' } }] })) as RunbookResult;
+  const good = (await w.client.workflow.execute('runRunbook', {
+    taskQueue,
+    workflowId: uniqueName('runbook-render-ok'),
+    args: [{ runbook: 'test-render', params: { pause: '1s' } }],
+  })) as RunbookResult;
   expect(good.steps.find((s) => s.id === 'nap')).toMatchObject({ state: 'succeeded', summary: 'waited 1s' });
   expect(Date.parse(good.finishedAt) - Date.parse(good.startedAt)).toBeGreaterThanOrEqual(1000);
 });
@@ -234,11 +261,18 @@ test('an approval escalates after escalateAfter and times out after the step tim
 test('every run is recorded, live runs with drill: false and failed runs with their status', async () => {
   const records = async (runbook: string) => {
     const keys = await listKeys(bucket, `runbooks/${runbook}/runs/`);
-    return Promise.all(keys.map(async (k) => ({ key: k, ...(JSON.parse((await getObject(bucket, k)).toString()) as { drill: boolean; status: string; workflowId: string }) })));
+    return Promise.all(
+      keys.map(async (k) => ({ key: k, ...(JSON.parse((await getObject(bucket, k)).toString()) as { drill: boolean; status: string; workflowId: string }) })),
+    );
   };
   const basic = await records('test-basic');
   const summary = (rs: typeof basic) => rs.map((r) => `${r.workflowId.replace(/_[0-9a-f]{8}$/, '')} ${r.drill ? 'drill' : 'live'} ${r.status}`).sort();
-  expect(summary(basic)).toEqual(['runbook-abort live aborted', 'runbook-basic live succeeded', 'runbook-drill drill succeeded', 'runbook-reject live rejected']);
+  expect(summary(basic)).toEqual([
+    'runbook-abort live aborted',
+    'runbook-basic live succeeded',
+    'runbook-drill drill succeeded',
+    'runbook-reject live rejected',
+  ]);
   expect(basic.every((r) => r.key.includes(r.drill ? '-drill-' : '-live-'))).toBe(true);
   expect(summary(await records('test-render'))).toEqual(['runbook-render-bad live failed', 'runbook-render-ok live succeeded']);
 });
@@ -267,7 +301,8 @@ test('recorded runbook histories replay deterministically', async () => {
     }
   }
   // One replay worker (one workflow bundle) for all of this run's histories.
-  for await (const r of Worker.runReplayHistories({ workflowsPath: workflowsPath() }, recorded)) expect({ workflowId: r.workflowId, error: r.error?.message }).toEqual({ workflowId: r.workflowId, error: undefined });
+  for await (const r of Worker.runReplayHistories({ workflowsPath: workflowsPath() }, recorded))
+    expect({ workflowId: r.workflowId, error: r.error?.message }).toEqual({ workflowId: r.workflowId, error: undefined });
   // The committed histories replay in a plain Node process (protobuf JSON decoding does not work
   // inside Jest's module sandbox).
   const replay = await execa(process.execPath, [path.join(repoRoot, 'dist', 'dev', 'replay.js'), histories], { reject: false });

@@ -33,7 +33,15 @@ function raw(databases: Record<string, Record<string, unknown>>) {
   return {
     temporal: { address: s.temporal.address, namespace: 'default', taskQueue },
     storage: {
-      primary: { type: 's3', bucket, region: s.s3.region, endpoint: s.s3.endpoint, forcePathStyle: true, accessKeyId: s.s3.accessKeyId, secretAccessKey: { env: 'LB_TEST_S3_SECRET' } },
+      primary: {
+        type: 's3',
+        bucket,
+        region: s.s3.region,
+        endpoint: s.s3.endpoint,
+        forcePathStyle: true,
+        accessKeyId: s.s3.accessKeyId,
+        secretAccessKey: { env: 'LB_TEST_S3_SECRET' },
+      },
     },
     databases: Object.fromEntries(Object.entries(databases).map(([k, v]) => [k, { engine: 'postgres', url: { env: 'LB_SCHED_DB_URL' }, ...v }])),
     log: { level: 'warn' },
@@ -81,7 +89,13 @@ const ordersIds = ['full', 'retention', 'schema', 'verify'].map((k) => `lifeboat
 const crmIds = [`lifeboat:${crm}:full`, `lifeboat:${crm}:retention`];
 const initial = {
   [orders]: {},
-  [crm]: { environment: 'staging', schedules: [{ kind: 'full', every: '6h', jitter: '5m' }, { kind: 'verify', enabled: false }] },
+  [crm]: {
+    environment: 'staging',
+    schedules: [
+      { kind: 'full', every: '6h', jitter: '5m' },
+      { kind: 'verify', enabled: false },
+    ],
+  },
 };
 
 beforeAll(async () => {
@@ -111,7 +125,12 @@ test('apply creates the schedules (visible in `temporal schedule list`), and a s
   expect(first.out).toContain('Plan: 6 to create, 0 to update, 0 to delete, 0 unchanged.');
 
   const full = await client.schedule.getHandle(`lifeboat:${orders}:full`).describe();
-  expect(full.action).toMatchObject({ workflowType: 'backupDatabase', taskQueue, args: [{ database: orders, kind: 'full' }], workflowId: `backup:${orders}:full` });
+  expect(full.action).toMatchObject({
+    workflowType: 'backupDatabase',
+    taskQueue,
+    args: [{ database: orders, kind: 'full' }],
+    workflowId: `backup:${orders}:full`,
+  });
   expect(full.spec.calendars?.[0]).toMatchObject({ hour: [{ start: 2, end: 2, step: 1 }], minute: [{ start: 0, end: 0, step: 1 }] });
   expect(full.policies).toMatchObject({ overlap: 'SKIP', catchupWindow: 12 * 3_600_000 });
   expect(full.memo).toEqual({ lifeboat: { managedBy: 'lifeboat', scope: taskQueue, database: orders, kind: 'full' } });
@@ -123,7 +142,9 @@ test('apply creates the schedules (visible in `temporal schedule list`), and a s
   expect(interval.spec.jitter).toBe(5 * 60_000);
 
   await waitListed([...ordersIds, ...crmIds]);
-  const cliList = execFileSync(toolPath('temporal'), ['schedule', 'list', '--address', services().temporal.address, '--namespace', 'default'], { encoding: 'utf8' });
+  const cliList = execFileSync(toolPath('temporal'), ['schedule', 'list', '--address', services().temporal.address, '--namespace', 'default'], {
+    encoding: 'utf8',
+  });
   for (const id of [...ordersIds, ...crmIds]) expect(cliList).toContain(id);
 
   const second = await cli(['schedules', 'apply']);
@@ -159,7 +180,10 @@ test('a config change updates the spec, and a pause set by an operator survives 
 test('a schedule edited outside Lifeboat (e.g. in the Web UI) is reported and put back', async () => {
   const handle = client.schedule.getHandle(`lifeboat:${crm}:full`);
   await handle.update((prev) => ({ ...prev, policies: { ...prev.policies, overlap: 'ALLOW_ALL' } }));
-  const plan = await planSchedules(client, parseConfig(raw({ ...initial, [orders]: { schedules: [{ kind: 'full', cron: '30 3 * * *', timezone: 'Europe/Berlin' }] } })));
+  const plan = await planSchedules(
+    client,
+    parseConfig(raw({ ...initial, [orders]: { schedules: [{ kind: 'full', cron: '30 3 * * *', timezone: 'Europe/Berlin' }] } })),
+  );
   const change = plan.changes.find((c) => c.scheduleId === `lifeboat:${crm}:full`)!;
   expect(change.action === 'update' && change.reasons).toEqual(['changed outside Lifeboat (e.g. edited in the Web UI)']);
   expect((await cli(['schedules', 'apply'])).code).toBe(0);
@@ -195,7 +219,7 @@ test('backfill runs a schedule for the times it missed', async () => {
   }
 });
 
-test('a removed database\'s schedules are deleted; a foreign schedule with a Lifeboat id is reported, not touched', async () => {
+test("a removed database's schedules are deleted; a foreign schedule with a Lifeboat id is reported, not touched", async () => {
   await client.schedule.create({
     scheduleId: `lifeboat:${foreign}:full`,
     spec: { cronExpressions: ['0 0 1 1 *'] },
@@ -213,7 +237,9 @@ test('a removed database\'s schedules are deleted; a foreign schedule with a Lif
   expect(res.code).toBe(1);
   expect(res.out).toContain(`- lifeboat:${orders}:full`);
   expect(res.out).toContain(`database "${orders}" is no longer configured`);
-  expect(res.out).toContain(`Failed: conflict lifeboat:${foreign}:full: Schedule not applied: a schedule with this id exists but is not managed by Lifeboat: lifeboat:${foreign}:full`);
+  expect(res.out).toContain(
+    `Failed: conflict lifeboat:${foreign}:full: Schedule not applied: a schedule with this id exists but is not managed by Lifeboat: lifeboat:${foreign}:full`,
+  );
   expect(res.err).toContain('Schedules not fully applied: 1 change(s) failed');
   for (const id of ordersIds) await expect(client.schedule.getHandle(id).describe()).rejects.toBeInstanceOf(ScheduleNotFoundError);
   expect((await client.schedule.getHandle(`lifeboat:${foreign}:full`).describe()).action.workflowType).toBe('somethingElse');

@@ -34,7 +34,17 @@ beforeAll(async () => {
   cfg = testConfig({
     bucket,
     databases: {
-      vshop: { url: pgUrl(db.shop, role), extra: { verify: { checks: [{ name: 'has customers', sql: 'select count(*) > 0 from shop.customers' }, { name: 'orders total', sql: 'select sum(total) > 0 from shop.orders' }] } } },
+      vshop: {
+        url: pgUrl(db.shop, role),
+        extra: {
+          verify: {
+            checks: [
+              { name: 'has customers', sql: 'select count(*) > 0 from shop.customers' },
+              { name: 'orders total', sql: 'select sum(total) > 0 from shop.orders' },
+            ],
+          },
+        },
+      },
       vfailing: { url: pgUrl(db.shop, role), extra: { verify: { checks: [{ name: 'no customers', sql: 'select count(*) = 0 from shop.customers' }] } } },
       vslow: { url: pgUrl(db.slow, role) },
     },
@@ -46,12 +56,15 @@ afterAll(async () => {
   await w?.stop();
 });
 
-const start = (workflow: string, input: unknown) => w.client.workflow.start(workflow, { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(workflow), args: [input] });
+const start = (workflow: string, input: unknown) =>
+  w.client.workflow.start(workflow, { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(workflow), args: [input] });
 const run = async <T>(workflow: string, input: unknown) => (await (await start(workflow, input)).result()) as T;
 const backup = (database: string) => run<BackupResult>('backupDatabase', { database });
 
 async function scratchDatabases(database: string): Promise<string[]> {
-  return withPg('postgres', async (c) => (await c.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [`lb_verify_${database}_%`])).rows.map((r) => r.datname));
+  return withPg('postgres', async (c) =>
+    (await c.query<{ datname: string }>(`select datname from pg_database where datname like $1`, [`lb_verify_${database}_%`])).rows.map((r) => r.datname),
+  );
 }
 
 test('a verification restores into a scratch database, passes every check, records the outcome with the restore time, and drops the scratch database', async () => {
@@ -98,7 +111,10 @@ test('a failing check fails the verification, names the check, records the failu
   const b = await backup('vfailing');
   const err = await run('verifyBackup', { database: 'vfailing' }).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
-  expect(failureCause(err)).toEqual({ type: 'VERIFICATION_FAILED', message: `Verification of vfailing backup ${b.backupId} failed: check "no customers" returned false` });
+  expect(failureCause(err)).toEqual({
+    type: 'VERIFICATION_FAILED',
+    message: `Verification of vfailing backup ${b.backupId} failed: check "no customers" returned false`,
+  });
   expect(await scratchDatabases('vfailing')).toEqual([]);
   const record = await latestVerification(openStorage(cfg, 'primary'), 'vfailing', b.backupId);
   expect(record?.outcome).toBe('failed');
@@ -106,14 +122,21 @@ test('a failing check fails the verification, names the check, records the failu
   expect(record?.checks.find((c) => c.name === 'row counts')?.ok).toBe(true);
   // A backup whose newest verification failed is not "latest-verified".
   const none = await run('restoreDatabase', { database: 'vfailing', backup: 'latest-verified', target: uniqueName('lb_none') }).catch((e: unknown) => e);
-  expect(failureCause(none)).toMatchObject({ type: 'BACKUP_NOT_FOUND', message: expect.stringMatching(/^Restore of vfailing failed: no committed full backup whose newest verification passed in primary$/) });
+  expect(failureCause(none)).toMatchObject({
+    type: 'BACKUP_NOT_FOUND',
+    message: expect.stringMatching(/^Restore of vfailing failed: no committed full backup whose newest verification passed in primary$/),
+  });
 });
 
 /** Whether a pg_restore process (found through its PGDATABASE environment) still restores into `database`. */
 function pgRestoreRunningFor(database: string): boolean {
   return readdirSync('/proc').some((pid) => {
     try {
-      return /^\d+$/.test(pid) && readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pg_restore' && readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`PGDATABASE=${database}`);
+      return (
+        /^\d+$/.test(pid) &&
+        readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'pg_restore' &&
+        readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(`PGDATABASE=${database}`)
+      );
     } catch {
       return false;
     }
@@ -129,7 +152,10 @@ test('a verification cancelled mid-restore stops pg_restore and drops the scratc
     await new Promise((r) => setTimeout(r, 50));
     scratch = (await handle.query(verifyProgressQuery).catch(() => undefined))?.scratchDatabase;
     if (!scratch) continue;
-    copying = await withPg('postgres', async (c) => (await c.query(`select 1 from pg_stat_activity where datname = $1 and query ilike 'copy%'`, [scratch])).rows.length > 0);
+    copying = await withPg(
+      'postgres',
+      async (c) => (await c.query(`select 1 from pg_stat_activity where datname = $1 and query ilike 'copy%'`, [scratch])).rows.length > 0,
+    );
   }
   expect(copying).toBe(true);
   expect(pgRestoreRunningFor(scratch!)).toBe(true);

@@ -30,7 +30,12 @@ test('a passing verification drops its scratch database, then records the outcom
   lw.script(verification());
   const result = await (await lw.start('verifyBackup', { database: 'orders' })).result();
   expect(result.outcome).toBe('passed');
-  expect(result.checks.map((c) => [c.name, c.ok])).toEqual([['checksum', true], ['restore', true], ['row counts', true], ['has customers', true]]);
+  expect(result.checks.map((c) => [c.name, c.ok])).toEqual([
+    ['checksum', true],
+    ['restore', true],
+    ['row counts', true],
+    ['has customers', true],
+  ]);
   expect(lw.called()).toEqual(['resolveRestoreBackup', 'restoreBackup', 'runVerificationChecks', 'dropScratchDatabase', 'recordVerification']);
   expect(lw.inputs('restoreBackup')).toEqual([expect.objectContaining({ target: result.scratchDatabase, scratch: true, expect: 'new' })]);
   expect(lw.inputs('dropScratchDatabase')).toEqual([{ database: 'orders', scratch: result.scratchDatabase }]);
@@ -45,7 +50,10 @@ test('a failed restore activity fails the verification with its own code, and th
     }),
   );
   const failure = await workflowFailure((await lw.start('verifyBackup', { database: 'orders' })).result());
-  expect(failure).toMatchObject({ type: 'RESTORE_FAILED', message: `${SUBJECT} failed: Restore of orders failed: pg_restore exited with code 1: could not create table` });
+  expect(failure).toMatchObject({
+    type: 'RESTORE_FAILED',
+    message: `${SUBJECT} failed: Restore of orders failed: pg_restore exited with code 1: could not create table`,
+  });
   expect(lw.called()).toEqual(['resolveRestoreBackup', 'restoreBackup', 'dropScratchDatabase', 'recordVerification']);
   const [record] = lw.inputs('recordVerification');
   expect(record!.record).toMatchObject({ outcome: 'failed', checks: [{ name: 'restore', ok: false }], restoreDurationMs: null });
@@ -53,7 +61,11 @@ test('a failed restore activity fails the verification with its own code, and th
 });
 
 test('a failing check fails VERIFICATION_FAILED naming the check, and the scratch database is dropped', async () => {
-  lw.script(verification({ runVerificationChecks: async () => [...PASSING, { name: 'no refunds', ok: false, value: false, sql: 'select count(*) = 0 from shop.refunds' }] }));
+  lw.script(
+    verification({
+      runVerificationChecks: async () => [...PASSING, { name: 'no refunds', ok: false, value: false, sql: 'select count(*) = 0 from shop.refunds' }],
+    }),
+  );
   const failure = await workflowFailure((await lw.start('verifyBackup', { database: 'orders' })).result());
   expect(failure).toMatchObject({ type: 'VERIFICATION_FAILED', message: `${SUBJECT} failed: check "no refunds" returned false` });
   expect(lw.called()).toEqual(['resolveRestoreBackup', 'restoreBackup', 'runVerificationChecks', 'dropScratchDatabase', 'recordVerification']);
@@ -75,7 +87,11 @@ test('a verification cancelled mid-restore drops the scratch database and ends c
     }),
   );
   const handle = await lw.start('verifyBackup', { database: 'orders' });
-  const state = await waitFor('restoring', () => handle.query(verifyProgressQuery), (s) => s.phase === 'restoring' && lw.called().includes('restoreBackup'));
+  const state = await waitFor(
+    'restoring',
+    () => handle.query(verifyProgressQuery),
+    (s) => s.phase === 'restoring' && lw.called().includes('restoreBackup'),
+  );
   await handle.cancel();
   const err = await handle.result().catch((e: unknown) => e);
   expect(err).toBeInstanceOf(WorkflowFailedError);
@@ -88,7 +104,9 @@ test('a scratch database that cannot be dropped fails the verification, naming i
   lw.script(
     verification({
       dropScratchDatabase: async (input) => {
-        throw new LifeboatError('AUTH_FAILED', `Drop of ${input.scratch} failed: password authentication failed for user "lifeboat"`, { subject: input.scratch });
+        throw new LifeboatError('AUTH_FAILED', `Drop of ${input.scratch} failed: password authentication failed for user "lifeboat"`, {
+          subject: input.scratch,
+        });
       },
     }),
   );

@@ -78,7 +78,12 @@ export const approvalStep: Executor<'approval'> = async (w, call, run) => {
     if (escalateMs !== undefined && escalateMs < timeoutMs) {
       done = await condition(decided, escalateMs);
       if (!done) {
-        await bookkeeping.notify({ channel: w.escalateTo, runbook: run.def.name, step: call.id, message: `Approval of ${call.id} by ${w.role} is overdue (escalated)` });
+        await bookkeeping.notify({
+          channel: w.escalateTo,
+          runbook: run.def.name,
+          step: call.id,
+          message: `Approval of ${call.id} by ${w.role} is overdue (escalated)`,
+        });
         sp.summary = `escalated to ${w.escalateTo}`;
       }
     }
@@ -87,7 +92,11 @@ export const approvalStep: Executor<'approval'> = async (w, call, run) => {
     run.progress.waitingFor = undefined;
     run.progress.status = 'running';
   }
-  if (!done) throw lifeboatFailure('APPROVAL_TIMEOUT', `Approval of step ${call.id} timed out after ${formatDurationShort(timeoutMs)}: approval required from role ${w.role}`);
+  if (!done)
+    throw lifeboatFailure(
+      'APPROVAL_TIMEOUT',
+      `Approval of step ${call.id} timed out after ${formatDurationShort(timeoutMs)}: approval required from role ${w.role}`,
+    );
   const d = run.decision!;
   const because = d.reason ? `: ${d.reason}` : '';
   if (d.kind === 'rejected') {

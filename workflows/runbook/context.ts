@@ -1,6 +1,18 @@
 // The state of one runbook run, shared by the orchestrator, the executors and the handlers.
 import { CancellationScope, setCurrentDetails, workflowInfo } from '@temporalio/workflow';
-import { lifeboatFailure, type AbortInput, type CompensationSpec, type LoadedRunbook, type RetrySpec, type RunbookDefinition, type RunbookProgress, type RunbookRequest, type StepProgress, type StepType, type StepWith } from '../../src/contracts/index.js';
+import {
+  lifeboatFailure,
+  type AbortInput,
+  type CompensationSpec,
+  type LoadedRunbook,
+  type RetrySpec,
+  type RunbookDefinition,
+  type RunbookProgress,
+  type RunbookRequest,
+  type StepProgress,
+  type StepType,
+  type StepWith,
+} from '../../src/contracts/index.js';
 import { render, type TemplateScope } from '../../src/contracts/template.js';
 import { RecoveryLog } from './recovery.js';
 
@@ -47,7 +59,12 @@ export type Executor<T extends StepType> = (w: StepWith<T>, call: StepCall, run:
 export function createRun(input: RunbookRequest, loaded: LoadedRunbook): RunContext {
   const info = workflowInfo();
   const def = loaded.definition;
-  const scope: TemplateScope = { params: { ...loaded.params }, steps: {}, drill: input.drill, run: { workflowId: info.workflowId, id: info.runId.slice(0, 8) } };
+  const scope: TemplateScope = {
+    params: { ...loaded.params },
+    steps: {},
+    drill: input.drill,
+    run: { workflowId: info.workflowId, id: info.runId.slice(0, 8) },
+  };
   // `target: "${{ params.database }}_dr"`
   for (const [k, v] of Object.entries(scope.params)) {
     if (typeof v !== 'string' || !v.includes('${{')) continue;
@@ -63,7 +80,12 @@ export function createRun(input: RunbookRequest, loaded: LoadedRunbook): RunCont
     def,
     roles: loaded.roles,
     scope,
-    progress: { runbook: def.name, drill: input.drill, status: 'running', steps: def.steps.map((s) => ({ id: s.id, type: s.type, state: 'pending', attempts: 0 })) },
+    progress: {
+      runbook: def.name,
+      drill: input.drill,
+      status: 'running',
+      steps: def.steps.map((s) => ({ id: s.id, type: s.type, state: 'pending', attempts: 0 })),
+    },
     recovery: new RecoveryLog(info.startTime.getTime()),
     compensations: [],
     stepScope: new CancellationScope(),
@@ -80,7 +102,8 @@ export function showDetails(run: RunContext): void {
   const current = p.steps.find((s) => s.id === p.current);
   const lines = [`**${run.def.name}**${p.drill ? ' (drill)' : ''}: ${p.status}`];
   if (current) lines.push(`step ${p.steps.indexOf(current) + 1}/${p.steps.length} \`${current.id}\` (${current.type}): ${current.state}`);
-  if (p.waitingFor) lines.push(`waiting for approval by role **${p.waitingFor.role}**: \`lifeboat runbook approve ${run.workflowId} --step ${p.waitingFor.step} --as <name>\``);
+  if (p.waitingFor)
+    lines.push(`waiting for approval by role **${p.waitingFor.role}**: \`lifeboat runbook approve ${run.workflowId} --step ${p.waitingFor.step} --as <name>\``);
   for (const s of p.steps) lines.push(`- ${s.id}: ${s.state}${s.summary ? `: ${s.summary}` : ''}`);
   setCurrentDetails(lines.join('\n'));
 }

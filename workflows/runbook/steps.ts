@@ -1,7 +1,16 @@
 // Running one step: skip it (drill cutover, `when`), render and re-check its `with`, dispatch it
 // to its type's executor, and keep its progress. Compensations go through the same executors.
 import { CancellationScope, isCancellation } from '@temporalio/workflow';
-import { checkStepWith, describeWithIssues, failureCause, innermostMessage, lifeboatFailure, type StepSpec, type StepType, type StepWith } from '../../src/contracts/index.js';
+import {
+  checkStepWith,
+  describeWithIssues,
+  failureCause,
+  innermostMessage,
+  lifeboatFailure,
+  type StepSpec,
+  type StepType,
+  type StepWith,
+} from '../../src/contracts/index.js';
 import { condition as whenCondition, render, type TemplateScope } from '../../src/contracts/template.js';
 import { approvalStep } from './approvals.js';
 import { restoreStep, verifyStep } from './children.js';

@@ -36,7 +36,18 @@ export function clientConfig(conn: MysqlConnection): mysql.ConnectionOptions {
 }
 
 const AUTH_ERRNOS = new Set([1045, 1044, 1698, 1251, 1524, 2059]);
-const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'HANDSHAKE_SSL_ERROR']);
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'PROTOCOL_CONNECTION_LOST',
+  'HANDSHAKE_SSL_ERROR',
+]);
 
 /** Maps a driver error to a Lifeboat error naming the subject (never the URL or password). */
 export function classifyMysqlError(err: unknown, subject: string, action = 'Connection'): LifeboatError {
@@ -44,10 +55,13 @@ export function classifyMysqlError(err: unknown, subject: string, action = 'Conn
   const e = err as { code?: string; errno?: number; message?: string };
   const msg = e.message ?? String(err);
   const text = `${action} to ${subject} failed: ${msg}`;
-  if (e.errno !== undefined && AUTH_ERRNOS.has(e.errno)) return new LifeboatError('AUTH_FAILED', `${action} to ${subject} failed: authentication rejected: ${msg}`, { subject });
+  if (e.errno !== undefined && AUTH_ERRNOS.has(e.errno))
+    return new LifeboatError('AUTH_FAILED', `${action} to ${subject} failed: authentication rejected: ${msg}`, { subject });
   if (e.errno === 1049) return new LifeboatError('DATABASE_NOT_FOUND', text, { subject });
-  if ((e.code && CONNECTION_CODES.has(e.code)) || /connect|TLS|SSL|socket/i.test(e.code ?? '')) return new LifeboatError('CONNECTION_FAILED', text, { subject });
-  if (e.errno === 1227 || e.errno === 1142 || e.errno === 1143) return new LifeboatError('AUTH_FAILED', `${action} to ${subject} failed: missing privilege: ${msg}`, { subject });
+  if ((e.code && CONNECTION_CODES.has(e.code)) || /connect|TLS|SSL|socket/i.test(e.code ?? ''))
+    return new LifeboatError('CONNECTION_FAILED', text, { subject });
+  if (e.errno === 1227 || e.errno === 1142 || e.errno === 1143)
+    return new LifeboatError('AUTH_FAILED', `${action} to ${subject} failed: missing privilege: ${msg}`, { subject });
   return new LifeboatError('CONNECTION_FAILED', text, { subject });
 }
 
@@ -87,7 +101,10 @@ export function parseSeries(version: string): { major: number; minor: number } {
 
 /** Flavour, version, size and replication settings of the server behind `c`. */
 export async function serverInfo(c: MysqlClient): Promise<MysqlServerInfo> {
-  const [row] = await queryRows<{ v: string; comment: string | null; logBin: string | number | null }>(c, 'SELECT VERSION() AS v, @@version_comment AS comment, @@log_bin AS logBin');
+  const [row] = await queryRows<{ v: string; comment: string | null; logBin: string | number | null }>(
+    c,
+    'SELECT VERSION() AS v, @@version_comment AS comment, @@log_bin AS logBin',
+  );
   const version = String(row!.v);
   const mariadb = /mariadb/i.test(version) || /mariadb/i.test(row!.comment ?? '');
   const vitess = /vitess/i.test(version) || /vitess|planetscale/i.test(row!.comment ?? '');
@@ -96,7 +113,10 @@ export async function serverInfo(c: MysqlClient): Promise<MysqlServerInfo> {
     const [g] = await queryRows<{ m: string }>(c, 'SELECT @@GLOBAL.gtid_mode AS m').catch(() => [{ m: 'OFF' }]);
     gtidMode = /^ON/i.test(String(g?.m ?? 'OFF'));
   }
-  const [size] = await queryRows<{ n: string | null }>(c, 'SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()');
+  const [size] = await queryRows<{ n: string | null }>(
+    c,
+    'SELECT SUM(DATA_LENGTH + INDEX_LENGTH) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()',
+  );
   const { major, minor } = parseSeries(version);
   return {
     flavour: mariadb ? 'mariadb' : 'mysql',
@@ -122,11 +142,17 @@ export function classifyToolExit(exit: ExitInfo, subject: string, action: string
   if (exit.spawnError) return new LifeboatError('TOOL_MISSING', text, { subject });
   if (/\b(1045|1698)\b|Access denied for user/i.test(err)) return new LifeboatError('AUTH_FAILED', text, { subject });
   if (/\b1049\b|Unknown database/i.test(err)) return new LifeboatError('DATABASE_NOT_FOUND', text, { subject });
-  if (/\b(2002|2003|2005|2006|2013|2026)\b|Can't connect|Lost connection|Unknown (MySQL|MariaDB) server host|server has gone away|SSL connection error|TLS/i.test(err)) {
+  if (
+    /\b(2002|2003|2005|2006|2013|2026)\b|Can't connect|Lost connection|Unknown (MySQL|MariaDB) server host|server has gone away|SSL connection error|TLS/i.test(
+      err,
+    )
+  ) {
     return new LifeboatError('CONNECTION_FAILED', text, { subject });
   }
   if (/COLUMN_STATISTICS/i.test(err)) {
-    return new LifeboatError('TOOL_MISSING', `${text} (a MySQL 8 dump tool against a server without COLUMN_STATISTICS: use the server's own flavour of tool)`, { subject });
+    return new LifeboatError('TOOL_MISSING', `${text} (a MySQL 8 dump tool against a server without COLUMN_STATISTICS: use the server's own flavour of tool)`, {
+      subject,
+    });
   }
   return new LifeboatError(fallback, text, { subject });
 }

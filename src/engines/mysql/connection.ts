@@ -19,11 +19,15 @@ const TLS_ALIASES: Record<string, TlsMode> = {
 };
 
 function tlsParam(u: URL): TlsMode | undefined {
-  const raw = u.searchParams.get('ssl-mode') ?? u.searchParams.get('sslmode') ?? u.searchParams.get('ssl_mode') ?? u.searchParams.get('tls') ?? u.searchParams.get('ssl');
+  const raw =
+    u.searchParams.get('ssl-mode') ?? u.searchParams.get('sslmode') ?? u.searchParams.get('ssl_mode') ?? u.searchParams.get('tls') ?? u.searchParams.get('ssl');
   if (raw === null) return undefined;
   const mode = TLS_ALIASES[raw.toLowerCase()];
   if (!mode) {
-    throw new LifeboatError('CONFIG_INVALID', `Invalid connection URL: ssl-mode "${raw}" is not one of disabled, preferred, required, verify-ca, verify-identity`);
+    throw new LifeboatError(
+      'CONFIG_INVALID',
+      `Invalid connection URL: ssl-mode "${raw}" is not one of disabled, preferred, required, verify-ca, verify-identity`,
+    );
   }
   return mode;
 }

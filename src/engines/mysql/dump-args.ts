@@ -31,7 +31,15 @@ export interface DumpPlan {
 export function planDump(input: DumpPlanInput): DumpPlan {
   const { preset, server, tool, kind } = input;
   if (input.database === '' || input.database.startsWith('-')) throw new Error(`database name "${input.database}" cannot be dumped by name`);
-  const args = [`--defaults-extra-file=${input.optionFile}`, '--single-transaction', '--quick', '--hex-blob', '--default-character-set=utf8mb4', '--no-tablespaces', '--max-allowed-packet=1G'];
+  const args = [
+    `--defaults-extra-file=${input.optionFile}`,
+    '--single-transaction',
+    '--quick',
+    '--hex-blob',
+    '--default-character-set=utf8mb4',
+    '--no-tablespaces',
+    '--max-allowed-packet=1G',
+  ];
   const notes: string[] = [];
   if (kind === 'schema') args.push('--no-data');
   if (kind === 'data') args.push('--no-create-info', '--skip-triggers', '--complete-insert');

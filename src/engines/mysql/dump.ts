@@ -62,7 +62,13 @@ async function positionBeforeDump(c: MysqlClient, server: MysqlServerInfo): Prom
   const statusSql = server.major > 8 || (server.major === 8 && server.minor >= 2) ? 'SHOW BINARY LOG STATUS' : 'SHOW MASTER STATUS';
   const [status] = await queryRows<{ File?: string; Position?: number | string; Executed_Gtid_Set?: string }>(c, statusSql).catch(() => []);
   if (!status) return undefined;
-  return { file: status.File, pos: status.Position === undefined ? undefined : Number(status.Position), gtid: status.Executed_Gtid_Set || undefined, exact: false, source: 'before-dump' };
+  return {
+    file: status.File,
+    pos: status.Position === undefined ? undefined : Number(status.Position),
+    gtid: status.Executed_Gtid_Set || undefined,
+    exact: false,
+    source: 'before-dump',
+  };
 }
 
 /**
@@ -80,7 +86,11 @@ export async function prepareDump(conn: MysqlConnection, opts: DumpOptions, log:
     const server = await serverInfo(admin);
     const tool = await findMysqlTool('dump', server, subject, 'Backup', opts.toolsDir);
     const plan0 = { preset: conn.preset, server, tool, kind: opts.kind, database: conn.database };
-    const [schema] = await queryRows<{ cs: string; co: string }>(admin, 'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [conn.database]);
+    const [schema] = await queryRows<{ cs: string; co: string }>(
+      admin,
+      'SELECT DEFAULT_CHARACTER_SET_NAME AS cs, DEFAULT_COLLATION_NAME AS co FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?',
+      [conn.database],
+    );
     const before = await fingerprintSchema(admin, conn.database);
     const approximate = await positionBeforeDump(admin, server);
     const probe = planDump({ ...plan0, optionFile: '' });
@@ -117,7 +127,8 @@ async function finishDump(
 ): Promise<DumpOutcome> {
   const { scanner } = state;
   if (scanner.bytes === 0) throw new LifeboatError('EMPTY_DUMP', `Backup of ${subject} failed: the dump tool exited 0 without output`, { subject });
-  if (scanner.incomplete()) throw new LifeboatError('DUMP_FAILED', `Backup of ${subject} failed: the dump ends inside an INSERT statement (truncated output)`, { subject });
+  if (scanner.incomplete())
+    throw new LifeboatError('DUMP_FAILED', `Backup of ${subject} failed: the dump ends inside an INSERT statement (truncated output)`, { subject });
   const after = await withMysql(conn, subject, 'Backup', (c) => fingerprintSchema(c, conn.database));
   const drift = compareFingerprints(state.before, after);
   const warnings = [...describeSchemaDrift(subject, drift), ...state.notes];

@@ -16,7 +16,9 @@ function tlsLines(conn: MysqlConnection, flavour: Flavour, systemCa: string | un
   const ca = conn.tlsCa ?? (conn.tls === 'verify-ca' || conn.tls === 'verify-identity' ? systemCa : undefined);
   const caLine = ca ? [`ssl-ca=${optionValue(ca)}`] : [];
   if (flavour === 'mysql') {
-    const mode = { disabled: 'DISABLED', preferred: 'PREFERRED', required: 'REQUIRED', 'verify-ca': 'VERIFY_CA', 'verify-identity': 'VERIFY_IDENTITY' }[conn.tls];
+    const mode = { disabled: 'DISABLED', preferred: 'PREFERRED', required: 'REQUIRED', 'verify-ca': 'VERIFY_CA', 'verify-identity': 'VERIFY_IDENTITY' }[
+      conn.tls
+    ];
     return [`ssl-mode=${mode}`, ...caLine];
   }
   switch (conn.tls) {
@@ -54,7 +56,13 @@ export interface OptionFile {
 
 async function firstExisting(files: string[]): Promise<string | undefined> {
   for (const f of files) {
-    if (await access(f).then(() => true, () => false)) return f;
+    if (
+      await access(f).then(
+        () => true,
+        () => false,
+      )
+    )
+      return f;
   }
   return undefined;
 }

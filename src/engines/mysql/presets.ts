@@ -21,13 +21,18 @@ const DEFINER_NOTE =
 
 const PRESETS: Record<MysqlProvider, Omit<MysqlPreset, 'provider'>> = {
   'self-hosted': { tls: 'preferred', programs: true, noLocking: false, restoreNotes: [] },
-  rds: { tls: 'required', programs: true, noLocking: false, restoreNotes: [DEFINER_NOTE, 'no SUPER privilege: GTID_PURGED and SQL_LOG_BIN cannot be set on restore'] },
+  rds: {
+    tls: 'required',
+    programs: true,
+    noLocking: false,
+    restoreNotes: [DEFINER_NOTE, 'no SUPER privilege: GTID_PURGED and SQL_LOG_BIN cannot be set on restore'],
+  },
   azure: { tls: 'required', programs: true, noLocking: false, restoreNotes: [DEFINER_NOTE, 'no SUPER privilege: GTID_PURGED cannot be set on restore'] },
   digitalocean: {
     tls: 'required',
     programs: true,
     noLocking: false,
-   
+
     restoreNotes: [DEFINER_NOTE, 'sql_require_primary_key is on: every restored table needs a primary key'],
   },
   railway: { tls: 'preferred', programs: true, noLocking: false, restoreNotes: [] },
@@ -35,7 +40,7 @@ const PRESETS: Record<MysqlProvider, Omit<MysqlPreset, 'provider'>> = {
     tls: 'verify-identity',
     programs: false,
     noLocking: true,
-   
+
     dumpInitCommand: "SET workload = 'olap'",
     restoreNotes: [
       'databases are created in PlanetScale, not by SQL: restore into an existing branch (a named target, approved)',

@@ -12,7 +12,8 @@ import { Transform, type TransformCallback } from 'node:stream';
 import { LifeboatError } from '../../errors.js';
 import { quoteIdent } from './connection.js';
 
-const SECTION = /^-- (Table structure for table|Dumping data for table|Temporary (?:table|view) structure for view|Final view structure for view|Dumping routines for database|Dumping events for database) `((?:[^`]|``)*)`/;
+const SECTION =
+  /^-- (Table structure for table|Dumping data for table|Temporary (?:table|view) structure for view|Final view structure for view|Dumping routines for database|Dumping events for database) `((?:[^`]|``)*)`/;
 
 export interface RestoreFilterOptions {
   sourceDatabase: string;
@@ -73,7 +74,11 @@ export class RestoreFilter extends Transform {
     }
     if (!this.keep) return undefined;
     if (/^(USE|CREATE DATABASE)\b/i.test(l) || /^\/\*!\d+ (USE|CREATE DATABASE)\b/i.test(l)) {
-      throw new LifeboatError('RESTORE_FAILED', `Restore of ${this.opts.subject} refused: the dump switches or creates databases (${l.slice(0, 60)}); it was not written by Lifeboat`, { subject: this.opts.subject });
+      throw new LifeboatError(
+        'RESTORE_FAILED',
+        `Restore of ${this.opts.subject} refused: the dump switches or creates databases (${l.slice(0, 60)}); it was not written by Lifeboat`,
+        { subject: this.opts.subject },
+      );
     }
     if (/^(\/\*!\d+ )?ALTER DATABASE /.test(l)) {
       const utf8 = Buffer.from(l, 'latin1').toString('utf8');

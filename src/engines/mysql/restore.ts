@@ -16,7 +16,15 @@ export interface PreparedRestore {
 
 /** Arguments of the restore client: option file first, batch mode, bytes verbatim, the target database. */
 export function restoreArgs(optionFile: string, database: string): string[] {
-  return [`--defaults-extra-file=${optionFile}`, '--batch', '--binary-mode', '--default-character-set=utf8mb4', '--max-allowed-packet=1G', '--connect-timeout=20', `--database=${database}`];
+  return [
+    `--defaults-extra-file=${optionFile}`,
+    '--batch',
+    '--binary-mode',
+    '--default-character-set=utf8mb4',
+    '--max-allowed-packet=1G',
+    '--connect-timeout=20',
+    `--database=${database}`,
+  ];
 }
 
 /**
@@ -25,7 +33,11 @@ export function restoreArgs(optionFile: string, database: string): string[] {
  * 0600 option file, `--binary-mode` (the dump's bytes verbatim), utf8mb4, and no `--force`, so the
  * first failing statement ends the restore with its line number.
  */
-export async function prepareRestore(conn: MysqlConnection, server: Pick<MysqlServerInfo, 'flavour' | 'major' | 'minor' | 'version'>, opts: { toolsDir?: string; subject: string }): Promise<PreparedRestore> {
+export async function prepareRestore(
+  conn: MysqlConnection,
+  server: Pick<MysqlServerInfo, 'flavour' | 'major' | 'minor' | 'version'>,
+  opts: { toolsDir?: string; subject: string },
+): Promise<PreparedRestore> {
   if (!conn.database) throw new LifeboatError('INVALID_INPUT', `Restore of ${opts.subject} failed: no target database`, { subject: opts.subject });
   const tool = await findMysqlTool('client', server, opts.subject, 'Restore', opts.toolsDir);
   const initLines = conn.preset.dumpInitCommand ? [`loose-init-command=${optionValue(conn.preset.dumpInitCommand)}`] : [];
@@ -41,7 +53,11 @@ export async function prepareRestore(conn: MysqlConnection, server: Pick<MysqlSe
 
 /** Base tables of `database` (no views), sorted. */
 export async function listTables(c: MysqlClient, database: string): Promise<string[]> {
-  const rows = await queryRows<{ t: string }>(c, `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME`, [database]);
+  const rows = await queryRows<{ t: string }>(
+    c,
+    `SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED') ORDER BY TABLE_NAME`,
+    [database],
+  );
   return rows.map((r) => r.t);
 }
 
@@ -62,7 +78,12 @@ export interface RowCountMismatch {
 }
 
 /** Compares a restored database's tables with the manifest's counts (`only`: the tables restored). */
-export async function compareRowCounts(conn: MysqlConnection, subject: string, expected: Record<string, number>, only?: string[]): Promise<{ compared: number; mismatches: RowCountMismatch[] }> {
+export async function compareRowCounts(
+  conn: MysqlConnection,
+  subject: string,
+  expected: Record<string, number>,
+  only?: string[],
+): Promise<{ compared: number; mismatches: RowCountMismatch[] }> {
   return withMysql(conn, subject, 'Row count', async (c) => {
     const present = new Set(await listTables(c, conn.database));
     const mismatches: RowCountMismatch[] = [];
@@ -102,7 +123,12 @@ function truthy(v: unknown): boolean {
  * (the server's statement limit and the driver's). A check passes when the first column of its
  * first row is true (1).
  */
-export async function runChecks(conn: MysqlConnection, subject: string, checks: Array<{ name: string; sql: string }>, timeoutMs = 300_000): Promise<CheckResult[]> {
+export async function runChecks(
+  conn: MysqlConnection,
+  subject: string,
+  checks: Array<{ name: string; sql: string }>,
+  timeoutMs = 300_000,
+): Promise<CheckResult[]> {
   if (checks.length === 0) return [];
   return withMysql(conn, subject, 'Verification', async (c) => {
     const out: CheckResult[] = [];
@@ -141,11 +167,19 @@ export interface SuspendedTrigger {
  * {@link reinstateTriggers}. Keep the returned definitions durable until they are reinstated.
  */
 export async function suspendTriggers(c: MysqlClient, database: string): Promise<SuspendedTrigger[]> {
-  const names = await queryRows<{ n: string }>(c, 'SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY ACTION_ORDER', [database]);
+  const names = await queryRows<{ n: string }>(c, 'SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ? ORDER BY ACTION_ORDER', [
+    database,
+  ]);
   const out: SuspendedTrigger[] = [];
   for (const { n } of names) {
     const [r] = await queryRows<Record<string, string>>(c, `SHOW CREATE TRIGGER ${quoteIdent(database)}.${quoteIdent(n)}`);
-    out.push({ name: n, statement: r!['SQL Original Statement']!, sqlMode: r!.sql_mode ?? '', charset: r!.character_set_client!, collation: r!.collation_connection! });
+    out.push({
+      name: n,
+      statement: r!['SQL Original Statement']!,
+      sqlMode: r!.sql_mode ?? '',
+      charset: r!.character_set_client!,
+      collation: r!.collation_connection!,
+    });
   }
   for (const t of out) await c.query(`DROP TRIGGER ${quoteIdent(database)}.${quoteIdent(t.name)}`);
   return out;

@@ -38,7 +38,14 @@ function group<T extends { k: string }>(rows: T[], into: Map<string, unknown[]>)
 export async function fingerprintSchema(c: MysqlClient, database: string): Promise<SchemaFingerprint> {
   await c.query('SET SESSION information_schema_stats_expiry = 0').catch(() => undefined); // MySQL 8 caches CREATE_TIME
   const parts = new Map<string, unknown[]>();
-  group(await queryRows<{ k: string }>(c, `SELECT TABLE_NAME AS k, TABLE_TYPE, ENGINE, CREATE_TIME, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?`, [database]), parts);
+  group(
+    await queryRows<{ k: string }>(
+      c,
+      `SELECT TABLE_NAME AS k, TABLE_TYPE, ENGINE, CREATE_TIME, TABLE_COLLATION FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?`,
+      [database],
+    ),
+    parts,
+  );
   group(
     await queryRows<{ k: string }>(
       c,
@@ -56,12 +63,37 @@ export async function fingerprintSchema(c: MysqlClient, database: string): Promi
     ),
     parts,
   );
-  group(await queryRows<{ k: string }>(c, `SELECT CONCAT('routine:', ROUTINE_NAME) AS k, ROUTINE_TYPE, CREATED, LAST_ALTERED, ROUTINE_DEFINITION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?`, [database]), parts);
-  group(await queryRows<{ k: string }>(c, `SELECT CONCAT('trigger:', TRIGGER_NAME) AS k, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT, CREATED FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?`, [database]), parts);
-  group(await queryRows<{ k: string }>(c, `SELECT CONCAT('event:', EVENT_NAME) AS k, CREATED, LAST_ALTERED, EVENT_DEFINITION FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?`, [database]).catch(() => []), parts);
+  group(
+    await queryRows<{ k: string }>(
+      c,
+      `SELECT CONCAT('routine:', ROUTINE_NAME) AS k, ROUTINE_TYPE, CREATED, LAST_ALTERED, ROUTINE_DEFINITION FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = ?`,
+      [database],
+    ),
+    parts,
+  );
+  group(
+    await queryRows<{ k: string }>(
+      c,
+      `SELECT CONCAT('trigger:', TRIGGER_NAME) AS k, EVENT_OBJECT_TABLE, ACTION_TIMING, EVENT_MANIPULATION, ACTION_STATEMENT, CREATED FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = ?`,
+      [database],
+    ),
+    parts,
+  );
+  group(
+    await queryRows<{ k: string }>(
+      c,
+      `SELECT CONCAT('event:', EVENT_NAME) AS k, CREATED, LAST_ALTERED, EVENT_DEFINITION FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?`,
+      [database],
+    ).catch(() => []),
+    parts,
+  );
   const objects = new Map([...parts].map(([k, v]) => [k, hash(v)]));
   const counters = new Map<string, number>();
-  const status = await queryRows<{ Variable_name: string; Value: string }>(c, `SHOW GLOBAL STATUS WHERE Variable_name IN (${COUNTERS.map(() => '?').join(', ')})`, COUNTERS).catch(() => []);
+  const status = await queryRows<{ Variable_name: string; Value: string }>(
+    c,
+    `SHOW GLOBAL STATUS WHERE Variable_name IN (${COUNTERS.map(() => '?').join(', ')})`,
+    COUNTERS,
+  ).catch(() => []);
   for (const r of status) counters.set(r.Variable_name, Number(r.Value));
   return { objects, counters };
 }
@@ -88,12 +120,19 @@ export function compareFingerprints(before: SchemaFingerprint, after: SchemaFing
 export function describeSchemaDrift(database: string, drift: { changes: SchemaChange[]; statements: Record<string, number> }): string[] {
   const out: string[] = [];
   if (drift.changes.length > 0) {
-    const list = drift.changes.slice(0, 20).map((c) => `${c.object} ${c.change}`).join(', ');
-    out.push(`DDL ran on ${database} during the dump (${list}${drift.changes.length > 20 ? ', …' : ''}): the dump may mix definitions from before and after it`);
+    const list = drift.changes
+      .slice(0, 20)
+      .map((c) => `${c.object} ${c.change}`)
+      .join(', ');
+    out.push(
+      `DDL ran on ${database} during the dump (${list}${drift.changes.length > 20 ? ', …' : ''}): the dump may mix definitions from before and after it`,
+    );
   }
   const ddl = Object.entries(drift.statements).filter(([k]) => ['alter_table', 'rename_table', 'truncate'].includes(k));
   if (drift.changes.length === 0 && ddl.length > 0) {
-    out.push(`DDL statements ran on the server during the dump (${ddl.map(([k, n]) => `${n} ${k.replace('_', ' ').toUpperCase()}`).join(', ')}); no definition in ${database} changed, but a TRUNCATE of one of its tables would not show in the catalog`);
+    out.push(
+      `DDL statements ran on the server during the dump (${ddl.map(([k, n]) => `${n} ${k.replace('_', ' ').toUpperCase()}`).join(', ')}); no definition in ${database} changed, but a TRUNCATE of one of its tables would not show in the catalog`,
+    );
   }
   return out;
 }

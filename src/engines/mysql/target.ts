@@ -84,7 +84,7 @@ export async function describeDatabase(admin: AdminConnection, name: string): Pr
           + (SELECT COUNT(*) FROM information_schema.EVENTS WHERE EVENT_SCHEMA = ?) AS n`,
     [name, name, name, name],
   );
-  const marker = admin.markers === 'schema-comment' ? (schema.comment || null) : await registryMarker(c, name);
+  const marker = admin.markers === 'schema-comment' ? schema.comment || null : await registryMarker(c, name);
   return { exists: true, objects: Number(n!.n), marker, charset: schema.cs, collation: schema.co };
 }
 
@@ -96,7 +96,9 @@ export async function setMarker(admin: AdminConnection, name: string, marker: st
     return;
   }
   await c.query(`CREATE DATABASE IF NOT EXISTS ${quoteIdent(REGISTRY_SCHEMA)} CHARACTER SET utf8mb4`);
-  await c.query(`CREATE TABLE IF NOT EXISTS ${REGISTRY} (name VARCHAR(64) NOT NULL PRIMARY KEY, marker VARCHAR(1024) NOT NULL, marked_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB`);
+  await c.query(
+    `CREATE TABLE IF NOT EXISTS ${REGISTRY} (name VARCHAR(64) NOT NULL PRIMARY KEY, marker VARCHAR(1024) NOT NULL, marked_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP) ENGINE=InnoDB`,
+  );
   await c.query(`REPLACE INTO ${REGISTRY} (name, marker) VALUES (?, ?)`, [name, marker.slice(0, 1024)]);
 }
 
@@ -104,7 +106,13 @@ export async function setMarker(admin: AdminConnection, name: string, marker: st
  * Creates `name` with the dump's character set and collation (falling back to the character set
  * alone, then the server's default, with a note) and marks it as Lifeboat's. Fails when it exists.
  */
-export async function createDatabase(admin: AdminConnection, name: string, charset: { charset?: string; collation?: string }, marker: string, notes: string[]): Promise<void> {
+export async function createDatabase(
+  admin: AdminConnection,
+  name: string,
+  charset: { charset?: string; collation?: string },
+  marker: string,
+  notes: string[],
+): Promise<void> {
   const c = admin.client;
   const attempts: string[] = [];
   if (charset.charset && charset.collation) attempts.push(`CHARACTER SET ${c.escape(charset.charset)} COLLATE ${c.escape(charset.collation)}`);
@@ -114,7 +122,10 @@ export async function createDatabase(admin: AdminConnection, name: string, chars
   for (const [i, options] of attempts.entries()) {
     try {
       await c.query(`CREATE DATABASE ${quoteIdent(name)} ${options}`.trim());
-      if (i > 0) notes.push(`created ${name} ${options ? `with ${options}` : "with the server's default character set"}: the backup's ${attempts[0]} is not available here: ${(last as Error).message}`);
+      if (i > 0)
+        notes.push(
+          `created ${name} ${options ? `with ${options}` : "with the server's default character set"}: the backup's ${attempts[0]} is not available here: ${(last as Error).message}`,
+        );
       await setMarker(admin, name, marker);
       return;
     } catch (err) {
@@ -135,7 +146,11 @@ export async function dropOwnedDatabase(admin: AdminConnection, name: string, ma
   const found = await describeDatabase(admin, name);
   if (!found.exists) return { dropped: false };
   if (!found.marker?.startsWith(markerPrefix)) {
-    throw new LifeboatError('INVALID_INPUT', `Drop of database ${name} refused: it was not created by Lifeboat (${found.marker ? `marker: ${found.marker.slice(0, 80)}` : 'no marker'})`, { subject: name });
+    throw new LifeboatError(
+      'INVALID_INPUT',
+      `Drop of database ${name} refused: it was not created by Lifeboat (${found.marker ? `marker: ${found.marker.slice(0, 80)}` : 'no marker'})`,
+      { subject: name },
+    );
   }
   await admin.client.query(`DROP DATABASE IF EXISTS ${quoteIdent(name)}`);
   if (admin.markers === 'registry') await admin.client.query(`DELETE FROM ${REGISTRY} WHERE name = ?`, [name]).catch(() => undefined);

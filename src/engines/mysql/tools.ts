@@ -63,7 +63,13 @@ function seriesOf(t: { major: number; minor: number }): number {
  * 8), of the server's series when installed, else the newest newer one. An older tool is refused
  * with the version to install.
  */
-export async function findMysqlTool(role: ToolRole, server: Pick<MysqlServerInfo, 'flavour' | 'major' | 'minor' | 'version'>, subject: string, action: string, toolsDir?: string): Promise<MysqlTool> {
+export async function findMysqlTool(
+  role: ToolRole,
+  server: Pick<MysqlServerInfo, 'flavour' | 'major' | 'minor' | 'version'>,
+  subject: string,
+  action: string,
+  toolsDir?: string,
+): Promise<MysqlTool> {
   const names = NAMES[server.flavour][role];
   const found: MysqlTool[] = [];
   const other: MysqlTool[] = [];
@@ -79,8 +85,14 @@ export async function findMysqlTool(role: ToolRole, server: Pick<MysqlServerInfo
   const label = server.flavour === 'mariadb' ? 'MariaDB' : 'MySQL';
   const where = toolsDir ? ` in toolsDir ${toolsDir}` : ' on the worker';
   if (found.length === 0) {
-    const wrong = other.length ? ` (found ${other.map((t) => `${t.name} ${t.version} of ${t.flavour === 'mariadb' ? 'MariaDB' : 'MySQL'}`).join(', ')}, which cannot ${role === 'dump' ? 'dump' : 'talk to'} ${label} reliably)` : '';
-    throw new LifeboatError('TOOL_MISSING', `${action} of ${subject} failed: ${names[0]} of ${label} not found${where}${wrong}; install ${PACKAGES[server.flavour]} ${server.major}.${server.minor} or newer`, { subject });
+    const wrong = other.length
+      ? ` (found ${other.map((t) => `${t.name} ${t.version} of ${t.flavour === 'mariadb' ? 'MariaDB' : 'MySQL'}`).join(', ')}, which cannot ${role === 'dump' ? 'dump' : 'talk to'} ${label} reliably)`
+      : '';
+    throw new LifeboatError(
+      'TOOL_MISSING',
+      `${action} of ${subject} failed: ${names[0]} of ${label} not found${where}${wrong}; install ${PACKAGES[server.flavour]} ${server.major}.${server.minor} or newer`,
+      { subject },
+    );
   }
   const want = seriesOf(server);
   const exact = found.find((t) => seriesOf(t) === want);

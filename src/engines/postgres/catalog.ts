@@ -28,9 +28,7 @@ export async function listTables(client: pg.Client): Promise<TableRef[]> {
 export async function countRows(client: pg.Client, tables: TableRef[]): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const t of tables) {
-    const r = await client.query<{ n: string }>(
-      `select count(*)::text as n from only ${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`,
-    );
+    const r = await client.query<{ n: string }>(`select count(*)::text as n from only ${client.escapeIdentifier(t.schema)}.${client.escapeIdentifier(t.name)}`);
     out[tableKey(t)] = Number(r.rows[0]!.n);
   }
   return out;

@@ -69,7 +69,7 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
       server,
       classifyFailure: (exit) => classifyToolFailure(exit, req.label, 'Backup'),
       started: () => {
-        if (wantCounts) count();
+        if (wantCounts) void count(); // awaited by finish(); its rejection is handled there
       },
       finish: async () => {
         const rowCounts = wantCounts

@@ -24,7 +24,17 @@ export const postgresEngine: Engine = {
   classifyError: classifyPgError,
 };
 
-export { classifyPgError, classifyToolFailure, connectPg, libpqEnv, parsePostgresUrl, pgClientConfig, withDatabase, withLibpqEnv, type PgConnection } from './connection.js';
+export {
+  classifyPgError,
+  classifyToolFailure,
+  connectPg,
+  libpqEnv,
+  parsePostgresUrl,
+  pgClientConfig,
+  withDatabase,
+  withLibpqEnv,
+  type PgConnection,
+} from './connection.js';
 export { pgDumpArgs } from './dump.js';
 export { dbnameArg, parseCreateOptions, pgRestoreArgs, type PgRestoreOptions } from './restore.js';
 export { parseToc, selectTables, type TocEntry } from './toc.js';

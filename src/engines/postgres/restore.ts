@@ -96,32 +96,38 @@ export async function runPgRestore(opts: {
   const progress: RestoreProgress = { items: 0 };
   const stderr = new TailBuffer(64 * 1024);
   let partial = '';
-  const exit = await withLibpqEnv(opts.conn, async (env) => {
-    const child = execa(opts.tool, opts.args, {
-      env,
-      extendEnv: false,
-      stdin: 'ignore',
-      stdout: 'ignore',
-      stderr: 'pipe',
-      buffer: false,
-      cancelSignal: opts.signal,
-      forceKillAfterDelay: 5000,
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      stderr.push(d);
-      const lines = (partial + d.toString('utf8')).split('\n');
-      partial = lines.pop() ?? '';
-      for (const l of lines) {
-        if (/^pg_restore: (processing item|finished item) /.test(l)) progress.items++;
-        else if (/^pg_restore: (creating|processing data for|executing) /.test(l)) progress.step = l.slice('pg_restore: '.length, 200);
-      }
-      opts.onProgress?.(progress);
-    });
-    return waitForExit(child, 'pg_restore', stderr);
-  }, 'lifeboat:restore');
+  const exit = await withLibpqEnv(
+    opts.conn,
+    async (env) => {
+      const child = execa(opts.tool, opts.args, {
+        env,
+        extendEnv: false,
+        stdin: 'ignore',
+        stdout: 'ignore',
+        stderr: 'pipe',
+        buffer: false,
+        cancelSignal: opts.signal,
+        forceKillAfterDelay: 5000,
+      });
+      child.stderr.on('data', (d: Buffer) => {
+        stderr.push(d);
+        const lines = (partial + d.toString('utf8')).split('\n');
+        partial = lines.pop() ?? '';
+        for (const l of lines) {
+          if (/^pg_restore: (processing item|finished item) /.test(l)) progress.items++;
+          else if (/^pg_restore: (creating|processing data for|executing) /.test(l)) progress.step = l.slice('pg_restore: '.length, 200);
+        }
+        opts.onProgress?.(progress);
+      });
+      return waitForExit(child, 'pg_restore', stderr);
+    },
+    'lifeboat:restore',
+  );
   if (!exit.ok) {
     // Only the error lines matter in a message; the verbose progress lines would drown them.
-    const errors = exit.stderr.split('\n').filter((l) => !/^pg_restore: (processing|finished|launching|creating|executing|connecting|entering|dropping) /.test(l));
+    const errors = exit.stderr
+      .split('\n')
+      .filter((l) => !/^pg_restore: (processing|finished|launching|creating|executing|connecting|entering|dropping) /.test(l));
     throw restoreFailure({ ...exit, stderr: errors.join('\n') }, opts.label);
   }
 }
@@ -138,7 +144,9 @@ async function archiveCreateOptions(req: RestorePlanRequest, toc: ReturnType<typ
   if (!entry) return [];
   const list = path.join(req.workDir, 'database.list');
   await writeFile(list, `${entry.line}\n`, { mode: 0o600 });
-  return parseCreateOptions(await pgRestoreOutput(req.tool.path, ['--create', '--schema-only', `--use-list=${list}`, '--file=-', req.file], req.label, req.signal));
+  return parseCreateOptions(
+    await pgRestoreOutput(req.tool.path, ['--create', '--schema-only', `--use-list=${list}`, '--file=-', req.file], req.label, req.signal),
+  );
 }
 
 /**

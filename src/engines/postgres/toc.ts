@@ -13,11 +13,34 @@ export interface TocEntry {
 
 // Longest first, so `TABLE DATA` wins over `TABLE`.
 const DESCS = [
-  'MATERIALIZED VIEW DATA', 'PUBLICATION TABLES IN SCHEMA', 'TEXT SEARCH CONFIGURATION', 'TEXT SEARCH DICTIONARY',
-  'FOREIGN DATA WRAPPER', 'TEXT SEARCH TEMPLATE', 'TEXT SEARCH PARSER', 'PUBLICATION TABLE', 'SEQUENCE OWNED BY',
-  'MATERIALIZED VIEW', 'PROCEDURAL LANGUAGE', 'CHECK CONSTRAINT', 'OPERATOR FAMILY', 'OPERATOR CLASS', 'FOREIGN SERVER',
-  'SECURITY LABEL', 'FOREIGN TABLE', 'EVENT TRIGGER', 'FK CONSTRAINT', 'INDEX ATTACH', 'TABLE ATTACH', 'SEQUENCE SET',
-  'USER MAPPING', 'ROW SECURITY', 'BLOB METADATA', 'DEFAULT ACL', 'TABLE DATA', 'LARGE OBJECT',
+  'MATERIALIZED VIEW DATA',
+  'PUBLICATION TABLES IN SCHEMA',
+  'TEXT SEARCH CONFIGURATION',
+  'TEXT SEARCH DICTIONARY',
+  'FOREIGN DATA WRAPPER',
+  'TEXT SEARCH TEMPLATE',
+  'TEXT SEARCH PARSER',
+  'PUBLICATION TABLE',
+  'SEQUENCE OWNED BY',
+  'MATERIALIZED VIEW',
+  'PROCEDURAL LANGUAGE',
+  'CHECK CONSTRAINT',
+  'OPERATOR FAMILY',
+  'OPERATOR CLASS',
+  'FOREIGN SERVER',
+  'SECURITY LABEL',
+  'FOREIGN TABLE',
+  'EVENT TRIGGER',
+  'FK CONSTRAINT',
+  'INDEX ATTACH',
+  'TABLE ATTACH',
+  'SEQUENCE SET',
+  'USER MAPPING',
+  'ROW SECURITY',
+  'BLOB METADATA',
+  'DEFAULT ACL',
+  'TABLE DATA',
+  'LARGE OBJECT',
 ];
 
 /** Parses `pg_restore -l -v` output: entries with their dependencies (`;\tdepends on: 1 2`). */
@@ -54,9 +77,26 @@ function entryNames(e: TocEntry, schema: string, name: string): boolean {
 
 /** Entries that belong to a restored table (its data, indexes, constraints, triggers, partitions). */
 const DEPENDENT_DESCS = new Set([
-  'TABLE', 'TABLE DATA', 'TABLE ATTACH', 'INDEX', 'INDEX ATTACH', 'CONSTRAINT', 'CHECK CONSTRAINT', 'FK CONSTRAINT',
-  'TRIGGER', 'DEFAULT', 'SEQUENCE', 'SEQUENCE OWNED BY', 'SEQUENCE SET', 'COMMENT', 'ACL', 'POLICY', 'ROW SECURITY',
-  'RULE', 'STATISTICS', 'SECURITY LABEL',
+  'TABLE',
+  'TABLE DATA',
+  'TABLE ATTACH',
+  'INDEX',
+  'INDEX ATTACH',
+  'CONSTRAINT',
+  'CHECK CONSTRAINT',
+  'FK CONSTRAINT',
+  'TRIGGER',
+  'DEFAULT',
+  'SEQUENCE',
+  'SEQUENCE OWNED BY',
+  'SEQUENCE SET',
+  'COMMENT',
+  'ACL',
+  'POLICY',
+  'ROW SECURITY',
+  'RULE',
+  'STATISTICS',
+  'SECURITY LABEL',
 ]);
 const RELATION_DESCS = new Set(['TABLE', 'VIEW', 'MATERIALIZED VIEW', 'FOREIGN TABLE', 'TABLE DATA', 'MATERIALIZED VIEW DATA']);
 
@@ -92,7 +132,9 @@ export function selectTables(toc: TocEntry[], specs: string[], database: string,
     }
   }
   if (missing.length) {
-    throw new LifeboatError('INVALID_INPUT', `Restore of ${database} refused: not in the backup: ${missing.join(', ')} (name tables as schema.table)`, { subject: database });
+    throw new LifeboatError('INVALID_INPUT', `Restore of ${database} refused: not in the backup: ${missing.join(', ')} (name tables as schema.table)`, {
+      subject: database,
+    });
   }
 
   const included = new Set<number>();
@@ -117,7 +159,7 @@ export function selectTables(toc: TocEntry[], specs: string[], database: string,
   for (const id of core) include(id);
 
   // Pull in dependents until nothing changes: partitions (and their own dependents), then the rest.
-  for (let changed = true; changed; ) {
+  for (let changed = true; changed;) {
     changed = false;
     for (const e of toc) {
       if (included.has(e.id) || !DEPENDENT_DESCS.has(e.desc)) continue;
