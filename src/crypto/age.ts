@@ -1,6 +1,6 @@
 // age as a child process: encryption needs recipients (public) only; decryption reads identities
 // from 0600 files in a private temporary directory that is removed when age has exited.
-import { deferredFilter, privateDir, startChild, filterFailure, type Filter } from './filter.js';
+import { decryptFilter, startChild, filterFailure, type Filter } from './filter.js';
 import { LifeboatError } from '../errors.js';
 
 /** `age --encrypt` to `recipients` (as `age -r` takes them) as a stream filter; binary output. */
@@ -17,20 +17,13 @@ export function ageEncryptFilter(opts: { recipients: string[]; label: string; si
 
 /** `age --decrypt` with identity files made from `identities` (file contents: age keys or SSH keys). */
 export function ageDecryptFilter(opts: { identities: string[]; label: string; signal: AbortSignal }): Filter {
-  return deferredFilter({
-    signal: opts.signal,
-    failureCode: 'DECRYPT_FAILED',
-    what: `Decryption of ${opts.label}`,
-    setup: async () => {
-      const dir = await privateDir('lb-age-');
+  return decryptFilter({
+    ...opts,
+    prefix: 'lb-age-',
+    prepare: async (dir) => {
       const files: string[] = [];
-      try {
-        for (const [i, text] of opts.identities.entries()) files.push(await dir.write(`identity-${i}`, text.endsWith('\n') ? text : `${text}\n`));
-      } catch (err) {
-        await dir.remove();
-        throw err;
-      }
-      return { spec: { tool: 'age', args: ['--decrypt', ...files.flatMap((f) => ['--identity', f])] }, cleanup: dir.remove };
+      for (const [i, text] of opts.identities.entries()) files.push(await dir.write(`identity-${i}`, text.endsWith('\n') ? text : `${text}\n`));
+      return { tool: 'age', args: ['--decrypt', ...files.flatMap((f) => ['--identity', f])] };
     },
   });
 }

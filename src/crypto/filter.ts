@@ -85,3 +85,35 @@ export function deferredFilter(opts: {
   done.catch(() => undefined);
   return { input, output, done };
 }
+
+/**
+ * A decryption filter: `prepare(dir)` writes key material into a private directory and returns the
+ * child to run; `release(dir)` runs before the directory is removed (e.g. stopping gpg's agent),
+ * on success, failure or a failed set-up alike.
+ */
+export function decryptFilter(opts: {
+  label: string;
+  signal: AbortSignal;
+  prefix: string;
+  prepare: (dir: Awaited<ReturnType<typeof privateDir>>) => Promise<ChildSpec>;
+  release?: (dir: string) => Promise<void>;
+}): Filter {
+  return deferredFilter({
+    signal: opts.signal,
+    failureCode: 'DECRYPT_FAILED',
+    what: `Decryption of ${opts.label}`,
+    setup: async () => {
+      const dir = await privateDir(opts.prefix);
+      const cleanup = async () => {
+        await opts.release?.(dir.dir);
+        await dir.remove();
+      };
+      try {
+        return { spec: await opts.prepare(dir), cleanup };
+      } catch (err) {
+        await cleanup();
+        throw err;
+      }
+    },
+  });
+}

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { execa } from 'execa';
 import { LifeboatError } from '../errors.js';
-import { deferredFilter, privateDir, type Filter } from './filter.js';
+import { decryptFilter, deferredFilter, privateDir, type Filter } from './filter.js';
 
 /** A key as `gpg --with-colons` shows it: primary fingerprint first, then subkey fingerprints. */
 export interface GpgKey {
@@ -150,26 +150,13 @@ export function gpgEncryptFilter(opts: { keyringFile: string; recipients: string
 
 /** `gpg --decrypt` with `secretKeys` (armored secret key blocks) imported into a temporary home. */
 export function gpgDecryptFilter(opts: { secretKeys: string[]; label: string; signal: AbortSignal }): Filter {
-  return deferredFilter({
-    signal: opts.signal,
-    failureCode: 'DECRYPT_FAILED',
-    what: `Decryption of ${opts.label}`,
-    setup: async () => {
-      const home = await privateDir('lb-gpg-');
-      try {
-        for (const k of opts.secretKeys) await gpg(home.dir, ['--import'], k);
-      } catch (err) {
-        await stopGpg(home.dir);
-        await home.remove();
-        throw err;
-      }
-      return {
-        spec: { tool: 'gpg', args: ['--homedir', home.dir, ...BASE_ARGS, '--decrypt', '--output', '-'], env: gpgEnv(home.dir) },
-        cleanup: async () => {
-          await stopGpg(home.dir);
-          await home.remove();
-        },
-      };
+  return decryptFilter({
+    ...opts,
+    prefix: 'lb-gpg-',
+    prepare: async (home) => {
+      for (const k of opts.secretKeys) await gpg(home.dir, ['--import'], k);
+      return { tool: 'gpg', args: ['--homedir', home.dir, ...BASE_ARGS, '--decrypt', '--output', '-'], env: gpgEnv(home.dir) };
     },
+    release: stopGpg,
   });
 }

@@ -135,7 +135,7 @@ interface Run {
   log: Logger;
   hooks: RestoreHooks;
   progress: Progress;
-  report: () => void;
+  report: (update?: Partial<Progress>) => void;
   notes: string[];
   /** Set once the restore created the target database (a failure then drops it). */
   created: boolean;
@@ -158,11 +158,7 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     file,
     label,
     signal: hooks.signal,
-    onProgress: (p) => {
-      progress.storedBytes = p.storedBytes;
-      progress.rawBytes = p.rawBytes;
-      report();
-    },
+    onProgress: (p) => report({ storedBytes: p.storedBytes, rawBytes: p.rawBytes }),
   });
 
   progress.phase = 'preparing';
@@ -190,11 +186,7 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     privileges: req.privileges,
     jobs,
     signal: hooks.signal,
-    onProgress: (p) => {
-      progress.step = p.step;
-      progress.items = p.items;
-      report();
-    },
+    onProgress: (p) => report({ step: p.step, items: p.items }),
   });
   const toolMs = Date.now() - started;
   run.log.info(
@@ -227,7 +219,10 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
   const label = `${req.database} into ${req.target}`;
   const started = Date.now();
   const progress: Progress = { phase: 'preparing', storedBytes: 0, rawBytes: 0 };
-  const report = () => hooks.onProgress?.({ ...progress });
+  const report = (update: Partial<Progress> = {}) => {
+    Object.assign(progress, update);
+    hooks.onProgress?.({ ...progress });
+  };
   report();
 
   const selected = await selectBackup(cfg, req.database, req.backupId, req.mode);

@@ -204,21 +204,28 @@ export class S3Storage implements Storage {
     }
   }
 
-  async list(prefix: string): Promise<StoredObject[]> {
-    const out: StoredObject[] = [];
-    let token: string | undefined;
+  /** Collects every page of a listing; `page(cursor)` returns its items and the next cursor. */
+  private async paginate<T, C>(action: string, prefix: string, page: (cursor: C | undefined) => Promise<{ items: T[]; next?: C }>): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: C | undefined;
     try {
       do {
-        const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), ContinuationToken: token }));
-        for (const o of res.Contents ?? []) {
-          if (o.Key) out.push({ key: this.rel(o.Key), bytes: o.Size ?? 0, lastModified: o.LastModified });
-        }
-        token = res.IsTruncated ? res.NextContinuationToken : undefined;
-      } while (token);
+        const res = await page(cursor);
+        out.push(...res.items);
+        cursor = res.next;
+      } while (cursor !== undefined);
     } catch (err) {
-      throw this.fail('List', prefix, err);
+      throw this.fail(action, prefix, err);
     }
     return out;
+  }
+
+  async list(prefix: string): Promise<StoredObject[]> {
+    return this.paginate<StoredObject, string>('List', prefix, async (token) => {
+      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), ContinuationToken: token }));
+      const items = (res.Contents ?? []).filter((o) => o.Key).map((o) => ({ key: this.rel(o.Key!), bytes: o.Size ?? 0, lastModified: o.LastModified }));
+      return { items, next: res.IsTruncated ? res.NextContinuationToken : undefined };
+    });
   }
 
   /**
@@ -247,29 +254,15 @@ export class S3Storage implements Storage {
   }
 
   async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
-    const out: IncompleteUpload[] = [];
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    try {
-      do {
-        const res = await this.client.send(
-          new ListMultipartUploadsCommand({
-            Bucket: this.cfg.bucket,
-            Prefix: this.full(prefix),
-            KeyMarker: keyMarker,
-            UploadIdMarker: uploadIdMarker,
-          }),
-        );
-        for (const u of res.Uploads ?? []) {
-          if (u.Key && u.UploadId) out.push({ key: this.rel(u.Key), uploadId: u.UploadId, initiated: u.Initiated });
-        }
-        keyMarker = res.IsTruncated ? res.NextKeyMarker : undefined;
-        uploadIdMarker = res.IsTruncated ? res.NextUploadIdMarker : undefined;
-      } while (keyMarker);
-    } catch (err) {
-      throw this.fail('List multipart uploads', prefix, err);
-    }
-    return out;
+    return this.paginate<IncompleteUpload, { key?: string; id?: string }>('List multipart uploads', prefix, async (m) => {
+      const res = await this.client.send(
+        new ListMultipartUploadsCommand({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), KeyMarker: m?.key, UploadIdMarker: m?.id }),
+      );
+      const items = (res.Uploads ?? [])
+        .filter((u) => u.Key && u.UploadId)
+        .map((u) => ({ key: this.rel(u.Key!), uploadId: u.UploadId!, initiated: u.Initiated }));
+      return { items, next: res.IsTruncated && res.NextKeyMarker ? { key: res.NextKeyMarker, id: res.NextUploadIdMarker } : undefined };
+    });
   }
 
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
