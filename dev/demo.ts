@@ -2,16 +2,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
 import { createWorker, installRuntime } from '../src/worker.js';
-import { listBackups } from '../src/catalog/catalog.js';
-import { openStorage } from '../src/storage/index.js';
-import { follow } from '../src/cli/follow.js';
-import { formatBytes, formatDuration } from '../src/cli/format.js';
-import { WORKFLOWS, backupWorkflowId, type WorkflowTypes } from '../src/contracts/index.js';
+import { runLoop, summaryTable } from './demo-loop.js';
 import { createSampleDatabase } from './sample-data.js';
 import { repoRoot, startEphemeralPostgres, startS3Server, startTemporalDevServer, stopAll } from './services.js';
 
@@ -24,6 +19,7 @@ function portFree(port: number): Promise<boolean> {
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
+const DEMO_APPROVER = 'demo-operator';
 
 /**
  * The main job on embedded defaults: a Temporal dev server (Web UI on 8233 when free), a local
@@ -76,46 +72,51 @@ databases:
     engine: postgres
     url: { env: LIFEBOAT_DEMO_DATABASE_URL }
     compression: { codec: zstd, level: 3 }
+    verify:
+      checks:
+        - { name: has customers, sql: "select count(*) > 0 from shop.customers" }
+    schedules:
+      - { kind: full, cron: "0 2 * * *" }
+      - { kind: verify, cron: "0 5 * * *" }
+      - { kind: retention, cron: "0 6 * * *" }
+    retention: { daily: 7, weekly: 4, minKeep: 2 }
+runbooks:
+  paths: ["${path.join(repoRoot(), 'runbooks')}"]
+  roles: { dba: [${DEMO_APPROVER}] }
 log: { level: warn }
 `,
   );
   const cfg = loadConfig(configFile);
-  const logger = createLogger({ level: 'warn' });
+  // The worker's warnings (a runbook's notify step logs at warn) would interleave JSON with the story.
+  const logger = createLogger({ level: 'error' });
   installRuntime(logger);
   const connection = await NativeConnection.connect({ address: temporal.address });
   const worker = await createWorker(cfg, logger, { connection });
   const running = worker.run();
-  const clientConnection = await Connection.connect({ address: temporal.address });
-  const client = new Client({ connection: clientConnection, namespace: 'default' });
 
-  const workflowId = backupWorkflowId('demo', 'full', new Date());
-  say(`Backing up "demo" (workflow ${workflowId})…`);
-  const handle = await client.workflow.start<WorkflowTypes['backupDatabase']>(WORKFLOWS.backupDatabase, {
-    taskQueue: cfg.temporal.taskQueue,
-    workflowId,
-    args: [{ database: 'demo', kind: 'full' }],
-  });
-  const result = await follow(handle, { out: process.stderr });
-  const { backups } = await listBackups(openStorage(cfg, 'primary'), 'demo');
-  const uiLink = `${temporal.uiUrl}/namespaces/default/workflows/${encodeURIComponent(workflowId)}`;
   say('');
-  say(`Backup ${result.backupId} committed in ${formatDuration(result.durationMs)}:`);
-  say(`  ${formatBytes(result.rawBytes)} dumped -> ${formatBytes(result.bytes)} stored (zstd), sha256 ${result.sha256}`);
-  say(`  artifact  ${result.location}`);
-  say(`  manifest  ${result.location.replace(/[^/]+$/, 'manifest.json')}`);
-  say(`Catalog of "demo": ${backups.length} committed backup(s), newest ${backups[0]?.backupId}`);
-  say(`Temporal Web UI: ${uiLink}`);
-  say(`Config: ${path.relative(process.cwd(), configFile)}`);
+  const ctx = { configFile, env: { ...process.env }, uiUrl: temporal.uiUrl, namespace: cfg.temporal.namespace, approver: DEMO_APPROVER, say };
+  const steps = await runLoop(ctx, 'demo', 'shop.customers');
+  say('');
+  say(summaryTable(steps));
+  say('');
+  say(`Temporal Web UI: ${temporal.uiUrl}/namespaces/${cfg.temporal.namespace}/workflows`);
+  // The demo's throwaway secrets, for trying the CLI against this stack from another shell.
+  const envFile = path.join(workDir, 'env');
+  writeFileSync(envFile, `LIFEBOAT_DEMO_DATABASE_URL='${dbUrl.toString()}'\nLIFEBOAT_DEMO_S3_SECRET='${s3.secretAccessKey}'\n`, { mode: 0o600 });
+  const rel = (p: string) => path.relative(process.cwd(), p);
+  say(`Try the CLI on this stack: set -a; . ${rel(envFile)}; set +a; node bin/lifeboat.js -c ${rel(configFile)} backups demo`);
+  const failed = steps.filter((s) => !s.ok);
 
   const shutdown = async () => {
     worker.shutdown();
     await running.catch(() => undefined);
-    await clientConnection.close();
     await connection.close();
     await stopAll();
   };
   if (opts.once) {
     await shutdown();
+    if (failed.length) throw new Error(`${failed.map((s) => s.step).join(', ')} failed`);
     return;
   }
   say('');
