@@ -8,6 +8,7 @@ import { registerRestoreCommands } from './restore-commands.js';
 import { registerRetentionCommands } from './retention-commands.js';
 import { registerRunbookCommands } from './runbook-commands.js';
 import { registerScheduleCommands } from './schedule-commands.js';
+import { registerSetupCommands } from './setup-commands.js';
 import { EXIT, exitFor } from './shared.js';
 
 export function buildProgram(): Command {
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerScheduleCommands(program, config);
   registerRetentionCommands(program, config);
   registerRunbookCommands(program, config);
+  registerSetupCommands(program, config);
   return program;
 }
 

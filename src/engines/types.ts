@@ -187,6 +187,14 @@ export interface RestorePlan {
  * the dump (version probe, tool match, snapshot, row counts), target servers and databases,
  * the restore command per mode, and error classification.
  */
+/** What `lifeboat doctor` learns from a database: its server, the dump tool chosen for it, what it cannot read. */
+export interface EngineProbe {
+  server: ServerInfo;
+  tool: Tool;
+  /** Tables or sequences the configured role cannot read (a backup would fail on them); at most 20. */
+  unreadable: string[];
+}
+
 export interface Engine {
   readonly id: EngineId;
   /** Human name for messages: `PostgreSQL`. */
@@ -210,6 +218,8 @@ export interface Engine {
   /** A restore tool able to read what `dumpedWith` wrote and talk to `server`; TOOL_TOO_OLD otherwise. */
   restoreTool(server: ServerInfo, dumpedWith: { name: string; version: string }, label: string, toolsDir?: string): Promise<Tool>;
   planRestore(req: RestorePlanRequest): Promise<RestorePlan>;
+  /** Connects, reads the server version, picks the dump tool and lists what the role cannot read (doctor). */
+  probe?(conn: Connection, label: string, toolsDir?: string): Promise<EngineProbe>;
   /** Maps a driver error to a Lifeboat error naming `subject` (never a URL or password). */
   classifyError(err: unknown, subject: string, action: string): LifeboatError;
 }

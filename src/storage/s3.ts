@@ -2,7 +2,9 @@ import type { Readable } from 'node:stream';
 import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketVersioningCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -272,4 +274,35 @@ export class S3Storage implements Storage {
       if (!isNotFound(err)) throw this.fail('Abort multipart upload', upload.key, err);
     }
   }
+
+  /** The bucket's versioning state and default Object Lock retention, as `lifeboat doctor` reports them. */
+  async bucketProtection(): Promise<BucketProtection> {
+    const v = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.cfg.bucket })).catch((err: unknown) => {
+      throw this.fail('Reading bucket versioning', '', err);
+    });
+    let objectLock = 'off';
+    try {
+      const l = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.cfg.bucket }));
+      const rule = l.ObjectLockConfiguration?.Rule?.DefaultRetention;
+      if (l.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled')
+        objectLock = rule
+          ? `on (default ${rule.Mode?.toLowerCase()} ${rule.Days ?? rule.Years ?? '?'} ${rule.Days ? 'days' : 'years'})`
+          : 'on (no default retention)';
+    } catch (err) {
+      if (!/ObjectLockConfigurationNotFound|NotFound|NotImplemented/i.test((err as Error).name ?? ''))
+        throw this.fail('Reading Object Lock configuration', '', err);
+    }
+    return {
+      versioning: v.Status ?? 'never enabled',
+      objectLock,
+      configuredLock: this.cfg.objectLock ? `${this.cfg.objectLock.mode} ${this.cfg.objectLock.days} days` : undefined,
+    };
+  }
+}
+
+export interface BucketProtection {
+  versioning: string;
+  objectLock: string;
+  /** The target's `objectLock` setting, if any. */
+  configuredLock?: string;
 }

@@ -2,6 +2,7 @@
 import type { Engine } from '../types.js';
 import { classifyPgError, parsePostgresUrl, withDatabase } from './connection.js';
 import { prepareDump } from './dump.js';
+import { probe } from './probe.js';
 import { planRestore, restoreTool } from './restore.js';
 import { openDatabase, openServer } from './sessions.js';
 
@@ -21,6 +22,7 @@ export const postgresEngine: Engine = {
   openServer,
   restoreTool,
   planRestore,
+  probe,
   classifyError: classifyPgError,
 };
 

@@ -1,0 +1,72 @@
+import { Client, Connection } from '@temporalio/client';
+import protoPkg from '@temporalio/proto';
+import type { LifeboatConfig } from '../config/schema.js';
+import { connectionSettings, describeAddress } from '../temporal.js';
+import { fail, ok, warn, within, type DoctorCheck } from './types.js';
+
+const PART = 'temporal';
+const proto = protoPkg.temporal;
+type TaskQueueType = protoPkg.temporal.api.enums.v1.TaskQueueType;
+
+async function pollers(client: Client, cfg: LifeboatConfig, type: TaskQueueType): Promise<number> {
+  const r = await client.workflowService.describeTaskQueue({
+    namespace: cfg.temporal.namespace,
+    taskQueue: { name: cfg.temporal.taskQueue, kind: proto.api.enums.v1.TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
+    taskQueueType: type,
+  });
+  return r.pollers?.length ?? 0;
+}
+
+/** Temporal reachable, the namespace exists, and a worker polls the task queue. */
+export async function checkTemporal(cfg: LifeboatConfig): Promise<DoctorCheck[]> {
+  const where = describeAddress(cfg);
+  let connection: Connection;
+  try {
+    const s = connectionSettings(cfg);
+    connection = await within(
+      Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey, metadata: s.metadata, connectTimeout: '5s' }),
+      8000,
+      `Temporal at ${where}`,
+    );
+  } catch (err) {
+    return [
+      fail(
+        PART,
+        'reachable',
+        `cannot reach Temporal at ${where}: ${(err as Error).message.split('\n')[0]}`,
+        'start the Temporal server (locally: `temporal server start-dev`), or set temporal.address / TEMPORAL_ADDRESS (and TLS or an API key for Temporal Cloud)',
+      ),
+    ];
+  }
+  const checks: DoctorCheck[] = [ok(PART, 'reachable', where)];
+  try {
+    const client = new Client({ connection, namespace: cfg.temporal.namespace });
+    try {
+      await within(client.workflowService.describeNamespace({ namespace: cfg.temporal.namespace }), 8000, 'describeNamespace');
+      checks.push(ok(PART, 'namespace', cfg.temporal.namespace));
+    } catch (err) {
+      checks.push(
+        fail(
+          PART,
+          'namespace',
+          `namespace ${cfg.temporal.namespace}: ${(err as Error).message}`,
+          `create it (\`temporal operator namespace create ${cfg.temporal.namespace}\`) or set temporal.namespace`,
+        ),
+      );
+      return checks;
+    }
+    const [workflows, activities] = await Promise.all([
+      pollers(client, cfg, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
+      pollers(client, cfg, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),
+    ]);
+    const queue = `task queue ${cfg.temporal.taskQueue}`;
+    checks.push(
+      workflows > 0 && activities > 0
+        ? ok(PART, 'workers', `${queue}: ${workflows} workflow and ${activities} activity poller(s)`)
+        : warn(PART, 'workers', `no worker polls ${queue}: backups will wait`, 'start one: `lifeboat worker` with this configuration'),
+    );
+  } finally {
+    await connection.close();
+  }
+  return checks;
+}
