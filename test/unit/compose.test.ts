@@ -21,6 +21,7 @@ interface Service {
   image?: string;
   build?: string | { context?: string; dockerfile?: string };
   command?: string | string[];
+  expose?: string[];
   entrypoint?: string | string[];
   environment?: Record<string, string> | string[];
   volumes?: (string | { type?: string; source?: string; target?: string })[];
@@ -208,7 +209,7 @@ describe('deploy/compose.yaml secrets', () => {
   const example = envFile(ENV_EXAMPLE);
 
   test('every variable it interpolates is required (${VAR:?…}) and listed in deploy/.env.example', () => {
-    expect([...vars.keys()].sort()).toEqual(['APP_DATABASE_URL', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'TEMPORAL_DB_PASSWORD']);
+    expect([...vars.keys()].sort()).toEqual(['APP_DATABASE_URL', 'GRAFANA_ADMIN_PASSWORD', 'S3_ACCESS_KEY_ID', 'S3_SECRET_ACCESS_KEY', 'TEMPORAL_DB_PASSWORD']);
     expect([...vars].filter(([, v]) => !v.required).map(([k]) => k)).toEqual([]);
     expect([...vars.keys()].filter((k) => example[k] === undefined)).toEqual([]);
     // An unset secret stops compose (like `docker compose config` would):
@@ -225,7 +226,28 @@ describe('deploy/compose.yaml secrets', () => {
 
   test('no secret is committed: deploy/.env is ignored by git and the example holds placeholders only', () => {
     expect(readFileSync(path.join(root, '.gitignore'), 'utf8').split('\n')).toContain('deploy/.env');
-    for (const k of ['TEMPORAL_DB_PASSWORD', 'S3_SECRET_ACCESS_KEY', 'APP_DATABASE_URL']) expect(example[k]).toMatch(/replace-with/);
+    for (const k of ['TEMPORAL_DB_PASSWORD', 'S3_SECRET_ACCESS_KEY', 'APP_DATABASE_URL', 'GRAFANA_ADMIN_PASSWORD']) expect(example[k]).toMatch(/replace-with/);
+  });
+});
+
+describe('deploy/compose.yaml metrics', () => {
+  test("Prometheus scrapes the worker's observability port, and Grafana gets the dashboard and the data source", () => {
+    const compose = loadCompose(DEPLOY, envFile(ENV_EXAMPLE));
+    const cfg = loadConfig(SAMPLE_CONFIG);
+    expect(cfg.observability).toMatchObject({ enabled: true, bind: '0.0.0.0' });
+    const port = cfg.observability!.port;
+    expect(compose.services.worker!.expose).toContain(String(port));
+    const prom = parse(readFileSync(path.join(root, 'deploy', 'prometheus.yml'), 'utf8')) as {
+      scrape_configs: Array<{ static_configs: Array<{ targets: string[] }> }>;
+    };
+    expect(prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((t) => t.targets))).toEqual([`worker:${port}`]);
+    expect(bindMounts(compose.services.prometheus!).map((m) => m.target)).toContain('/etc/prometheus/prometheus.yml');
+    const grafana = bindMounts(compose.services.grafana!);
+    expect(grafana.find((m) => m.source === './grafana-dashboard.json')?.target).toMatch(/^\/var\/lib\/grafana\/dashboards\//);
+    const ds = parse(readFileSync(path.join(root, 'deploy', 'grafana', 'provisioning', 'datasources', 'prometheus.yaml'), 'utf8')) as {
+      datasources: Array<{ url: string }>;
+    };
+    expect(ds.datasources[0]!.url).toBe('http://prometheus:9090');
   });
 });
 
