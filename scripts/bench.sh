@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# `npm run bench`: Lifeboat's backup path against the stock shell pipeline, with ratios and memory.
-# BENCH_SIZE_MB (default 512), BENCH_RUNS (default 3), BENCH_DATABASE_URL (default: an ephemeral
-# PostgreSQL cluster). Not part of the test suite.
+# `npm run bench`: Lifeboat end to end (CLI, Temporal, SeaweedFS on loopback) against the raw dump,
+# the stock shell pipeline and the old procedures' way, with restores against raw pg_restore.
+# `npm run bench -- --help` lists the options (datasets, sizes, rounds, JSON output file).
+# BENCH_DATABASE_URL (a superuser URL) uses an existing server instead of an ephemeral cluster.
+# Not part of the test suite.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 LIFEBOAT_BOOTSTRAP_QUIET=1 bash scripts/bootstrap.sh
 npm run --silent build
-exec node dist/dev/bench.js
+exec node dist/dev/bench.js "$@"

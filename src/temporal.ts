@@ -2,7 +2,7 @@ import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { ConfigDataSource } from '@temporalio/envconfig';
-import { NativeConnection, type NativeConnectionOptions } from '@temporalio/worker';
+import type { NativeConnection, NativeConnectionOptions } from '@temporalio/worker';
 import type { LifeboatConfig } from './config/schema.js';
 import { resolveSecret } from './config/secrets.js';
 import { describeOrigin, temporalLayers, type TemporalLayers } from './temporal-env.js';
@@ -83,6 +83,8 @@ export async function connectClient(cfg: LifeboatConfig): Promise<Client> {
 }
 
 export async function connectWorkerConnection(cfg: LifeboatConfig): Promise<NativeConnection> {
+  // Loaded here, not at the top: the worker package costs a CLI command about a second to import.
+  const { NativeConnection } = await import('@temporalio/worker');
   const s = connectionSettings(cfg);
   return NativeConnection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey, metadata: s.metadata });
 }

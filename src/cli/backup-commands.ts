@@ -13,7 +13,6 @@ import {
 import { createLogger } from '../logger.js';
 import { latestVerification } from '../restore/verification.js';
 import { openStorage } from '../storage/index.js';
-import { runWorker } from '../worker.js';
 import { durationOrDash, formatBytes, formatDuration, shortIso, table } from './format.js';
 import { CliExit, EXIT, print, startAndFollow, withClient, type ConfigLoader } from './shared.js';
 import { runCodecServer } from '../temporal/codec-server.js';
@@ -52,6 +51,7 @@ export function registerBackupCommands(program: Command, config: ConfigLoader): 
     .description('run a worker serving Lifeboat workflows and activities')
     .action(async () => {
       const cfg = config();
+      const { runWorker } = await import('../worker.js'); // the worker package is heavy: only this command loads it
       await runWorker(cfg, createLogger({ level: cfg.log.level }));
     });
 
