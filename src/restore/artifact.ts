@@ -9,6 +9,7 @@ import type { Manifest } from '../catalog/manifest.js';
 import type { Storage } from '../storage/index.js';
 import { startZstd } from '../pipeline/child.js';
 import { describeExit } from '../pipeline/process.js';
+import type { Filter } from '../crypto/filter.js';
 
 export interface FetchProgress {
   /** Bytes read from storage (compressed, as stored). */
@@ -42,20 +43,6 @@ function startDecoder(codec: Manifest['artifact']['compression']['codec'], signa
     if (!e.ok && !e.canceled) throw new Error(`zstd ${describeExit(e)}`);
   });
   return { input, output, done };
-}
-
-/**
- * The decrypt hook: artifacts are not encrypted yet. An encrypted artifact (age) will be
- * decrypted here, between the checksum (over the stored bytes) and decompression.
- */
-function checkEncryption(m: Manifest, label: string): void {
-  if (m.artifact.encryption) {
-    throw new LifeboatError(
-      'UNSUPPORTED',
-      `Restore of ${label} failed: backup ${m.backupId} is encrypted (${m.artifact.encryption.type}) and this version cannot decrypt it`,
-      { subject: label },
-    );
-  }
 }
 
 function writeChunk(w: Writable, chunk: Buffer): Promise<void> {
@@ -102,7 +89,16 @@ interface DecodeSink {
   settled(): Promise<unknown>;
 }
 
-function openDecodeSink(codec: Manifest['artifact']['compression']['codec'], file: string, signal: AbortSignal, progress: FetchProgress): DecodeSink {
+/** Starts the decryptor of an encrypted artifact (from `restoreDecryption`). */
+export type DecryptorFactory = (signal: AbortSignal) => Filter;
+
+function openDecodeSink(
+  codec: Manifest['artifact']['compression']['codec'],
+  file: string,
+  signal: AbortSignal,
+  progress: FetchProgress,
+  decrypt?: DecryptorFactory,
+): DecodeSink {
   const decoder = startDecoder(codec, signal);
   let first: Error | undefined;
   const note = (err: Error) => {
@@ -117,16 +113,26 @@ function openDecodeSink(codec: Manifest['artifact']['compression']['codec'], fil
       note(err);
       throw err;
     });
+  // Stored bytes -> decryptor (when encrypted) -> decompressor -> the local dump file.
+  const decryptor = decrypt?.(signal);
+  const decrypted = decryptor ? noted(decryptor.done) : Promise.resolve();
+  if (decryptor) {
+    decryptor.input.on('error', note);
+    decryptor.output.pipe(decoder.input);
+  }
   const writing = noted(pipeline(decoder.output, createWriteStream(file, { mode: 0o600 })));
   const decoded = noted(decoder.done);
-  writing.catch(() => undefined);
-  decoded.catch(() => undefined);
-  return { input: decoder.input, error: () => first, note, settled: () => Promise.allSettled([writing, decoded]) };
+  for (const p of [writing, decoded, decrypted]) p.catch(() => undefined);
+  return {
+    input: decryptor?.input ?? decoder.input,
+    error: () => first,
+    note,
+    settled: () => Promise.allSettled([decrypted, writing, decoded]),
+  };
 }
 
 /** The stored object must exist with the manifest's size (a cheap check before the download). */
 async function checkStored(storage: Storage, m: Manifest, label: string, where: string): Promise<void> {
-  checkEncryption(m, label);
   const head = await storage.head(m.artifact.key);
   if (!head) {
     throw new LifeboatError('BACKUP_NOT_FOUND', `Restore of ${label} failed: the artifact of backup ${m.backupId} is missing: ${where}`, { subject: where });
@@ -155,6 +161,8 @@ export async function fetchArtifact(opts: {
   label: string;
   signal?: AbortSignal;
   onProgress?: (p: FetchProgress) => void;
+  /** The decryptor of an encrypted artifact; it runs between the checksum (of the stored bytes) and decompression. */
+  decrypt?: DecryptorFactory;
 }): Promise<FetchResult> {
   const { storage, manifest: m, label } = opts;
   const where = storage.describe(m.artifact.key);
@@ -166,7 +174,7 @@ export async function fetchArtifact(opts: {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const progress: FetchProgress = { storedBytes: 0, rawBytes: 0 };
   const hash = createHash('sha256');
-  const sink = openDecodeSink(m.artifact.compression.codec, opts.file, ac.signal, progress);
+  const sink = openDecodeSink(m.artifact.compression.codec, opts.file, ac.signal, progress, opts.decrypt);
   try {
     try {
       const source: Readable = await storage.getStream(m.artifact.key, ac.signal);
@@ -196,6 +204,7 @@ export async function fetchArtifact(opts: {
     if (!sink.error()) sink.input.end();
     await sink.settled();
     const decodeError = sink.error();
+    if (decodeError instanceof LifeboatError && decodeError.code === 'DECRYPT_FAILED') throw decodeError;
     if (decodeError) {
       throw new LifeboatError(
         'DECOMPRESS_FAILED',

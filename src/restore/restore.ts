@@ -8,6 +8,7 @@ import { tableKey, type Connection, type Engine, type RestorePlan, type ServerSe
 import type { Manifest } from '../catalog/manifest.js';
 import type { PrivilegeMode, RestoreHeartbeat, RestoreMode, RestoreResult, RowCountComparison, RowCountMismatch } from '../contracts/index.js';
 import { checkFreeSpace, fetchArtifact, type FetchResult } from './artifact.js';
+import { restoreDecryption } from '../crypto/stream.js';
 import { selectBackup, type SelectedBackup } from './select.js';
 import { ownerMarker, resolveTarget, type ResolvedTarget } from './target.js';
 import { openWorkDir, tempBase } from './workdir.js';
@@ -144,6 +145,8 @@ interface Run {
 /** Downloads and proves the artifact, reads it, creates a new target, runs the engine's restore. */
 async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: FetchResult; plan: RestorePlan; toolMs: number }> {
   const { req, target, hooks, progress, report, selected, label } = run;
+  // An encrypted backup needs a matching identity: checked now, before anything is created.
+  const decrypt = await restoreDecryption(run.cfg, selected.manifest, label);
   await checkFreeSpace(dir, selected.manifest, label);
   const file = path.join(dir, 'artifact');
   progress.phase = 'downloading';
@@ -159,6 +162,7 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     label,
     signal: hooks.signal,
     onProgress: (p) => report({ storedBytes: p.storedBytes, rawBytes: p.rawBytes }),
+    decrypt,
   });
 
   progress.phase = 'preparing';
