@@ -11,6 +11,7 @@ import { databaseStorageNames } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { openStorage, type Storage } from '../storage/index.js';
+import { ensureStorageReadme } from '../catalog/readme.js';
 import type { CopyResult } from '../contracts/index.js';
 
 export interface CopyRequest {
@@ -152,5 +153,6 @@ export async function copyBackup(
   });
   if (outcome.status === 'lost') return result(outcome.key, 'already-present');
   log.info({ backupId: req.backupId, to: dst.describe(outcome.key), bytes: manifest.artifact.bytes, sha256: manifest.artifact.sha256 }, 'copy committed');
+  await ensureStorageReadme(dst, log);
   return result(outcome.key, 'copied');
 }
