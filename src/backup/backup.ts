@@ -69,10 +69,12 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
     onProgress: (p: StreamProgress) => ctx.progress({ phase: 'dumping', ...p }),
     classifyDumpFailure: prepared.classifyFailure,
     encrypt: ctx.encryption?.filter,
+    observe: prepared.observe,
   });
   prepared.started();
   const streamed = await streaming;
   const dumped = await prepared.finish();
+  for (const warning of dumped.warnings ?? []) log.warn({ database: req.database, backupId: req.backupId }, warning);
   return {
     bytes: streamed.storedBytes,
     sha256: streamed.sha256,
@@ -100,8 +102,13 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
           compression: db.compression,
           encryption: ctx.encryption?.manifest ?? null,
         },
-        rowCounts: dumped.rowCounts ? { consistency: dumped.consistency, tables: dumped.rowCounts } : null,
+        rowCounts: dumped.rowCounts
+          ? { consistency: dumped.consistency, ...(dumped.counted ? { counted: dumped.counted } : {}), tables: dumped.rowCounts }
+          : null,
         ...(dumped.position ? { position: dumped.position } : {}),
+        ...(prepared.createOptions?.length ? { createOptions: prepared.createOptions } : {}),
+        ...(dumped.schemaChanges?.length ? { schemaChanges: dumped.schemaChanges } : {}),
+        ...(dumped.warnings?.length ? { warnings: dumped.warnings } : {}),
         workflow: req.workflow,
         lifeboatVersion: LIFEBOAT_VERSION,
       };

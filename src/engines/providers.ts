@@ -10,19 +10,24 @@ export interface ProviderPreset {
   poolerHint?: string;
 }
 
+/** Hosts of PostgreSQL providers. PlanetScale (`*.psdb.cloud`) hosts MySQL: see src/engines/mysql/presets.ts. */
 const HOST_RULES: Array<[RegExp, Provider]> = [
   [/\.neon\.tech$/i, 'neon'],
   [/\.supabase\.(co|com)$/i, 'supabase'],
   [/(\.rlwy\.net|\.railway\.app|\.railway\.internal)$/i, 'railway'],
   [/\.vercel-storage\.com$/i, 'vercel'],
-  [/\.rds\.amazonaws\.com$/i, 'rds'],
+  [/\.rds\.([a-z0-9-]+\.)?amazonaws\.com(\.cn)?$/i, 'rds'],
   [/\.ondigitalocean\.com$/i, 'digitalocean'],
-  [/\.psdb\.cloud$/i, 'planetscale'],
+  [/\.postgres\.database\.azure\.com$/i, 'azure'],
 ];
 
-/** Detects a hosted provider from the host name; `self-hosted` when nothing matches. */
+/** PlanetScale's MySQL hosts. */
+export const PLANETSCALE_HOST = /\.psdb\.cloud\.?$/i;
+
+/** Detects a hosted PostgreSQL provider from the host name; `self-hosted` when nothing matches. */
 export function detectProvider(host: string): Provider {
-  for (const [re, p] of HOST_RULES) if (re.test(host)) return p;
+  const h = host.replace(/\.$/, '');
+  for (const [re, p] of HOST_RULES) if (re.test(h)) return p;
   return 'self-hosted';
 }
 

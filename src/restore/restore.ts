@@ -170,6 +170,7 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     mode: req.mode,
     tables: req.tables,
     into: req.expect,
+    dumped: { kind: selected.manifest.kind, createOptions: selected.manifest.createOptions },
     label,
     signal: hooks.signal,
   });

@@ -4,7 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { LifeboatError } from '../../errors.js';
 import { describeExit, type ExitInfo } from '../../pipeline/process.js';
-import { providerPreset, type Provider } from '../providers.js';
+import { PLANETSCALE_HOST, providerPreset, type Provider } from '../providers.js';
 import type { Connection } from '../types.js';
 
 /** A PostgreSQL connection (the engine-neutral {@link Connection}). */
@@ -25,6 +25,11 @@ export function parsePostgresUrl(url: string, provider?: Provider, label = 'conn
     throw new LifeboatError('CONFIG_INVALID', `Invalid ${label}: scheme ${u.protocol} is not postgres:`, { subject: label });
   }
   const host = decodeURIComponent(u.hostname || u.searchParams.get('host') || 'localhost').replace(/^\[|\]$/g, '');
+  if (provider === 'planetscale' || (!provider && PLANETSCALE_HOST.test(host))) {
+    throw new LifeboatError('CONFIG_INVALID', `Invalid ${label}: PlanetScale hosts MySQL, not PostgreSQL: set engine: mysql and a mysql:// URL`, {
+      subject: label,
+    });
+  }
   const preset = providerPreset(provider, host);
   return {
     engine: 'postgres',
