@@ -34,6 +34,7 @@ export class RestoreFilter extends Transform {
   private rest = '';
   private keep = true;
   private inBlock = false;
+  private inInsert = false;
   private started = false;
   private readonly alterSource: string;
   private readonly alterTarget: string;
@@ -101,13 +102,18 @@ export class RestoreFilter extends Transform {
     return l;
   }
 
-  /** Whether line `l` belongs to the content restored (`DELIMITER ;;` blocks hold routine and trigger bodies). */
+  /**
+   * Whether line `l` belongs to the content restored. `DELIMITER ;;` blocks hold routine and
+   * trigger bodies; an INSERT statement may span lines (MariaDB's dump tool writes a row a line)
+   * and ends with the line ending in `;` (row values never hold a raw line break).
+   */
   private content(l: string): boolean {
     const block = this.inBlock;
-    if (l.startsWith('DELIMITER ')) this.inBlock = l.trim() !== 'DELIMITER ;';
+    const insert = this.inInsert || (!block && l.startsWith('INSERT INTO `'));
+    if (insert) this.inInsert = !l.endsWith(';');
+    else if (l.startsWith('DELIMITER ')) this.inBlock = l.trim() !== 'DELIMITER ;';
     const mode = this.opts.content ?? 'all';
     if (mode === 'all') return true;
-    const insert = !block && l.startsWith('INSERT INTO `');
     if (mode === 'schema') return !insert;
     return insert || (!block && !this.inBlock && /^(\/\*!\d+ )?SET /.test(l));
   }

@@ -8,13 +8,16 @@ import { createDatabase, describeDatabase, openAdmin, REGISTRY_SCHEMA, serverIde
 import type { MysqlConnection } from './types.js';
 import { neutralServer } from './adapter.js';
 
-function truthy(v: unknown): boolean {
-  return v === true || v === 1 || v === '1' || v === 1n;
+/** MySQL has no boolean type: a comparison yields 1 or 0, reported as `true` or `false`. */
+function asBoolean(v: unknown): unknown {
+  if (v === 1 || v === '1' || v === 1n) return true;
+  if (v === 0 || v === '0' || v === 0n) return false;
+  return v;
 }
 
 /**
  * Runs `sql` in a read-only transaction with the server's statement limit and the driver's
- * timeout. MySQL has no boolean type: a first column of 1 is reported as `true`.
+ * timeout. A first column of 1 or 0 is reported as `true` or `false`.
  */
 async function readOnlyValue(c: MysqlClient, sql: string, timeoutMs: number): Promise<unknown> {
   const [v] = await queryRows<{ v: string }>(c, 'SELECT VERSION() AS v');
@@ -26,7 +29,7 @@ async function readOnlyValue(c: MysqlClient, sql: string, timeoutMs: number): Pr
     await c.query('START TRANSACTION READ ONLY');
     const [rows] = await c.query({ sql, timeout: timeoutMs, rowsAsArray: true });
     const value = Array.isArray(rows) ? (rows[0] as unknown[] | undefined)?.[0] : undefined;
-    return truthy(value) ? true : value;
+    return asBoolean(value);
   } finally {
     await c.query('ROLLBACK').catch(() => undefined);
   }
