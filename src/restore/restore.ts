@@ -259,6 +259,7 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
       rawBytes: fetched.rawBytes,
       downloadMs: fetched.ms,
       pgRestoreMs: toolMs,
+      restoreTool: run.tool.name,
       restoreDurationMs,
       rowCounts,
       notes: run.notes,

@@ -25,6 +25,7 @@ import { createBucket, fixturePath, startWorker, testConfig, uniqueName, type Ru
 
 // A canary: quotes, a backslash, '#', ';' and an emoji, different on every run.
 const PASSWORD = `Cn"ry'\\#; 🚀${randomBytes(6).toString('hex')}`;
+const LIMITED_PASSWORD = `lim-${randomBytes(8).toString('hex')}`;
 const TOOLS = ['mariadb-dump', 'mysqldump', 'mariadb', 'mysql'];
 const bins = mariadbServerBinaries();
 if ('missing' in bins) console.warn(`MySQL engine workflow tests are skipped: ${bins.missing}`);
@@ -63,6 +64,9 @@ maybe('the MySQL engine through the workflows (ephemeral MariaDB)', () => {
       });
     }
     c = await adminClient(server);
+    // A user that may create tables and rows but no triggers or definers of others: its restores fail midway.
+    await c.query(`CREATE USER 'limited'@'%' IDENTIFIED BY '${LIMITED_PASSWORD}'`);
+    await c.query(`GRANT CREATE, DROP, ALTER, INDEX, INSERT, SELECT, UPDATE, DELETE, CREATE VIEW, SHOW VIEW, LOCK TABLES, REFERENCES ON *.* TO 'limited'@'%'`);
     const mysqlDb = (name: string, extra: Record<string, unknown> = {}) => ({ url: server.url(name), extra: { engine: 'mysql', ...extra } });
     cfg = testConfig({
       bucket: await createBucket(),
@@ -73,7 +77,14 @@ maybe('the MySQL engine through the workflows (ephemeral MariaDB)', () => {
       },
     });
     process.env.LB_TEST_MY_STAGING_URL = server.url('staging');
-    cfg.targets = { staging: { engine: 'mysql', url: { env: 'LB_TEST_MY_STAGING_URL' }, protected: true } };
+    const limited = new URL(server.url('limited_restore'));
+    limited.username = 'limited';
+    limited.password = LIMITED_PASSWORD;
+    process.env.LB_TEST_MY_LIMITED_URL = limited.toString();
+    cfg.targets = {
+      staging: { engine: 'mysql', url: { env: 'LB_TEST_MY_STAGING_URL' }, protected: true },
+      limited: { engine: 'mysql', url: { env: 'LB_TEST_MY_LIMITED_URL' }, protected: false },
+    };
     cfg.approvers = ['alice'];
     w = await startWorker(cfg, { heartbeatIntervalMs: 300 });
   }, 180_000);
@@ -169,12 +180,14 @@ maybe('the MySQL engine through the workflows (ephemeral MariaDB)', () => {
       ['every order line has a customer', true],
       ['has customers', true],
     ]);
+    expect(v.checks[1]!.value).toMatch(/^mariadb exited with 0 after \d+ ms$/);
     expect(v.restoreDurationMs).toBeGreaterThan(0);
     expect(await databases('lb\\_verify\\_%')).toEqual([]);
 
     expect(r).toMatchObject({ database: 'shop', backupId: b.backupId, target, targetDatabase: target, created: true, mode: 'full' });
     expect(r.rowCounts).toEqual({ compared: SAMPLE_TABLES.length, mismatches: [] });
     expect(r.restoreDurationMs).toBeGreaterThan(0);
+    expect(r.restoreTool).toBe('mariadb');
     expect(await digests(target)).toEqual(await digests('shop'));
     expect(await programDefinitions(c, target)).toEqual(await programDefinitions(c, 'shop'));
 
@@ -225,6 +238,17 @@ maybe('the MySQL engine through the workflows (ephemeral MariaDB)', () => {
     const err = await restore({ database: 'shop', target: missing, mode: 'tables', tables: ['no_such_table'] }).catch((e: unknown) => e);
     expect(failureCause(err)).toMatchObject({ type: 'RESTORE_FAILED', message: expect.stringContaining('not in the backup: no_such_table') as unknown });
     expect(await databases(missing)).toEqual([]);
+  });
+
+  test('a restore stops at its first failing statement, names its line, and drops the database it created', async () => {
+    const err = await restore({ database: 'shop', target: 'limited' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WorkflowFailedError);
+    const cause = failureCause(err);
+    expect(cause.type).toBe('RESTORE_FAILED');
+    expect(cause.message).toMatch(/^Restore of shop into limited failed: \S*mariadb exited with code 1: ERROR \d+ \(\w+\) at line \d+/);
+    expect(await databases('limited\\_restore')).toEqual([]);
+    expect(w.lines.join('')).toContain('restore failed: dropping the database it created');
+    expect(w.lines.join('')).not.toContain(LIMITED_PASSWORD);
   });
 
   test('an existing, protected target needs an approval; approved, the backup replaces its namesakes and keeps the rest', async () => {

@@ -78,7 +78,7 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
             })
           : null;
         await exporter.query('commit').catch(() => undefined);
-        return { rowCounts, consistency: snapshot ? 'same-snapshot' : 'separate-snapshot' };
+        return { rowCounts, consistency: snapshot ? 'same-snapshot' : 'separate-snapshot', ...(rowCounts ? { counted: 'snapshot-query' as const } : {}) };
       },
       close,
     };
