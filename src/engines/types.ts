@@ -175,6 +175,8 @@ export interface RestorePlanRequest {
    * `existing`: in one transaction, replacing the artifact's objects, so a failure changes nothing.
    */
   into: 'new' | 'existing';
+  /** The target database (its provider's restore constraints become the plan's notes). */
+  target?: Connection;
   /** What the manifest says about the dump: its kind and the create options recorded with it. */
   dumped?: { kind: BackupKind; createOptions?: string[] };
   label: string;
@@ -201,6 +203,8 @@ export interface RestorePlan {
   createOptions: string[];
   /** With mode `tables`: the requested tables as found in the artifact. */
   tables?: TableRef[];
+  /** What the target's provider asks of a restore (shown with the result). */
+  notes?: string[];
   /** Runs the restore into `conn`'s database; credentials only through a private file. */
   run(conn: Connection, opts: RestoreRun): Promise<void>;
 }

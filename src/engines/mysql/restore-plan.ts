@@ -111,6 +111,7 @@ export async function planRestore(req: RestorePlanRequest): Promise<RestorePlan>
   const plan: Plan = { req, source, content, tables };
   return {
     createOptions: req.dumped?.createOptions ?? [],
+    notes: req.target ? toMysql(req.target).preset.restoreNotes : [],
     tables: tables?.map((name) => ({ schema: '', name })),
     run: (conn, o) =>
       content === 'data' && req.into === 'existing' ? withTriggersSuspended(conn, req.label, () => runClient(plan, conn, o)) : runClient(plan, conn, o),

@@ -1,5 +1,6 @@
 // The MySQL engine's sessions behind the engine interface: one database (tables, row counts,
 // identity, read-only checks) and a server (describe, create, mark and drop databases).
+import { LifeboatError } from '../../errors.js';
 import type { DatabaseSession, ServerSession, TableRef } from '../types.js';
 import { connectMysql, queryRows, type MysqlClient } from './client.js';
 import { quoteIdent } from './connection.js';
@@ -89,6 +90,13 @@ export async function openServer(conn: MysqlConnection, _avoid: string, label: s
       return { exists: d.exists, marker: d.marker };
     },
     create: async (database, options, marker) => {
+      if (conn.preset.provider === 'planetscale') {
+        throw new LifeboatError(
+          'INVALID_INPUT',
+          `Restore into ${database} refused: PlanetScale databases are created in PlanetScale, not by SQL: create the database (or a branch) there and restore into it as a named target`,
+          { subject: label },
+        );
+      }
       const notes: string[] = [];
       await createDatabase(admin, database, parseCharsetOptions(options), marker, notes);
       return notes;
