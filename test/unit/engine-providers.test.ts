@@ -4,7 +4,8 @@
 import { engineFor } from '../../src/engines/index.js';
 import { toMysql } from '../../src/engines/mysql/adapter.js';
 import { planDump } from '../../src/engines/mysql/index.js';
-import type { Provider } from '../../src/engines/providers.js';
+import { pgDumpArgs } from '../../src/engines/postgres/index.js';
+import { SUPABASE_MANAGED_SCHEMAS, type Provider } from '../../src/engines/providers.js';
 
 const mysql = engineFor('mysql', 'Test', 'test');
 const postgres = engineFor('postgres', 'Test', 'test');
@@ -96,4 +97,65 @@ test('MySQL target rules: system databases and the marker registry are refused, 
   expect(mysql.targetRules('_lifeboat')).toEqual({ refuse: "holds Lifeboat's registry of the databases it created" });
   expect(mysql.targetRules('x'.repeat(65)).refuse).toMatch(/64 characters/);
   expect(mysql.targetRules('orders_restore')).toEqual({});
+});
+
+describe('hosted PostgreSQL presets: the exact pg_dump command each produces', () => {
+  const BASE = ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000', '--snapshot=S1'];
+  const SUPABASE = SUPABASE_MANAGED_SCHEMAS.map((s) => `--exclude-schema=${s}`);
+  test.each<[string, string, { host: string; sslmode?: string }, string[]]>([
+    ['self-hosted', 'postgres://app:pw@db.internal:5432/orders', { host: 'db.internal' }, BASE],
+    [
+      'Supabase (direct)',
+      'postgres://postgres:pw@db.abcdefghijklmnop.supabase.co:5432/postgres',
+      { host: 'db.abcdefghijklmnop.supabase.co', sslmode: 'require' },
+      [...BASE, ...SUPABASE],
+    ],
+    [
+      'Supabase (session pooler)',
+      'postgres://postgres.abcdefghijklmnop:pw@aws-0-eu-central-1.pooler.supabase.com:5432/postgres',
+      { host: 'aws-0-eu-central-1.pooler.supabase.com', sslmode: 'require' },
+      [...BASE, ...SUPABASE],
+    ],
+    [
+      'Neon (pooler rewritten to the direct endpoint)',
+      'postgres://app:pw@ep-cool-darkness-123456-pooler.us-east-2.aws.neon.tech/neondb',
+      { host: 'ep-cool-darkness-123456.us-east-2.aws.neon.tech', sslmode: 'require' },
+      BASE,
+    ],
+    [
+      'RDS',
+      'postgres://app:pw@orders.c9akciq32.us-east-1.rds.amazonaws.com/orders',
+      { host: 'orders.c9akciq32.us-east-1.rds.amazonaws.com', sslmode: 'require' },
+      BASE,
+    ],
+    [
+      'DigitalOcean',
+      'postgres://app:pw@db-pg-fra1-1-do-user-1-0.b.db.ondigitalocean.com:25060/defaultdb',
+      { host: 'db-pg-fra1-1-do-user-1-0.b.db.ondigitalocean.com', sslmode: 'require' },
+      BASE,
+    ],
+    ['Railway', 'postgres://app:pw@roundhouse.proxy.rlwy.net:41234/railway', { host: 'roundhouse.proxy.rlwy.net', sslmode: 'require' }, BASE],
+    [
+      'Vercel',
+      'postgres://app:pw@ep-x.us-east-1.postgres.vercel-storage.com/verceldb',
+      { host: 'ep-x.us-east-1.postgres.vercel-storage.com', sslmode: 'require' },
+      BASE,
+    ],
+  ])('%s', (_name, url, expected, args) => {
+    const conn = postgres.parseUrl(url);
+    expect(conn).toMatchObject(expected);
+    if (!expected.sslmode) expect(conn.sslmode).toBeUndefined();
+    expect(pgDumpArgs('full', 'S1', conn.preset.excludeSchemas)).toEqual(args);
+  });
+
+  test("Supabase's transaction pooler is refused with the fix; Neon's rewrite is explained", () => {
+    expect(() =>
+      postgres.parseUrl('postgres://p:pw@aws-0-eu-central-1.pooler.supabase.com:6543/postgres', undefined, 'connection URL databases.app.url'),
+    ).toThrow(
+      "Invalid connection URL databases.app.url: Supabase's transaction pooler (port 6543) cannot export the dump's snapshot: use the direct connection db.<project>.supabase.co:5432, or the session pooler on port 5432",
+    );
+    expect(postgres.parseUrl('postgres://app:pw@ep-a-pooler.eu-central-1.aws.neon.tech/db').preset.poolerHint).toBe(
+      "the pooler host was rewritten to the direct endpoint ep-a.eu-central-1.aws.neon.tech (dumps never go through Neon's pooler)",
+    );
+  });
 });

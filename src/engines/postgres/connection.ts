@@ -31,10 +31,18 @@ export function parsePostgresUrl(url: string, provider?: Provider, label = 'conn
     });
   }
   const preset = providerPreset(provider, host);
+  const port = u.port ? Number(u.port) : 5432;
+  if (preset.provider === 'supabase' && /pooler\.supabase\.com$/i.test(host) && port === 6543) {
+    throw new LifeboatError(
+      'CONFIG_INVALID',
+      `Invalid ${label}: Supabase's transaction pooler (port 6543) cannot export the dump's snapshot: use the direct connection db.<project>.supabase.co:5432, or the session pooler on port 5432`,
+      { subject: label },
+    );
+  }
   return {
     engine: 'postgres',
-    host,
-    port: u.port ? Number(u.port) : 5432,
+    host: preset.directHost ?? host,
+    port,
     user: decodeURIComponent(u.username || 'postgres'),
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username || 'postgres'),
     password: u.password ? decodeURIComponent(u.password) : undefined,
