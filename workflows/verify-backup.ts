@@ -67,7 +67,7 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
     restored = true;
     restoreDurationMs = result.restoreDurationMs;
     checks.push({ name: 'checksum', ok: true, value: `sha256 ${backup.sha256} as in the manifest` });
-    checks.push({ name: 'restore', ok: true, value: `pg_restore exited with 0 after ${result.restoreDurationMs} ms` });
+    checks.push({ name: 'restore', ok: true, value: `${result.restoreTool ?? 'pg_restore'} exited with 0 after ${result.restoreDurationMs} ms` });
     checks.push(rowCountCheck(result));
     state.phase = 'checking';
     checks.push(...(await lookup.runVerificationChecks({ database, scratch })));

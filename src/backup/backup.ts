@@ -70,12 +70,14 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
     onProgress: (p: StreamProgress) => ctx.progress({ phase: 'dumping', ...p }),
     classifyDumpFailure: prepared.classifyFailure,
     encrypt: ctx.encryption?.filter,
+    observe: prepared.observe,
   });
   prepared.started();
   const streamed = await streaming;
   log.debug({ backupId: req.backupId, rawBytes: streamed.rawBytes, storedBytes: streamed.storedBytes }, 'dump streamed');
   const dumped = await prepared.finish();
   log.debug({ backupId: req.backupId }, 'dump finished');
+  for (const warning of dumped.warnings ?? []) log.warn({ database: req.database, backupId: req.backupId }, warning);
   return {
     bytes: streamed.storedBytes,
     sha256: streamed.sha256,
@@ -103,8 +105,13 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
           compression: db.compression,
           encryption: ctx.encryption?.manifest ?? null,
         },
-        rowCounts: dumped.rowCounts ? { consistency: dumped.consistency, tables: dumped.rowCounts } : null,
+        rowCounts: dumped.rowCounts
+          ? { consistency: dumped.consistency, ...(dumped.counted ? { counted: dumped.counted } : {}), tables: dumped.rowCounts }
+          : null,
         ...(dumped.position ? { position: dumped.position } : {}),
+        ...(prepared.createOptions?.length ? { createOptions: prepared.createOptions } : {}),
+        ...(dumped.schemaChanges?.length ? { schemaChanges: dumped.schemaChanges } : {}),
+        ...(dumped.warnings?.length ? { warnings: dumped.warnings } : {}),
         workflow: req.workflow,
         lifeboatVersion: LIFEBOAT_VERSION,
       };

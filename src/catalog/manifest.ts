@@ -32,11 +32,19 @@ export const ManifestSchema = z.object({
     z.object({
       /** `same-snapshot`: counted in the exported snapshot the dump itself read. */
       consistency: z.enum(['same-snapshot', 'separate-snapshot']),
+      /** `snapshot-query`: `COUNT(*)` in the dump's snapshot (PostgreSQL); `dump-rows`: the rows of the artifact's INSERT statements (MySQL). */
+      counted: z.enum(['snapshot-query', 'dump-rows']).optional(),
       tables: z.record(z.string(), z.number()),
     }),
   ]),
   /** The replication position the dump is consistent with (MySQL GTID set, binlog file:offset), when the engine knows it exactly. */
-  position: z.object({ kind: z.string(), value: z.string() }).optional(),
+  position: z.object({ kind: z.string(), value: z.string(), binlog: z.string().optional(), exact: z.boolean().optional() }).optional(),
+  /** Options a restore creates the new database with (MySQL: the dumped database's character set and collation). */
+  createOptions: z.array(z.string()).optional(),
+  /** Definitions that changed while the dump ran (MySQL: `--single-transaction` does not isolate DDL). */
+  schemaChanges: z.array(z.object({ object: z.string(), change: z.enum(['created', 'dropped', 'altered']) })).optional(),
+  /** What the dump warned about (DDL during the dump, objects a provider preset left out). */
+  warnings: z.array(z.string()).optional(),
   workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }),
   lifeboatVersion: z.string(),
   /** Present on copies (3-2-1): where this target's artifact was copied from; sha256 re-checked here. */

@@ -89,7 +89,7 @@ export function restoreSummary(r: RestoreResult): string {
   return [
     `Restored ${r.database} backup ${r.backupId} into ${r.target}${r.created ? ' (new database)' : ''}, mode ${r.mode}`,
     `  backup      started ${shortIso(r.backupStartedAt)}, ${formatBytes(r.bytes)} stored, ${formatBytes(r.rawBytes)} dumped, sha256 verified`,
-    `  took        ${formatDuration(r.restoreDurationMs)} (download ${formatDuration(r.downloadMs)}, pg_restore ${formatDuration(r.pgRestoreMs)})`,
+    `  took        ${formatDuration(r.restoreDurationMs)} (download ${formatDuration(r.downloadMs)}, ${r.restoreTool ?? 'pg_restore'} ${formatDuration(r.pgRestoreMs)})`,
     `  row counts  ${rows}`,
     r.approvedBy ? `  approved by ${r.approvedBy}` : '',
     ...r.notes.map((n) => `  note        ${n}`),

@@ -76,7 +76,7 @@ export type StorageConfig = z.infer<typeof StorageSchema>;
 export type S3StorageConfig = z.infer<typeof S3StorageSchema>;
 export type FilesystemStorageConfig = z.infer<typeof FilesystemStorageSchema>;
 
-export const PROVIDERS = ['self-hosted', 'supabase', 'neon', 'railway', 'vercel', 'rds', 'digitalocean', 'planetscale'] as const;
+export const PROVIDERS = ['self-hosted', 'supabase', 'neon', 'railway', 'vercel', 'rds', 'digitalocean', 'planetscale', 'azure'] as const;
 export const ENGINES = ['postgres', 'mysql'] as const;
 export const ENVIRONMENTS = ['production', 'staging', 'development'] as const;
 export const BACKUP_KINDS = ['full', 'schema', 'data'] as const;

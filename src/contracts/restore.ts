@@ -139,7 +139,10 @@ export interface RestoreResult {
   bytes: number;
   rawBytes: number;
   downloadMs: number;
+  /** Time the restore tool ran (`pg_restore`, `mariadb`/`mysql`; the field keeps its first name). */
   pgRestoreMs: number;
+  /** The restore tool that ran (`pg_restore`, `mariadb`); absent in results of older versions. */
+  restoreTool?: string;
   /** Download, checksum, decompression and the restore tool: the measured time to get the data back. */
   restoreDurationMs: number;
   /** Row counts compared with the manifest; null when the backup has none or the mode has no data. */

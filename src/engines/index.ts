@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ENGINES, type LifeboatConfig, type SecretRef } from '../config/schema.js';
 import { registerSecret, resolveSecret } from '../config/secrets.js';
 import { LifeboatError } from '../errors.js';
+import { mysqlEngine } from './mysql/engine.js';
 import { postgresEngine } from './postgres/index.js';
 import type { Provider } from './providers.js';
 import type { Connection, Engine, EngineId } from './types.js';
@@ -10,7 +11,7 @@ import type { Connection, Engine, EngineId } from './types.js';
 export type * from './types.js';
 export { tableKey } from './types.js';
 
-const REGISTRY: Partial<Record<EngineId, Engine>> = { postgres: postgresEngine };
+const REGISTRY: Partial<Record<EngineId, Engine>> = { postgres: postgresEngine, mysql: mysqlEngine };
 
 /** Engines this version backs up and restores. */
 export function supportedEngines(): EngineId[] {
@@ -18,8 +19,8 @@ export function supportedEngines(): EngineId[] {
 }
 
 /**
- * The engine `id`. One the configuration accepts but this version cannot run yet (`mysql`) is
- * refused with UNSUPPORTED; `what` says what was refused, e.g. `Backup of orders`.
+ * The engine `id`. One the configuration accepts but this version cannot run is refused with
+ * UNSUPPORTED; `what` says what was refused, e.g. `Backup of orders`.
  */
 export function engineFor(id: string, what: string, subject: string): Engine {
   const engine = REGISTRY[id as EngineId];

@@ -70,15 +70,32 @@ export interface DumpRequest {
 
 /** A replication position the dump is consistent with (MySQL GTID set or binlog file and offset). */
 export interface ReplicationPosition {
+  /** `gtid` (value: the GTID set or MariaDB GTID position) or `binlog` (value: `file:offset`). */
   kind: string;
   value: string;
+  /** `file:offset` beside a GTID position. */
+  binlog?: string;
+  /** True when read in the dump's own snapshot; false when read just before the dump started. */
+  exact?: boolean;
+}
+
+/** A definition that changed while the dump ran (DDL is not isolated by a consistent snapshot). */
+export interface SchemaChange {
+  object: string;
+  change: 'created' | 'dropped' | 'altered';
 }
 
 export interface DumpOutcome {
   rowCounts: Record<string, number> | null;
   /** `same-snapshot`: counted in the very snapshot the dump read; `separate-snapshot`: close to it only. */
   consistency: 'same-snapshot' | 'separate-snapshot';
+  /** `snapshot-query`: `COUNT(*)` in the dump's snapshot; `dump-rows`: the rows the artifact's INSERT statements hold. */
+  counted?: 'snapshot-query' | 'dump-rows';
   position?: ReplicationPosition;
+  /** Definitions that changed while the dump ran; empty or absent when none did. */
+  schemaChanges?: SchemaChange[];
+  /** What the manifest should say about the dump (DDL seen, what a provider made the engine leave out). */
+  warnings?: string[];
 }
 
 /**
@@ -95,6 +112,10 @@ export interface PreparedDump {
   server: ServerInfo;
   /** Turns the tool's failed exit into a classified error (auth, missing database, version, dump). */
   classifyFailure(exit: ExitInfo): LifeboatError;
+  /** Options to create a restore target like the dumped database (its character set), for the manifest. */
+  createOptions?: string[];
+  /** Sees every raw chunk of the dump before compression (an engine reading its own dump; forces the Node path). */
+  observe?: (chunk: Buffer) => void;
   /** Called once the dump tool has been started (an engine may start counting, or release a lock). */
   started(): void;
   /** After the tool exited with 0: row counts taken in the dump's snapshot, and its position. */
@@ -154,6 +175,10 @@ export interface RestorePlanRequest {
    * `existing`: in one transaction, replacing the artifact's objects, so a failure changes nothing.
    */
   into: 'new' | 'existing';
+  /** The target database (its provider's restore constraints become the plan's notes). */
+  target?: Connection;
+  /** What the manifest says about the dump: its kind and the create options recorded with it. */
+  dumped?: { kind: BackupKind; createOptions?: string[] };
   label: string;
   signal?: AbortSignal;
 }
@@ -178,6 +203,8 @@ export interface RestorePlan {
   createOptions: string[];
   /** With mode `tables`: the requested tables as found in the artifact. */
   tables?: TableRef[];
+  /** What the target's provider asks of a restore (shown with the result). */
+  notes?: string[];
   /** Runs the restore into `conn`'s database; credentials only through a private file. */
   run(conn: Connection, opts: RestoreRun): Promise<void>;
 }

@@ -174,9 +174,12 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     mode: req.mode,
     tables: req.tables,
     into: req.expect,
+    target: target.conn,
+    dumped: { kind: selected.manifest.kind, createOptions: selected.manifest.createOptions },
     label,
     signal: hooks.signal,
   });
+  run.notes.push(...(plan.notes ?? []));
   if (req.expect === 'new') {
     run.notes.push(...(await withServer(target, label, (s) => s.create(target.conn.database, plan.createOptions, run.marker))));
     run.created = true;
@@ -262,6 +265,7 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
       rawBytes: fetched.rawBytes,
       downloadMs: fetched.ms,
       pgRestoreMs: toolMs,
+      restoreTool: run.tool.name,
       restoreDurationMs,
       rowCounts,
       notes: run.notes,

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { takeBackup } from '../../src/backup/backup.js';
 import { parseConfig } from '../../src/config/load.js';
 import { engineFor, resolveConnection, supportedEngines } from '../../src/engines/index.js';
+import { mysqlEngine } from '../../src/engines/mysql/index.js';
 import { pgDumpArgs, pgRestoreArgs, postgresEngine, type PgRestoreOptions } from '../../src/engines/postgres/index.js';
 import { selectBackup } from '../../src/restore/select.js';
 import { resolveTarget } from '../../src/restore/target.js';
@@ -28,53 +29,38 @@ function config(dir: string) {
   });
 }
 
-test('the registry runs postgres and refuses mysql (reserved) and unknown engines with UNSUPPORTED, naming what was refused', () => {
-  expect(supportedEngines()).toEqual(['postgres']);
+test('the registry runs postgres and mysql and refuses unknown engines with UNSUPPORTED, naming what was refused', () => {
+  expect(supportedEngines()).toEqual(['postgres', 'mysql']);
   expect(engineFor('postgres', 'Backup of orders', 'orders')).toBe(postgresEngine);
+  expect(engineFor('mysql', 'Backup of shop', 'shop')).toBe(mysqlEngine);
   expect(postgresEngine).toMatchObject({ id: 'postgres', name: 'PostgreSQL', formats: ['pg_dump-custom'] });
-  const refusal = (id: string) => {
-    try {
-      engineFor(id, 'Backup of shop', 'shop');
-    } catch (err) {
-      return err;
-    }
-    throw new Error(`engine ${id} was not refused`);
-  };
-  expect(refusal('mysql')).toMatchObject({
+  expect(mysqlEngine).toMatchObject({ id: 'mysql', name: 'MySQL/MariaDB', formats: ['sql'] });
+  let refusal: unknown;
+  try {
+    engineFor('oracle', 'Backup of shop', 'shop');
+  } catch (err) {
+    refusal = err;
+  }
+  expect(refusal).toMatchObject({
     code: 'UNSUPPORTED',
     nonRetryable: true,
     subject: 'shop',
-    message: 'Backup of shop refused: engine mysql is not supported yet (this version supports postgres)',
-  });
-  expect(refusal('oracle')).toMatchObject({
-    code: 'UNSUPPORTED',
-    message: 'Backup of shop refused: engine oracle is unknown (this version supports postgres)',
+    message: 'Backup of shop refused: engine oracle is unknown (this version supports postgres, mysql)',
   });
 });
 
-test('a mysql database is refused by backup, restore and verification before anything is touched', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-engines-'));
-  const cfg = config(dir);
-  const backup = takeBackup(
-    cfg,
-    { database: 'shop', kind: 'full', backupId: 'b1', workflow: { workflowId: 'w', runId: 'r', attempt: 1 } },
-    captureLogger().logger,
-  );
-  await expect(backup).rejects.toMatchObject({
-    code: 'UNSUPPORTED',
-    message: 'Backup of shop refused: engine mysql is not supported yet (this version supports postgres)',
-  });
-  expect(await openStorage(cfg, 'local').list('')).toEqual([]);
-
-  expect(() => resolveTarget(cfg, 'shop', 'lb_verify_shop_x', true)).toThrow(
-    'Restore of shop into lb_verify_shop_x refused: engine mysql is not supported yet (this version supports postgres)',
-  );
+test('a mysql database resolves to the MySQL engine; a restore across engines is refused before anything is touched', () => {
+  const cfg = config(mkdtempSync(path.join(os.tmpdir(), 'lb-engines-')));
+  const scratch = resolveTarget(cfg, 'shop', 'lb_verify_shop_x', true);
+  expect(scratch.engine).toBe(mysqlEngine);
+  expect(scratch.conn).toMatchObject({ engine: 'mysql', host: 'db.internal', port: 3306, user: 'app', database: 'lb_verify_shop_x', password: PASSWORD });
+  expect(scratch.server.database).toBe('shop');
   expect(() => resolveTarget(cfg, 'orders', 'replica')).toThrow(
-    'Restore of orders into replica refused: engine mysql is not supported yet (this version supports postgres)',
+    'Restore of orders into replica refused: the backup is PostgreSQL and the target is MySQL/MariaDB',
   );
 });
 
-test('a committed mysql backup (written by a later version) is refused by restore with UNSUPPORTED', async () => {
+test('a backup whose format its engine does not restore is refused with UNSUPPORTED', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-engines-'));
   const cfg = config(dir);
   const storage = openStorage(cfg, 'local');
@@ -82,11 +68,11 @@ test('a committed mysql backup (written by a later version) is refused by restor
   const manifest = {
     formatVersion: 1,
     backupId: 'b-mysql',
-    database: 'orders',
+    database: 'shop',
     kind: 'full',
     engine: 'mysql',
     provider: 'self-hosted',
-    format: 'sql',
+    format: 'pg_dump-custom',
     server: { version: '10.11.6', flavour: 'mariadb' },
     tool: { name: 'mariadb-dump', version: '10.11.6' },
     startedAt: at,
@@ -95,7 +81,7 @@ test('a committed mysql backup (written by a later version) is refused by restor
     rawBytes: 1,
     artifact: {
       storage: 'local',
-      key: 'orders/backups/b-mysql/b-mysql.a1-000000.sql.zst',
+      key: 'shop/backups/b-mysql/b-mysql.a1-000000.sql.zst',
       bytes: 1,
       sha256: '0'.repeat(64),
       compression: { codec: 'zstd', level: 1 },
@@ -105,15 +91,18 @@ test('a committed mysql backup (written by a later version) is refused by restor
     workflow: { workflowId: 'w', runId: 'r', attempt: 1 },
     lifeboatVersion: '9.9.9',
   };
-  await storage.put(keys.manifest('orders', 'b-mysql'), JSON.stringify(manifest));
-  await expect(selectBackup(cfg, 'orders', 'b-mysql', 'full')).rejects.toMatchObject({
+  await storage.put(keys.manifest('shop', 'b-mysql'), JSON.stringify(manifest));
+  await expect(selectBackup(cfg, 'shop', 'b-mysql', 'full')).rejects.toMatchObject({
     code: 'UNSUPPORTED',
-    message: 'Restore of orders backup b-mysql refused: engine mysql is not supported yet (this version supports postgres)',
+    message: expect.stringMatching(/^Restore of shop failed: backup b-mysql is a pg_dump-custom artifact, which the MySQL\/MariaDB engine does not restore/),
   });
-  await expect(selectBackup(cfg, 'orders', 'latest', 'full', 'Verification')).rejects.toMatchObject({
-    code: 'UNSUPPORTED',
-    message: expect.stringMatching(/^Verification of orders backup b-mysql refused/),
-  });
+  const backup = takeBackup(
+    cfg,
+    { database: 'shop', kind: 'full', backupId: 'b2', workflow: { workflowId: 'w', runId: 'r', attempt: 1 } },
+    captureLogger().logger,
+  );
+  await expect(backup).rejects.toMatchObject({ code: 'CONNECTION_FAILED' });
+  expect((await storage.list('')).map((o) => o.key)).toEqual([keys.manifest('shop', 'b-mysql')]);
 });
 
 test('a connection URL that cannot be parsed is named by its configuration path, never shown', () => {

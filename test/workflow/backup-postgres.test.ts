@@ -97,6 +97,7 @@ test('a full backup is stored as zstd pg_dump custom format whose sha256 matches
   }
   // Row counts were taken in the dump's snapshot and equal the source's.
   expect(manifest.rowCounts?.consistency).toBe('same-snapshot');
+  expect(manifest.rowCounts?.counted).toBe('snapshot-query');
   for (const t of tables) {
     const [schema, name] = t.split('.');
     const n = await withPg(dbName, async (c) => Number((await c.query(`select count(*) from "${schema}"."${name}"`)).rows[0].count));

@@ -29,3 +29,4 @@ export {
   type AdminConnection,
 } from './target.js';
 export type * from './types.js';
+export { mysqlEngine } from './engine.js';

@@ -13,14 +13,20 @@ export async function serverInfo(client: pg.Client): Promise<ServerInfo> {
 }
 
 /** Ordinary tables that pg_dump dumps (no catalogs, no extension members, no partitioned parents). */
-export async function listTables(client: pg.Client): Promise<TableRef[]> {
-  const r = await client.query<TableRef>(`
+export async function listTables(client: pg.Client, excludeSchemas: string[] = []): Promise<TableRef[]> {
+  // `pg_dump --exclude-schema` patterns as LIKE patterns (`graphql*` -> `graphql%`, `_` literal).
+  const like = excludeSchemas.map((p) => p.replace(/[\\%_]/g, (ch) => `\\${ch}`).replace(/\*/g, '%'));
+  const r = await client.query<TableRef>(
+    `
     select n.nspname as schema, c.relname as name
       from pg_class c join pg_namespace n on n.oid = c.relnamespace
      where c.relkind = 'r'
        and n.nspname <> 'information_schema' and n.nspname !~ '^pg_'
        and not exists (select 1 from pg_depend d where d.classid = 'pg_class'::regclass and d.objid = c.oid and d.deptype = 'e')
-     order by 1, 2`);
+       and not (n.nspname like any ($1::text[]))
+     order by 1, 2`,
+    [like],
+  );
   return r.rows;
 }
 

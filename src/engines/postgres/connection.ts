@@ -4,7 +4,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { LifeboatError } from '../../errors.js';
 import { describeExit, type ExitInfo } from '../../pipeline/process.js';
-import { providerPreset, type Provider } from '../providers.js';
+import { PLANETSCALE_HOST, providerPreset, type Provider } from '../providers.js';
 import type { Connection } from '../types.js';
 
 /** A PostgreSQL connection (the engine-neutral {@link Connection}). */
@@ -25,11 +25,24 @@ export function parsePostgresUrl(url: string, provider?: Provider, label = 'conn
     throw new LifeboatError('CONFIG_INVALID', `Invalid ${label}: scheme ${u.protocol} is not postgres:`, { subject: label });
   }
   const host = decodeURIComponent(u.hostname || u.searchParams.get('host') || 'localhost').replace(/^\[|\]$/g, '');
+  if (provider === 'planetscale' || (!provider && PLANETSCALE_HOST.test(host))) {
+    throw new LifeboatError('CONFIG_INVALID', `Invalid ${label}: PlanetScale hosts MySQL, not PostgreSQL: set engine: mysql and a mysql:// URL`, {
+      subject: label,
+    });
+  }
   const preset = providerPreset(provider, host);
+  const port = u.port ? Number(u.port) : 5432;
+  if (preset.provider === 'supabase' && /pooler\.supabase\.com$/i.test(host) && port === 6543) {
+    throw new LifeboatError(
+      'CONFIG_INVALID',
+      `Invalid ${label}: Supabase's transaction pooler (port 6543) cannot export the dump's snapshot: use the direct connection db.<project>.supabase.co:5432, or the session pooler on port 5432`,
+      { subject: label },
+    );
+  }
   return {
     engine: 'postgres',
-    host,
-    port: u.port ? Number(u.port) : 5432,
+    host: preset.directHost ?? host,
+    port,
     user: decodeURIComponent(u.username || 'postgres'),
     database: decodeURIComponent(u.pathname.replace(/^\//, '')) || decodeURIComponent(u.username || 'postgres'),
     password: u.password ? decodeURIComponent(u.password) : undefined,

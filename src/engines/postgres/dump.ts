@@ -7,9 +7,10 @@ import { classifyPgError, classifyToolFailure, connectPg, libpqEnv, type LibpqEn
 import { findPgTool } from './tools.js';
 
 /** The `pg_dump` arguments of a backup kind (the connection and password go through the environment). */
-export function pgDumpArgs(kind: BackupKind, snapshot?: string): string[] {
+export function pgDumpArgs(kind: BackupKind, snapshot?: string, excludeSchemas: string[] = []): string[] {
   const args = ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000'];
   if (snapshot) args.push(`--snapshot=${snapshot}`);
+  for (const s of excludeSchemas) args.push(`--exclude-schema=${s}`);
   if (kind === 'schema') args.push('--schema-only');
   if (kind === 'data') args.push('--data-only');
   return args;
@@ -53,7 +54,7 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
     const tool = await findPgTool('pg_dump', server.major, req.label, req.toolsDir);
     const snapshot = await openSnapshot(exporter, req.label, log);
     const wantCounts = req.rowCounts && req.kind !== 'schema';
-    const tables = wantCounts ? await listTables(exporter) : [];
+    const tables = wantCounts ? await listTables(exporter, conn.preset.excludeSchemas) : [];
     env = await libpqEnv(conn, req.session);
     let counting: Promise<Record<string, number>> | undefined;
     const count = () => {
@@ -62,7 +63,7 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
       return counting;
     };
     return {
-      command: { tool: 'pg_dump', file: tool.path, args: pgDumpArgs(req.kind, snapshot), env: env.env },
+      command: { tool: 'pg_dump', file: tool.path, args: pgDumpArgs(req.kind, snapshot, conn.preset.excludeSchemas), env: env.env },
       format: 'pg_dump-custom',
       extension: '.dump',
       tool,
@@ -78,7 +79,7 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
             })
           : null;
         await exporter.query('commit').catch(() => undefined);
-        return { rowCounts, consistency: snapshot ? 'same-snapshot' : 'separate-snapshot' };
+        return { rowCounts, consistency: snapshot ? 'same-snapshot' : 'separate-snapshot', ...(rowCounts ? { counted: 'snapshot-query' as const } : {}) };
       },
       close,
     };
