@@ -3,6 +3,8 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
+import mysql from 'mysql2/promise';
+import { mariadbServerBinaries, startEphemeralMariadb } from '../../dev/mariadb.js';
 import { createBucket, pgUrl, repoRoot, services, uniqueName, withPg } from '../harness/services.js';
 
 // `lifeboat init` and `lifeboat doctor` through the CLI against the suite's real Temporal server,
@@ -121,4 +123,48 @@ databases:
   expect(r.stdout).toMatch(/3 check\(s\) failed\./);
   expect(`${r.stdout}${r.stderr}`).not.toContain('not-the-password');
   expect(`${r.stdout}${r.stderr}`).not.toContain(s.s3.secretAccessKey);
+});
+
+const mariadb = mariadbServerBinaries();
+if ('missing' in mariadb) console.warn(`doctor's MySQL check is not tested: ${mariadb.missing}`);
+
+('missing' in mariadb ? test.skip : test)('doctor probes a MariaDB database: version, a dump tool of its flavour, privileges', async () => {
+  const s = services();
+  const server = await startEphemeralMariadb({});
+  try {
+    const admin = await mysql.createConnection({ host: server.host, port: server.port, user: server.user, password: server.password });
+    await admin.query('CREATE DATABASE shop');
+    await admin.query('CREATE TABLE shop.items (id INT PRIMARY KEY)');
+    await admin.end();
+    const bucket = await createBucket('lb-doctor-my');
+    const file = path.join(dir, 'mysql.yaml');
+    writeFileSync(
+      file,
+      `temporal: { taskQueue: lb-doctor-my }
+storage:
+  primary: { type: s3, bucket: ${bucket}, endpoint: "${s.s3.endpoint}", forcePathStyle: true, region: us-east-1, accessKeyId: ${s.s3.accessKeyId}, secretAccessKey: { env: DOCTOR_S3_SECRET } }
+databases:
+  shop: { engine: mysql, url: { env: DOCTOR_MY_URL } }
+`,
+    );
+    const r = await lifeboat(['-c', file, 'doctor', '--json'], {
+      DOCTOR_MY_URL: server.url('shop'),
+      DOCTOR_S3_SECRET: s.s3.secretAccessKey,
+      TEMPORAL_ADDRESS: s.temporal.address,
+    });
+    const report = JSON.parse(r.stdout) as { checks: Array<{ part: string; check: string; status: string; detail: string }> };
+    const db = report.checks.filter((c) => c.part === 'database shop');
+    expect(db.map((c) => [c.check, c.status])).toEqual([
+      ['reachable', 'ok'],
+      ['dump tool', 'ok'],
+      ['privileges', 'ok'],
+      ['size', 'ok'],
+    ]);
+    expect(db[0]!.detail).toMatch(/^MySQL\/MariaDB \d+\.\d+.*MariaDB/);
+    expect(db[1]!.detail).toMatch(/^(mariadb-dump|mysqldump) /);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).not.toContain(server.password);
+  } finally {
+    await server.stop();
+  }
 });

@@ -5,6 +5,7 @@ import type { DumpRequest, Engine, PreparedDump, ReplicationPosition } from '../
 import { mysqlServer, parseUrl, toMysql } from './adapter.js';
 import { classifyMysqlError } from './client.js';
 import { prepareDump as prepareMysqlDump, type BinlogPosition } from './dump.js';
+import { probe } from './probe.js';
 import { planRestore, restoreTool } from './restore-plan.js';
 import { charsetOptions, openDatabase, openServer } from './sessions.js';
 import { REGISTRY_SCHEMA } from './target.js';
@@ -67,6 +68,7 @@ export const mysqlEngine: Engine = {
   openServer: (conn, avoid, label) => openServer(toMysql(conn), avoid, label),
   restoreTool,
   planRestore,
+  probe,
   classifyError: classifyMysqlError,
 };
 
