@@ -88,8 +88,7 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
   const outcome = !error && checks.every((c) => c.ok) ? 'passed' : 'failed';
   const record: VerificationRecord = {
     formatVersion: 1,
-    database,
-    backupId: backup.backupId,
+    ...{ database, backupId: backup.backupId, sha256: backup.sha256, storage: backup.storage },
     verifiedAt: new Date().toISOString(),
     outcome,
     checks,

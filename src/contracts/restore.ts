@@ -169,6 +169,10 @@ export interface VerificationRecord {
   scratchDatabase: string;
   workflow: WorkflowRef;
   error?: string;
+  /** The stored artifact's sha256 this record vouches for: a target whose copy differs does not count it. */
+  sha256?: string;
+  /** The storage target whose artifact was restored. */
+  storage?: string;
 }
 
 export interface VerifyResult extends VerificationRecord {
