@@ -294,12 +294,15 @@ databases: { shop: { engine: postgres, url: { env: LB_CLI_UNSET_URL } } }
   expect(verified).toMatchObject({ ok: true, database: 'shop', outcome: 'passed' });
 });
 
-if (chinookFile) {
-  describe('Chinook conformance', () => {
+// Skipped, with the reason in its name, when the fixture is absent: never a placeholder that passes.
+if (!chinookFile) console.warn(`Chinook conformance is skipped: fixture ${CHINOOK} not found (set LIFEBOAT_FIXTURES_DIR)`);
+(chinookFile ? describe : describe.skip)(
+  `Chinook conformance${chinookFile ? '' : ` (skipped: fixture ${CHINOOK} not found, set LIFEBOAT_FIXTURES_DIR)`}`,
+  () => {
     beforeAll(async () => {
       await withPg('postgres', (c) => c.query(`create database ${db.chinook}`));
       // The script creates and connects to its own database; load it into ours instead.
-      const sql = readFileSync(chinookFile, 'utf8')
+      const sql = readFileSync(chinookFile!, 'utf8')
         .split('\n')
         .filter((l) => !/^\s*(DROP DATABASE|CREATE DATABASE|\\c(onnect)?\s)/i.test(l))
         .join('\n');
@@ -328,10 +331,5 @@ if (chinookFile) {
       expect(source.track).toBe(3503);
       expect(await counts(target)).toEqual(source);
     });
-  });
-} else {
-  test(`Chinook conformance is not run: ../shared/fixtures/${CHINOOK} is absent`, () => {
-    console.warn(`Chinook conformance not run: fixture ${CHINOOK} not found (set LIFEBOAT_FIXTURES_DIR or add ../shared/fixtures)`);
-    expect(fixturePath(CHINOOK)).toBeUndefined();
-  });
-}
+  },
+);
