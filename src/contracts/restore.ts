@@ -52,6 +52,8 @@ export const RestoreInputSchema = z
       max: 7 * 86_400_000,
       describe: 'expected a duration from 1s to 7 days, such as "30 minutes" or "1 hour"',
     }).default('1 hour'),
+    /** Who asks for the restore (the CLI sends the OS user); with four eyes on, they may not approve it. */
+    requestedBy: personName('requester').optional(),
   })
   .superRefine((v, ctx) => {
     if (v.mode === 'tables' && !v.tables) {
@@ -111,6 +113,8 @@ export interface TargetInspection {
   reasons: string[];
   /** Who may approve (from the configuration). */
   approvers: string[];
+  /** Four eyes: the requester may not approve (protected target or the source itself, and `fourEyes` on for the database). */
+  fourEyes?: boolean;
 }
 
 export interface RowCountMismatch {
@@ -190,6 +194,7 @@ export interface RestoreState {
   backup?: BackupSummary;
   inspection?: TargetInspection;
   approvalDeadline?: string;
+  requestedBy?: string;
   approvedBy?: string;
   result?: RestoreResult;
   error?: string;
@@ -204,6 +209,31 @@ export interface VerifyState {
   backup?: BackupSummary;
   scratchDatabase?: string;
   checks: VerificationCheck[];
+}
+
+/**
+ * Why `approver` may not approve a restore that needs an approval, or undefined when they may: an
+ * allowed approver, and with four eyes someone other than the requester. The one rule of the
+ * workflow and of `restore --local`.
+ */
+export function approvalRefusal(
+  database: string,
+  inspection: Pick<TargetInspection, 'approvers' | 'fourEyes'>,
+  approver: string,
+  requestedBy?: string,
+): string | undefined {
+  const allowed = inspection.approvers;
+  if (!allowed.includes(approver)) {
+    return `${approver} is not an approver (allowed: ${allowed.length ? allowed.join(', ') : 'none configured; set approvers: in the configuration'})`;
+  }
+  if (!inspection.fourEyes) return undefined;
+  if (requestedBy === undefined) {
+    return `four eyes apply (databases.${database}.fourEyes) and the requester of this restore is unknown: start it with requestedBy, as the CLI does`;
+  }
+  if (requestedBy === approver) {
+    return `${approver} requested this restore and may not approve it: four eyes apply (databases.${database}.fourEyes), another approver must approve`;
+  }
+  return undefined;
 }
 
 /** Approves a restore that waits for one: `{ "approver": "alice", "target": "<the target typed out>" }`. */

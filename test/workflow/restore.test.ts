@@ -56,7 +56,8 @@ beforeAll(async () => {
   });
   process.env.LB_TEST_STAGING_URL = pgUrl(db.staging, role);
   cfg.targets = { staging: { engine: 'postgres', url: { env: 'LB_TEST_STAGING_URL' }, protected: true } };
-  cfg.approvers = ['alice'];
+  // The OS user approves the CLI's restore below (approvals are made as the OS user).
+  cfg.approvers = ['alice', os.userInfo().username];
   w = await startWorker(cfg, { heartbeatIntervalMs: 300 });
 });
 
@@ -223,14 +224,14 @@ test('a protected target needs an approval: without one the restore fails and ch
   const handle = await w.client.workflow.start('restoreDatabase', {
     taskQueue: cfg.temporal.taskQueue,
     workflowId: uniqueName('restore-staging'),
-    args: [{ database: 'shop', target: 'staging', approvalTimeout: '1 minute' }],
+    args: [{ database: 'shop', target: 'staging', approvalTimeout: '1 minute', requestedBy: 'bob' }],
   });
   await waitForPhase(handle, 'awaiting-approval');
   const state = await handle.query(restoreProgressQuery);
-  expect(state.inspection).toMatchObject({ protected: true, exists: true, isSource: false, approvers: ['alice'] });
+  expect(state.inspection).toMatchObject({ protected: true, exists: true, isSource: false, approvers: ['alice', os.userInfo().username], fourEyes: true });
 
   expect(await updateRejection(handle.executeUpdate(approveUpdate, { args: [{ approver: 'mallory', target: 'staging' }] }))).toBe(
-    'Approval of the restore into staging rejected: mallory is not an approver (allowed: alice)',
+    `Approval of the restore into staging rejected: mallory is not an approver (allowed: alice, ${os.userInfo().username})`,
   );
   expect(await updateRejection(handle.executeUpdate(approveUpdate, { args: [{ approver: 'alice', target: 'stagign' }] }))).toBe(
     'Approval of the restore into staging rejected: the target must be typed out exactly: expected "staging", got "stagign"',
@@ -281,11 +282,12 @@ databases: { shop: { engine: postgres, url: { env: LB_CLI_UNSET_URL } } }
       throw new Error(`lifeboat ${args.join(' ')} printed no JSON result:\n${r.stdout}\n${r.stderr}`);
     }
   };
-  const restored = await cli('restore', 'shop', '--target', target, '--approve', target, '--approver', 'alice', '--json');
+  // Not protected, only non-empty: no four eyes, so the requester (the OS user, an approver) may approve.
+  const restored = await cli('restore', 'shop', '--target', target, '--approve', target, '--json');
   expect(restored).toMatchObject({
     ok: true,
     workflowId: `restore:${target}`,
-    approvedBy: 'alice',
+    approvedBy: os.userInfo().username,
     created: false,
     rowCounts: { compared: 5, mismatches: [] },
   });
