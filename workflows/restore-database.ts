@@ -77,6 +77,7 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
       privileges: req.privileges,
       jobs: req.jobs,
       expect: inspection.exists ? 'existing' : 'new',
+      overwrite: req.overwrite,
       approvedBy: state.approvedBy,
     });
     state.result = result;

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { getDatabase } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import {
+  OVERWRITE_MODES,
   PRIVILEGE_MODES,
   RESTORE_MODES,
   RestoreInputSchema,
@@ -29,6 +30,7 @@ interface RestoreOptions {
   mode?: string;
   tables?: string;
   privileges: string;
+  overwrite?: string;
   jobs?: number;
   approve?: string;
   approver?: string;
@@ -56,6 +58,7 @@ function restoreRequest(database: string, opts: RestoreOptions): RestoreRequestI
     mode: opts.mode ?? (tables ? 'tables' : 'full'),
     ...(tables ? { tables } : {}),
     privileges: opts.privileges,
+    ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
     ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
     ...(opts.approvalTimeout ? { approvalTimeout: opts.approvalTimeout } : {}),
     requestedBy: osUser(),
@@ -112,6 +115,9 @@ function registerRestore(program: Command, config: ConfigLoader): void {
     .addOption(new Option('-m, --mode <mode>', 'what to restore (default: full; tables with --tables)').choices([...RESTORE_MODES]))
     .option('--tables <list>', 'comma-separated tables to restore, as schema.table')
     .addOption(new Option('--privileges <mode>', 'skip or restore owners and grants').choices([...PRIVILEGE_MODES]).default('skip'))
+    .addOption(
+      new Option('--overwrite <how>', 'over an existing database: swap (restore beside it, then rename; default) or in-place').choices([...OVERWRITE_MODES]),
+    )
     .option('-j, --jobs <n>', 'parallel pg_restore jobs (new databases only)', (v) => Number(v))
     .option('--approve <target>', 'approve overwriting the target: type its name out')
     .option('--approver <name>', 'optional check: must be your OS user name (approvals are made as the OS user)')

@@ -6,6 +6,8 @@ import { compactTimestamp, databaseName, durationField, isoSecond, personName, t
 export const RESTORE_MODES = ['full', 'schema', 'data', 'tables'] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
 export const PRIVILEGE_MODES = ['skip', 'restore'] as const;
+export const OVERWRITE_MODES = ['swap', 'in-place'] as const;
+export type OverwriteMode = (typeof OVERWRITE_MODES)[number];
 export type PrivilegeMode = (typeof PRIVILEGE_MODES)[number];
 
 const BACKUP_SELECTOR_MESSAGE = 'expected a backup id, "latest", "latest-verified" or { "before": "<ISO time>" }';
@@ -52,6 +54,12 @@ export const RestoreInputSchema = z
       max: 7 * 86_400_000,
       describe: 'expected a duration from 1s to 7 days, such as "30 minutes" or "1 hour"',
     }).default('1 hour'),
+    /**
+     * Over an existing database: `swap` (default) restores into a new database, checks its row
+     * counts, then swaps it in under the old name (the old one kept as `<name>_before_<time>`);
+     * `in-place` restores into it in one transaction (`--clean --if-exists`).
+     */
+    overwrite: z.enum(OVERWRITE_MODES, { error: 'expected "swap" or "in-place"' }).default('swap'),
     /** Who asks for the restore (the CLI sends the OS user); with four eyes on, they may not approve it. */
     requestedBy: personName('requester').optional(),
   })
@@ -139,6 +147,8 @@ export interface RestoreResult {
   mode: RestoreMode;
   /** True when the restore created the target database. */
   created: boolean;
+  /** Restore-and-swap: the name the previous database is kept under. */
+  keptAs?: string;
   approvedBy?: string;
   bytes: number;
   rawBytes: number;

@@ -70,6 +70,7 @@ export async function restoreLocally(cfg: LifeboatConfig, input: RestoreRequestI
       privileges: input.privileges,
       jobs: input.jobs,
       expect: inspection.exists ? 'existing' : 'new',
+      overwrite: input.overwrite,
       owner: `local:${process.pid}:${randomBytes(4).toString('hex')}`,
       approvedBy,
     },

@@ -138,7 +138,7 @@ test('--local keeps the safety rules: a protected target needs --approve with it
   expect(await count(db.prot, 'keep_me')).toBe(1);
   await expect(count(db.prot, 'shop.orders')).rejects.toThrow(/does not exist/);
 
-  const approved = await lifeboat('restore', 'shop', '--target', 'prot', '--local', '--approve', 'prot', '--json');
+  const approved = await lifeboat('restore', 'shop', '--target', 'prot', '--local', '--approve', 'prot', '--overwrite', 'in-place', '--json');
   expect(approved).toMatchObject({ code: 0 });
   expect(JSON.parse(approved.stdout)).toMatchObject({ ok: true, created: false, approvedBy: os.userInfo().username });
   expect(await count(db.prot, 'shop.orders')).toBe(await count(db.shop, 'shop.orders'));

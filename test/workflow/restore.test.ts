@@ -224,7 +224,7 @@ test('a protected target needs an approval: without one the restore fails and ch
   const handle = await w.client.workflow.start('restoreDatabase', {
     taskQueue: cfg.temporal.taskQueue,
     workflowId: uniqueName('restore-staging'),
-    args: [{ database: 'shop', target: 'staging', approvalTimeout: '1 minute', requestedBy: 'bob' }],
+    args: [{ database: 'shop', target: 'staging', approvalTimeout: '1 minute', requestedBy: 'bob', overwrite: 'in-place' }],
   });
   await waitForPhase(handle, 'awaiting-approval');
   const state = await handle.query(restoreProgressQuery);
@@ -283,7 +283,7 @@ databases: { shop: { engine: postgres, url: { env: LB_CLI_UNSET_URL } } }
     }
   };
   // Not protected, only non-empty: no four eyes, so the requester (the OS user, an approver) may approve.
-  const restored = await cli('restore', 'shop', '--target', target, '--approve', target, '--json');
+  const restored = await cli('restore', 'shop', '--target', target, '--approve', target, '--overwrite', 'in-place', '--json');
   expect(restored).toMatchObject({
     ok: true,
     workflowId: `restore:${target}`,
