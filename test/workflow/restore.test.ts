@@ -189,6 +189,10 @@ test('one flipped byte in a stored artifact fails verification and restore with 
   );
   expect(r.message).toContain(location);
   expect(await databaseExists(target)).toBe(false);
+  // The corrupt backup is never counted as good: latest-verified does not pick it.
+  const lv = await failureOf(restore({ database: 'corrupt', target, backup: 'latest-verified' }));
+  expect(lv).toEqual({ type: 'BACKUP_NOT_FOUND', message: 'Restore of corrupt failed: no committed full backup whose newest verification passed in primary' });
+  expect(await databaseExists(target)).toBe(false);
 });
 
 async function waitForPhase(handle: WorkflowHandle, phase: string): Promise<void> {
