@@ -1,11 +1,9 @@
 import { Context } from '@temporalio/activity';
-import { databaseStorageNames } from '../src/config/load.js';
-import { openStorage } from '../src/storage/index.js';
 import { selectBackup, summarize } from '../src/restore/select.js';
 import { dropScratchDatabase, inspectTarget } from '../src/restore/target.js';
 import { restoreBackup, type RestoreRequest } from '../src/restore/restore.js';
 import { runVerifyChecks } from '../src/restore/checks.js';
-import { writeVerification } from '../src/restore/verification.js';
+import { writeVerificationToTargets } from '../src/restore/verification.js';
 import type {
   BackupSelector,
   BackupSummary,
@@ -70,11 +68,9 @@ export function createRestoreActivities(deps: ActivityDeps) {
       return dropScratchDatabase(cfg, input.database, input.scratch);
     },
 
-    /** Writes a verification record next to the backup's manifest; returns its key. */
+    /** Writes a verification record next to the backup's manifest on every target holding it; returns its key. */
     async recordVerification(input: { record: VerificationRecord; storage: string }): Promise<string> {
-      const names = databaseStorageNames(cfg, input.record.database);
-      const storage = openStorage(cfg, names.includes(input.storage) ? input.storage : names[0]!);
-      return writeVerification(storage, input.record);
+      return writeVerificationToTargets(cfg, input.record, input.storage, activityLogger(deps.logger));
     },
   };
 }

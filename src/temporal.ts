@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { clientIdentity } from './identity.js';
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { ConfigDataSource } from '@temporalio/envconfig';
@@ -79,7 +80,7 @@ export function describeAddress(cfg: LifeboatConfig): string {
 export async function connectClient(cfg: LifeboatConfig): Promise<Client> {
   const s = connectionSettings(cfg);
   const connection = await Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey, metadata: s.metadata, connectTimeout: '10s' });
-  return new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: lifeboatDataConverter(cfg) });
+  return new Client({ connection, namespace: cfg.temporal.namespace, dataConverter: lifeboatDataConverter(cfg), identity: clientIdentity() });
 }
 
 export async function connectWorkerConnection(cfg: LifeboatConfig): Promise<NativeConnection> {

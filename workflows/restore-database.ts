@@ -2,6 +2,7 @@ import { condition, setHandler } from '@temporalio/workflow';
 import {
   ApprovalSchema,
   RestoreInputSchema,
+  approvalRefusal,
   approveRestoreUpdate,
   describeIssues,
   describeRowCountMismatches,
@@ -20,13 +21,14 @@ import { parseInput } from './validation.js';
  * `{ "database": "orders", "backup": "latest", "target": "orders_restore", "mode": "full" }`.
  *
  * A target that exists and is not empty, is protected, or is the source itself is only touched
- * after an `approve` update from an allowed approver who types the target out; without one before
+ * after an `approve` update from an allowed approver who types the target out (with four eyes, not
+ * the requester: a protected target or the source itself of a production database); without one before
  * `approvalTimeout`, the workflow fails with "approval required" and nothing is changed.
  * Afterwards every restored table's row count must equal the manifest's.
  */
 export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) => {
   const req = parseInput(RestoreInputSchema, input, 'restoreDatabase');
-  const state: RestoreState = { phase: 'resolving', database: req.database, target: req.target };
+  const state: RestoreState = { phase: 'resolving', database: req.database, target: req.target, requestedBy: req.requestedBy };
   setHandler(restoreProgressQuery, () => state);
   setHandler(
     approveRestoreUpdate,
@@ -43,12 +45,8 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
         if (!parsed.success) return refuse(describeIssues(parsed.error));
         if (state.phase !== 'awaiting-approval') return refuse(`no approval is pending (the restore is ${state.phase})`);
         if (parsed.data.target !== req.target) return refuse(`the target must be typed out exactly: expected "${req.target}", got "${parsed.data.target}"`);
-        const allowed = state.inspection?.approvers ?? [];
-        if (!allowed.includes(parsed.data.approver)) {
-          return refuse(
-            `${parsed.data.approver} is not an approver (allowed: ${allowed.length ? allowed.join(', ') : 'none configured; set approvers: in the configuration'})`,
-          );
-        }
+        const why = approvalRefusal(req.database, state.inspection ?? { approvers: [] }, parsed.data.approver, req.requestedBy);
+        if (why) return refuse(why);
       },
     },
   );
@@ -79,6 +77,7 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
       privileges: req.privileges,
       jobs: req.jobs,
       expect: inspection.exists ? 'existing' : 'new',
+      overwrite: req.overwrite,
       approvedBy: state.approvedBy,
     });
     state.result = result;

@@ -13,6 +13,7 @@ import {
   type VerificationRecord,
   type VerifyState,
   type WorkflowTypes,
+  withSubject,
 } from '../src/contracts/index.js';
 import { lookup, restorer } from './activities.js';
 import { parseInput } from './validation.js';
@@ -88,8 +89,7 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
   const outcome = !error && checks.every((c) => c.ok) ? 'passed' : 'failed';
   const record: VerificationRecord = {
     formatVersion: 1,
-    database,
-    backupId: backup.backupId,
+    ...{ database, backupId: backup.backupId, sha256: backup.sha256, storage: backup.storage },
     verifiedAt: new Date().toISOString(),
     outcome,
     checks,
@@ -111,7 +111,7 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
     const type = error ? failureCause(error).type : undefined;
     throw lifeboatFailure(
       isErrorCode(type) ? type : 'VERIFICATION_FAILED',
-      `${subject} failed: ${error ? innermostMessage(error) : describeFailedChecks(checks)}`,
+      withSubject(subject, error ? innermostMessage(error) : describeFailedChecks(checks)),
     );
   }
   state.phase = 'done';

@@ -3,6 +3,7 @@ import { pino } from 'pino';
 import { getDatabase } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import {
+  OVERWRITE_MODES,
   PRIVILEGE_MODES,
   RESTORE_MODES,
   RestoreInputSchema,
@@ -16,9 +17,10 @@ import {
   type WorkflowTypes,
 } from '../contracts/index.js';
 import { createLogger } from '../logger.js';
+import { osUser } from '../identity.js';
 import { restoreLocally } from '../restore/local.js';
 import { describeHeartbeat, progressWriter } from './progress.js';
-import { approveRestore, defaultApprover, restoreSummary, restoreTick, verifySummary, verifyTick } from './restore-follow.js';
+import { approveRestore, approverIdentity, restoreSummary, restoreTick, verifySummary, verifyTick } from './restore-follow.js';
 import { CliExit, EXIT, print, startAndFollow, withClient, type ConfigLoader } from './shared.js';
 
 interface RestoreOptions {
@@ -28,6 +30,7 @@ interface RestoreOptions {
   mode?: string;
   tables?: string;
   privileges: string;
+  overwrite?: string;
   jobs?: number;
   approve?: string;
   approver?: string;
@@ -55,8 +58,10 @@ function restoreRequest(database: string, opts: RestoreOptions): RestoreRequestI
     mode: opts.mode ?? (tables ? 'tables' : 'full'),
     ...(tables ? { tables } : {}),
     privileges: opts.privileges,
+    ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
     ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
     ...(opts.approvalTimeout ? { approvalTimeout: opts.approvalTimeout } : {}),
+    requestedBy: osUser(),
   });
   if (!parsed.success) throw new CliExit(EXIT.usage, `Invalid restore request: ${describeIssues(parsed.error)}`);
   if (opts.approve !== undefined && opts.approve !== opts.target) {
@@ -110,9 +115,12 @@ function registerRestore(program: Command, config: ConfigLoader): void {
     .addOption(new Option('-m, --mode <mode>', 'what to restore (default: full; tables with --tables)').choices([...RESTORE_MODES]))
     .option('--tables <list>', 'comma-separated tables to restore, as schema.table')
     .addOption(new Option('--privileges <mode>', 'skip or restore owners and grants').choices([...PRIVILEGE_MODES]).default('skip'))
+    .addOption(
+      new Option('--overwrite <how>', 'over an existing database: swap (restore beside it, then rename; default) or in-place').choices([...OVERWRITE_MODES]),
+    )
     .option('-j, --jobs <n>', 'parallel pg_restore jobs (new databases only)', (v) => Number(v))
     .option('--approve <target>', 'approve overwriting the target: type its name out')
-    .option('--approver <name>', 'who approves (default: $LIFEBOAT_APPROVER or the OS user)')
+    .option('--approver <name>', 'optional check: must be your OS user name (approvals are made as the OS user)')
     .option('--approval-timeout <duration>', 'how long the restore waits for an approval (default: 1 hour)')
     .option('-w, --wait', 'follow the restore until it ends, with live progress')
     .option('--json', 'print a machine-readable result')
@@ -122,9 +130,12 @@ function registerRestore(program: Command, config: ConfigLoader): void {
       const cfg = config();
       getDatabase(cfg, database);
       const input = restoreRequest(database, opts);
-      if (opts.local) return restoreViaLocal(cfg, input, opts);
+      if (opts.local) {
+        if (opts.approve !== undefined) approverIdentity(opts.approver);
+        return restoreViaLocal(cfg, input, opts);
+      }
       const workflowId = opts.id ?? restoreWorkflowId(opts.target);
-      const approver = opts.approve !== undefined ? (opts.approver ?? defaultApprover()) : undefined;
+      const approver = opts.approve !== undefined ? approverIdentity(opts.approver) : undefined;
       await withClient(
         cfg,
         (client) =>
@@ -150,7 +161,7 @@ function registerApproveRestore(program: Command, config: ConfigLoader): void {
     .description('approve a restore that waits for an approval (protected, non-empty or source target)')
     .argument('<workflowId>', 'the restore workflow id, e.g. restore:orders_staging')
     .requiredOption('--approve <target>', "the restore's target, typed out")
-    .option('--approver <name>', 'who approves (default: $LIFEBOAT_APPROVER or the OS user)')
+    .option('--approver <name>', 'optional check: must be your OS user name (approvals are made as the OS user)')
     .option('--json', 'print a machine-readable result')
     .action(async (workflowId: string, opts: { approve: string; approver?: string; json?: boolean }) => {
       const cfg = config();
@@ -159,7 +170,7 @@ function registerApproveRestore(program: Command, config: ConfigLoader): void {
         const state = await handle.query(restoreProgressQuery);
         if (opts.approve !== state.target)
           throw new CliExit(EXIT.usage, `--approve must repeat the target name exactly: expected "${state.target}", got "${opts.approve}"`);
-        const approver = opts.approver ?? defaultApprover();
+        const approver = approverIdentity(opts.approver);
         await approveRestore(handle, approver, opts.approve);
         print(
           opts.json,

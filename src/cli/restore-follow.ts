@@ -1,6 +1,5 @@
 // Following a restore or a verification: its phases (from the workflow's `progress` query), the
 // approval a restore may wait for, and the summaries printed at the end.
-import os from 'node:os';
 import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import {
   approveRestoreUpdate,
@@ -12,18 +11,29 @@ import {
   type VerifyResult,
   type WorkflowTypes,
 } from '../contracts/index.js';
+import { osUser } from '../identity.js';
 import type { FollowTick } from './follow.js';
 import { durationOrDash, formatBytes, formatDuration, shortIso, table } from './format.js';
 import { CliExit, EXIT } from './shared.js';
 
-/** Who approves when `--approver` is not given: `$LIFEBOAT_APPROVER`, else the OS user. */
-export function defaultApprover(): string {
-  return process.env.LIFEBOAT_APPROVER ?? os.userInfo().username;
+/**
+ * Who approves: the OS user running the CLI. `--approver` is only a check that it is who you think
+ * you are; a name that is not yours is refused (no approving as someone else).
+ */
+export function approverIdentity(given?: string): string {
+  const me = osUser();
+  if (given !== undefined && given !== me) {
+    throw new CliExit(
+      EXIT.usage,
+      `--approver ${given} refused: approvals are made as the OS user running lifeboat (${me}); another person must approve as themselves`,
+    );
+  }
+  return me;
 }
 
-/** `lifeboat approve-restore <id> --approve <target> --approver <name>`. */
+/** `lifeboat approve-restore <id> --approve <target>`, run by another approver. */
 export function approveCommand(workflowId: string, target: string): string {
-  return `lifeboat approve-restore ${workflowId} --approve ${target} --approver <name>`;
+  return `lifeboat approve-restore ${workflowId} --approve ${target} (as an approver other than the requester)`;
 }
 
 /** Sends the `approve` update; a refusal exits 1 with the workflow's reason. */

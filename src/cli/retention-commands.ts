@@ -19,6 +19,8 @@ import {
 } from '../contracts/index.js';
 import { openStorage } from '../storage/index.js';
 import { formatBytes, shortIso as short, table } from './format.js';
+import { osUser } from '../identity.js';
+import { approverIdentity } from './restore-follow.js';
 import { CliExit, EXIT, failureMessage, print, startAndFollow, startWorkflow, withClient, type ConfigLoader } from './shared.js';
 
 type PurgeHandle = WorkflowHandle<WorkflowTypes['purgeBackups']>;
@@ -120,7 +122,11 @@ function checkPurgeOptions(database: string, opts: PurgeOptions): void {
   if (opts.approve !== undefined && opts.approve !== database) {
     throw new CliExit(EXIT.usage, `Approval refused: --approve must repeat the database name "${database}" (got "${opts.approve}")`);
   }
-  if (opts.approve !== undefined && !opts.approver) throw new CliExit(EXIT.usage, 'Approval refused: --approver <name> is required with --approve');
+  // Approvals are the OS user's: --approver only checks that it is who you think you are.
+  if (opts.approve !== undefined) opts.approver = approverIdentity(opts.approver);
+  if (opts.requestedBy !== undefined && opts.requestedBy !== osUser()) {
+    throw new CliExit(EXIT.usage, `--requested-by ${opts.requestedBy} refused: purges are requested as the OS user running lifeboat (${osUser()})`);
+  }
   if (!opts.before && opts.approve === undefined)
     throw new CliExit(EXIT.usage, 'Nothing to do: give --before <time> to start a purge, or --approve <database> to approve one');
 }
@@ -132,7 +138,7 @@ async function purgeHandle(client: Client, cfg: LifeboatConfig, database: string
     database,
     before: opts.before,
     reason: opts.reason,
-    requestedBy: opts.requestedBy,
+    requestedBy: osUser(),
     approvalTimeout: opts.approvalTimeout,
     dryRun: Boolean(opts.dryRun),
   });
@@ -186,7 +192,7 @@ async function runPurge(client: Client, cfg: LifeboatConfig, database: string, o
         { workflowId: handle.workflowId, state },
         () =>
           `Waiting for approval until ${state.approvalDeadline} by one of: ${state.approvers?.join(', ')}\n` +
-          `Approve with: lifeboat purge ${database} --approve ${database} --approver <name> --id ${handle.workflowId}`,
+          `Approve (as another approver) with: lifeboat purge ${database} --approve ${database} --id ${handle.workflowId}`,
       );
       return;
     }
@@ -236,11 +242,11 @@ export function registerRetentionCommands(program: Command, config: ConfigLoader
     .argument('<database>', 'database name from the configuration')
     .option('--before <time>', 'purge backups started before this ISO time (starts a purge)', isoTime)
     .option('--reason <text>', 'why (kept in the audit record)')
-    .option('--requested-by <name>', 'who asks (may not approve it)', process.env.USER)
+    .option('--requested-by <name>', 'optional check: must be your OS user name (the requester may not approve)')
     .option('--approval-timeout <duration>', 'how long the purge waits for approval', '24 hours')
     .option('-n, --dry-run', 'show what would be purged; delete nothing')
     .option('--approve <database>', 'approve the purge: type the database name out')
-    .option('--approver <name>', 'who approves (must be an allowed approver)')
+    .option('--approver <name>', 'optional check: must be your OS user name (approvals are made as the OS user)')
     .option('--id <workflowId>', 'which pending purge to approve (default: the only one of the database)')
     .option('-w, --wait', 'wait for the purge to finish')
     .option('--json', 'print a machine-readable result')

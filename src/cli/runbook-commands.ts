@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { osUser } from '../identity.js';
 import { WorkflowUpdateFailedError, type Client, type WorkflowHandle } from '@temporalio/client';
 import {
   RunbookInputSchema,
@@ -81,7 +82,7 @@ function registerStart(rb: Command, config: ConfigLoader): void {
     .option('--id <workflowId>', 'workflow id (default: runbook:<name>:<time> or drill:<name>:<time>)')
     .action(async (name: string, opts: { param: Record<string, string>; drill?: boolean; wait?: boolean; json?: boolean; id?: string }) => {
       const cfg = config();
-      const parsed = RunbookInputSchema.safeParse({ runbook: name, params: opts.param, drill: Boolean(opts.drill) });
+      const parsed = RunbookInputSchema.safeParse({ runbook: name, params: opts.param, drill: Boolean(opts.drill), requestedBy: osUser() });
       if (!parsed.success) throw new CliExit(EXIT.usage, `Invalid runbook request: ${describeIssues(parsed.error)}`);
       const kind = opts.drill ? 'drill' : 'runbook';
       const workflowId = opts.id ?? `${kind}:${name}:${shortIso(new Date().toISOString())}`;

@@ -4,7 +4,7 @@ import { WorkflowExecutionAlreadyStartedError, type Client, type WorkflowHandleW
 import { ConfigError } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { redactSecrets } from '../config/secrets.js';
-import { failureCause, type FailureCause, type WorkflowName, type WorkflowTypes } from '../contracts/index.js';
+import { failureCause, withSubject, type FailureCause, type WorkflowName, type WorkflowTypes } from '../contracts/index.js';
 import { LifeboatError } from '../errors.js';
 import { connectClient, describeAddress } from '../temporal.js';
 import { follow, type FollowTick } from './follow.js';
@@ -50,8 +50,7 @@ export function print(json: boolean | undefined, value: unknown, human: () => st
  * `subject` is not repeated when the cause already starts with it.
  */
 export function failureMessage(subject: string | undefined, cause: FailureCause): string {
-  const message = cause.message.trim();
-  const head = subject && !message.startsWith(`${subject} `) ? `${subject} failed: ${message}` : message;
+  const head = withSubject(subject, cause.message);
   return cause.type && !head.endsWith(`[${cause.type}]`) ? `${head} [${cause.type}]` : head;
 }
 

@@ -231,6 +231,8 @@ export const DatabaseSchema = z.strictObject({
   /** Encryption at rest after compression: `{ age: { recipients } }` or `{ gpg: { recipients, keyring } }`. */
   encryption: EncryptionSchema.optional(),
   protected: z.boolean().default(false),
+  /** Four eyes: the requester of a restore over a protected target or this database may not approve it (default: on for production). */
+  fourEyes: z.boolean().optional(),
   /** Per-table row counts in the manifest: `exact` counts every table in the dump's snapshot. */
   rowCounts: z.enum(['exact', 'off']).default('exact'),
   /** Directory holding pg_dump/pg_restore/psql when not the newest installed ones. */

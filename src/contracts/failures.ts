@@ -71,9 +71,24 @@ export function isErrorCode(s: unknown): s is ErrorCode {
   return typeof s === 'string' && Object.prototype.hasOwnProperty.call(ERROR_CODES, s);
 }
 
-/** The short, single-line form of a message (bounded length), as failures carry it. */
+/** `Backup of x failed: Backup of x failed: y` -> `Backup of x failed: y`: a subject wrapped around a message that already names it. */
+export function collapseRepeatedPrefix(message: string): string {
+  return message.replace(/^((?:[^:]{1,200}?) (?:failed|refused|cancelled): )(?:\1)+/, '$1');
+}
+
+/**
+ * `Backup of x failed: <message>` unless `message` already starts with the subject (then it is
+ * returned as is): the one way a subject is put in front of a cause, so it is printed once.
+ */
+export function withSubject(subject: string | undefined, message: string, verb = 'failed'): string {
+  const text = message.trim();
+  if (!subject || text.startsWith(`${subject} `)) return collapseRepeatedPrefix(text);
+  return collapseRepeatedPrefix(`${subject} ${verb}: ${text}`);
+}
+
+/** The short, single-line form of a message (bounded length, a repeated subject collapsed), as failures carry it. */
 export function shortMessage(message: string, max = 600): string {
-  const oneLine = message.replace(/\s+/g, ' ').trim();
+  const oneLine = collapseRepeatedPrefix(message.replace(/\s+/g, ' ').trim());
   return oneLine.length > max ? `${oneLine.slice(0, max - 1)}…` : oneLine;
 }
 

@@ -6,6 +6,8 @@ import { compactTimestamp, databaseName, durationField, isoSecond, personName, t
 export const RESTORE_MODES = ['full', 'schema', 'data', 'tables'] as const;
 export type RestoreMode = (typeof RESTORE_MODES)[number];
 export const PRIVILEGE_MODES = ['skip', 'restore'] as const;
+export const OVERWRITE_MODES = ['swap', 'in-place'] as const;
+export type OverwriteMode = (typeof OVERWRITE_MODES)[number];
 export type PrivilegeMode = (typeof PRIVILEGE_MODES)[number];
 
 const BACKUP_SELECTOR_MESSAGE = 'expected a backup id, "latest", "latest-verified" or { "before": "<ISO time>" }';
@@ -52,6 +54,14 @@ export const RestoreInputSchema = z
       max: 7 * 86_400_000,
       describe: 'expected a duration from 1s to 7 days, such as "30 minutes" or "1 hour"',
     }).default('1 hour'),
+    /**
+     * Over an existing database: `swap` (default) restores into a new database, checks its row
+     * counts, then swaps it in under the old name (the old one kept as `<name>_before_<time>`);
+     * `in-place` restores into it in one transaction (`--clean --if-exists`).
+     */
+    overwrite: z.enum(OVERWRITE_MODES, { error: 'expected "swap" or "in-place"' }).default('swap'),
+    /** Who asks for the restore (the CLI sends the OS user); with four eyes on, they may not approve it. */
+    requestedBy: personName('requester').optional(),
   })
   .superRefine((v, ctx) => {
     if (v.mode === 'tables' && !v.tables) {
@@ -111,6 +121,8 @@ export interface TargetInspection {
   reasons: string[];
   /** Who may approve (from the configuration). */
   approvers: string[];
+  /** Four eyes: the requester may not approve (protected target or the source itself, and `fourEyes` on for the database). */
+  fourEyes?: boolean;
 }
 
 export interface RowCountMismatch {
@@ -135,6 +147,8 @@ export interface RestoreResult {
   mode: RestoreMode;
   /** True when the restore created the target database. */
   created: boolean;
+  /** Restore-and-swap: the name the previous database is kept under. */
+  keptAs?: string;
   approvedBy?: string;
   bytes: number;
   rawBytes: number;
@@ -172,6 +186,10 @@ export interface VerificationRecord {
   scratchDatabase: string;
   workflow: WorkflowRef;
   error?: string;
+  /** The stored artifact's sha256 this record vouches for: a target whose copy differs does not count it. */
+  sha256?: string;
+  /** The storage target whose artifact was restored. */
+  storage?: string;
 }
 
 export interface VerifyResult extends VerificationRecord {
@@ -189,6 +207,7 @@ export interface RestoreState {
   backup?: BackupSummary;
   inspection?: TargetInspection;
   approvalDeadline?: string;
+  requestedBy?: string;
   approvedBy?: string;
   result?: RestoreResult;
   error?: string;
@@ -203,6 +222,31 @@ export interface VerifyState {
   backup?: BackupSummary;
   scratchDatabase?: string;
   checks: VerificationCheck[];
+}
+
+/**
+ * Why `approver` may not approve a restore that needs an approval, or undefined when they may: an
+ * allowed approver, and with four eyes someone other than the requester. The one rule of the
+ * workflow and of `restore --local`.
+ */
+export function approvalRefusal(
+  database: string,
+  inspection: Pick<TargetInspection, 'approvers' | 'fourEyes'>,
+  approver: string,
+  requestedBy?: string,
+): string | undefined {
+  const allowed = inspection.approvers;
+  if (!allowed.includes(approver)) {
+    return `${approver} is not an approver (allowed: ${allowed.length ? allowed.join(', ') : 'none configured; set approvers: in the configuration'})`;
+  }
+  if (!inspection.fourEyes) return undefined;
+  if (requestedBy === undefined) {
+    return `four eyes apply (databases.${database}.fourEyes) and the requester of this restore is unknown: start it with requestedBy, as the CLI does`;
+  }
+  if (requestedBy === approver) {
+    return `${approver} requested this restore and may not approve it: four eyes apply (databases.${database}.fourEyes), another approver must approve`;
+  }
+  return undefined;
 }
 
 /** Approves a restore that waits for one: `{ "approver": "alice", "target": "<the target typed out>" }`. */

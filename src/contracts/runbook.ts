@@ -21,6 +21,8 @@ export const RunbookInputSchema = z.strictObject({
   drill: z.boolean({ error: 'expected true or false' }).default(false),
   /** Shorthand the UI form makes easy: `{"runbook":"provider-outage","database":"orders"}`. */
   database: databaseName.optional(),
+  /** Who starts the run (the CLI sends the OS user): in a live run they may not approve its steps (four eyes). */
+  requestedBy: personName('requester').optional(),
 });
 export type RunbookInput = z.input<typeof RunbookInputSchema>;
 export type RunbookRequest = z.output<typeof RunbookInputSchema>;

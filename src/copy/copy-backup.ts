@@ -13,6 +13,7 @@ import type { Logger } from '../logger.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { ensureStorageReadme } from '../catalog/readme.js';
 import type { CopyResult } from '../contracts/index.js';
+import { copyVerifications } from '../restore/verification.js';
 
 export interface CopyRequest {
   database: string;
@@ -90,6 +91,13 @@ async function streamCopy(
   };
 }
 
+/** The copy carries the source's verification records, so `latest-verified` works from the destination too. */
+async function carryVerifications(src: Storage, dst: Storage, manifest: Manifest, log: Logger): Promise<void> {
+  const { copied, problems } = await copyVerifications(src, dst, manifest);
+  if (copied) log.info({ backupId: manifest.backupId, to: dst.name, records: copied }, 'verification records copied');
+  for (const problem of problems) log.warn({ backupId: manifest.backupId, to: dst.name, problem }, 'verification record not copied');
+}
+
 /**
  * Copies one committed backup from `from` to `to`. The destination gets its own staging key per
  * attempt and its manifest last, so a destination never shows a backup whose bytes were not
@@ -132,6 +140,7 @@ export async function copyBackup(
         { subject },
       );
     }
+    await carryVerifications(src, dst, present, log);
     return result(present.artifact.key, 'already-present');
   }
   const outcome = await commitArtifact<Record<string, unknown>>({
@@ -151,6 +160,7 @@ export async function copyBackup(
     stage: (key) => streamCopy(req, manifest, src, dst, key, log, hooks),
     accept: (winner) => winner.artifact.sha256 === manifest.artifact.sha256,
   });
+  await carryVerifications(src, dst, manifest, log);
   if (outcome.status === 'lost') return result(outcome.key, 'already-present');
   log.info({ backupId: req.backupId, to: dst.describe(outcome.key), bytes: manifest.artifact.bytes, sha256: manifest.artifact.sha256 }, 'copy committed');
   await ensureStorageReadme(dst, log);

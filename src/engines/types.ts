@@ -143,6 +143,14 @@ export interface ServerSession {
   mark(database: string, marker: string): Promise<void>;
   /** Drops the database (ends its sessions); succeeds when it is already gone. */
   drop(database: string): Promise<void>;
+  /** Ends the other sessions on `database` (before a restore in place); returns how many. */
+  endSessions?(database: string): Promise<number>;
+  /**
+   * Restore-and-swap: closes `current` to new sessions, ends its sessions, then renames it to
+   * `keepAs` and `incoming` to `current` in one transaction, waiting at most `lockTimeoutMs` for a
+   * lock. Absent where databases cannot be renamed (the restore then writes in place).
+   */
+  swap?(current: string, incoming: string, keepAs: string, lockTimeoutMs: number): Promise<{ terminated: number }>;
   close(): Promise<void>;
 }
 

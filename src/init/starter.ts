@@ -2,6 +2,7 @@
 // reference, so the file never holds a password.
 import { parse as parseYaml } from 'yaml';
 import { parseConfig } from '../config/load.js';
+import { detectMysqlProvider } from '../engines/mysql/presets.js';
 import { detectProvider, type Provider } from '../engines/providers.js';
 import { LifeboatError } from '../errors.js';
 
@@ -82,7 +83,7 @@ export function buildStarter(req: StarterRequest): Starter {
   const name = configName(req.name ?? (dbname || url.hostname.split('.')[0] || 'db'));
   const env = req.env ?? `${name.toUpperCase().replace(/-/g, '_')}_DATABASE_URL`;
   if (!/^[A-Z_][A-Z0-9_]*$/.test(env)) throw invalid(`--env ${env} is not an environment variable name`);
-  const provider = detectProvider(url.hostname);
+  const provider: Provider = engine === 'mysql' ? detectMysqlProvider(url.hostname) : detectProvider(url.hostname);
   const storage = storageSection(req);
   const temporal = req.temporalAddress ? `address: ${JSON.stringify(req.temporalAddress)}, ` : '';
   const yaml = `# Written by \`lifeboat init\`. Secrets are never in this file: each { env } names an environment

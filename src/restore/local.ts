@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
+import { osUser } from '../identity.js';
 import type { Logger } from '../logger.js';
 import {
+  approvalRefusal,
   describeRowCountMismatches,
   type BackupSummary,
   type RestoreHeartbeat,
@@ -28,7 +29,8 @@ export interface LocalRestoreOptions {
 /**
  * Break-glass restore without Temporal (`lifeboat restore --local`): the same steps and safety
  * rules as the `restoreDatabase` workflow, run in this process. An approval is the target's name
- * typed out with `--approve`.
+ * typed out with `--approve`, given by the OS user, who must be in `approvers` (and, with four
+ * eyes, cannot approve a restore they request: --local has no second person).
  */
 export async function restoreLocally(cfg: LifeboatConfig, input: RestoreRequestInput, opts: LocalRestoreOptions): Promise<RestoreResult> {
   const { manifest, storage } = await selectBackup(cfg, input.database, input.backup, input.mode);
@@ -44,7 +46,17 @@ export async function restoreLocally(cfg: LifeboatConfig, input: RestoreRequestI
         { subject: input.target },
       );
     }
-    approvedBy = `local:${os.userInfo().username}`;
+    approvedBy = osUser();
+    const why = approvalRefusal(input.database, inspection, approvedBy, input.requestedBy ?? approvedBy);
+    if (why) {
+      const hint =
+        inspection.fourEyes && inspection.approvers.includes(approvedBy)
+          ? '; --local has no second person: restore through Temporal with another approver'
+          : '';
+      throw new LifeboatError('APPROVAL_REJECTED', `Restore of ${input.database} into ${input.target} refused: ${why}${hint}; nothing was changed`, {
+        subject: input.target,
+      });
+    }
     opts.log.warn({ database: input.database, target: input.target, reasons: inspection.reasons, approvedBy }, 'restore approved on the command line');
   }
   const result = await restoreBackup(
@@ -58,6 +70,7 @@ export async function restoreLocally(cfg: LifeboatConfig, input: RestoreRequestI
       privileges: input.privileges,
       jobs: input.jobs,
       expect: inspection.exists ? 'existing' : 'new',
+      overwrite: input.overwrite,
       owner: `local:${process.pid}:${randomBytes(4).toString('hex')}`,
       approvedBy,
     },

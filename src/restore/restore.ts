@@ -6,10 +6,11 @@ import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { tableKey, type Connection, type Engine, type RestorePlan, type ServerSession, type TableRef, type Tool } from '../engines/index.js';
 import type { Manifest } from '../catalog/manifest.js';
-import type { PrivilegeMode, RestoreHeartbeat, RestoreMode, RestoreResult, RowCountComparison, RowCountMismatch } from '../contracts/index.js';
+import type { OverwriteMode, PrivilegeMode, RestoreHeartbeat, RestoreMode, RestoreResult, RowCountComparison, RowCountMismatch } from '../contracts/index.js';
 import { checkFreeSpace, fetchArtifact, type FetchResult } from './artifact.js';
 import { restoreDecryption } from '../crypto/stream.js';
 import { selectBackup, type SelectedBackup } from './select.js';
+import { checkBeforeSwap, planSwap, SWAP_LOCK_TIMEOUT_MS, type SwapPlan } from './swap.js';
 import { ownerMarker, resolveTarget, type ResolvedTarget } from './target.js';
 import { openWorkDir, tempBase } from './workdir.js';
 
@@ -30,6 +31,8 @@ export interface RestoreRequest {
    * appeared since); `existing` restores into it in one transaction.
    */
   expect: 'new' | 'existing';
+  /** Over an existing database (full mode): `swap` (default) or `in-place`. */
+  overwrite?: OverwriteMode;
   /** Identifies this restore in the marker of a database it creates (`<workflowId>:<runId>`). */
   owner: string;
   approvedBy?: string;
@@ -180,6 +183,11 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     signal: hooks.signal,
   });
   run.notes.push(...(plan.notes ?? []));
+  if (req.expect === 'existing' && !req.scratch) {
+    // In place: the application's sessions go first, then pg_restore runs under a lock timeout.
+    const ended = await withServer(target, label, async (s) => (s.endSessions ? s.endSessions(target.conn.database) : 0));
+    if (ended) run.notes.push(`ended ${ended} sessions on ${target.conn.database} before restoring in place`);
+  }
   if (req.expect === 'new') {
     run.notes.push(...(await withServer(target, label, (s) => s.create(target.conn.database, plan.createOptions, run.marker))));
     run.created = true;
@@ -212,6 +220,23 @@ async function dropCreated(run: Run, err: unknown): Promise<void> {
   );
 }
 
+/** The swap this restore does, if any (asks the server whether it can rename databases). */
+async function swapFor(req: RestoreRequest, target: ResolvedTarget, label: string): Promise<SwapPlan | undefined> {
+  if (!planSwap(req, target, true)) return undefined;
+  const canSwap = await withServer(target, label, async (s) => s.swap !== undefined);
+  return planSwap(req, target, canSwap);
+}
+
+/** Row counts proven, the restored database replaces the target; the old one is kept. */
+async function swapIn(run: Run, target: ResolvedTarget, swap: SwapPlan, rowCounts: RowCountComparison | null): Promise<void> {
+  checkBeforeSwap(rowCounts, run.label, run.req.target);
+  const name = target.conn.database;
+  const { terminated } = await withServer(target, run.label, (s) => s.swap!(name, swap.incoming, swap.keepAs, SWAP_LOCK_TIMEOUT_MS));
+  run.created = false; // it is the target now: never dropped after this
+  run.log.info({ database: name, keptAs: swap.keepAs, terminated }, 'restored database swapped in');
+  run.notes.push(`swapped in under ${name}; the previous database is kept as ${swap.keepAs}${terminated ? ` (${terminated} sessions on it were ended)` : ''}`);
+}
+
 /**
  * Restores one committed backup into a database, with the engine of the backup.
  *
@@ -237,8 +262,12 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
   progress.totalBytes = manifest.artifact.bytes;
   const target = resolveTarget(cfg, req.database, req.target, req.scratch);
   const marker = ownerMarker(req.scratch ? 'verify' : 'restore', req.owner);
-  const tool = await checkTarget(target, manifest, req, marker, label, log);
-  const run: Run = { cfg, req, selected, target, tool, marker, label, log, hooks, progress, report, notes: [], created: false };
+  const swap = await swapFor(req, target, label);
+  // Restore-and-swap restores into a new database beside the target, then swaps it in.
+  const into = swap ? { ...target, conn: target.engine.withDatabase(target.conn, swap.incoming) } : target;
+  const intoReq: RestoreRequest = swap ? { ...req, expect: 'new' } : req;
+  const tool = await checkTarget(into, manifest, intoReq, marker, label, log);
+  const run: Run = { cfg, req: intoReq, selected, target: into, tool, marker, label, log, hooks, progress, report, notes: [], created: false };
 
   let dir: string | undefined;
   try {
@@ -250,8 +279,9 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
 
     progress.phase = 'counting';
     report();
-    const rowCounts = await compareRowCounts(target.engine, target.conn, manifest, req.mode, label, plan.tables);
-    if (run.created) await withServer(target, label, (s) => s.mark(target.conn.database, `${marker} restored ${req.database} backup ${manifest.backupId}`));
+    const rowCounts = await compareRowCounts(into.engine, into.conn, manifest, req.mode, label, plan.tables);
+    if (run.created) await withServer(into, label, (s) => s.mark(into.conn.database, `${marker} restored ${req.database} backup ${manifest.backupId}`));
+    if (swap) await swapIn(run, target, swap, rowCounts);
     return {
       database: req.database,
       backupId: manifest.backupId,
@@ -259,7 +289,8 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
       target: req.target,
       targetDatabase: target.conn.database,
       mode: req.mode,
-      created: run.created,
+      created: !swap && run.created,
+      ...(swap ? { keptAs: swap.keepAs } : {}),
       approvedBy: req.approvedBy,
       bytes: fetched.storedBytes,
       rawBytes: fetched.rawBytes,

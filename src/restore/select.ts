@@ -2,11 +2,11 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { databaseStorageNames, getDatabase } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
 import { engineFor } from '../engines/index.js';
-import { listBackups, readManifest } from '../catalog/catalog.js';
+import { compareNewestFirst, listBackups, readManifest } from '../catalog/catalog.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import type { BackupKind, BackupSelector, BackupSummary, RestoreMode } from '../contracts/index.js';
-import { readVerification, verificationKeys } from './verification.js';
+import { newestApplicable, verificationKeys } from './verification.js';
 
 /** Backup kinds that hold what a restore mode needs. */
 export function compatibleKinds(mode: RestoreMode): BackupKind[] {
@@ -76,9 +76,23 @@ function checkUsable(m: Manifest, mode: RestoreMode, action: string, database: s
   }
 }
 
+/** The backup a selector names on one target, or undefined; unreadable manifests go to `problems`. */
+async function pickOn(storage: Storage, database: string, selector: BackupSelector, mode: RestoreMode, problems: string[]): Promise<Manifest | undefined> {
+  if (typeof selector === 'string' && selector !== 'latest' && selector !== 'latest-verified') return readManifest(storage, database, selector);
+  const { backups, problems: unreadable } = await listBackups(storage, database);
+  problems.push(...unreadable);
+  let verifications: Map<string, string[]> | undefined;
+  return pickBackup(backups, selector, mode, async (m) => {
+    verifications ??= await verificationKeys(storage, database);
+    // Only records that vouch for this target's bytes count (they are copied with the backup).
+    return (await newestApplicable(storage, verifications.get(m.backupId) ?? [], m))?.outcome === 'passed';
+  });
+}
+
 /**
- * Finds the committed backup a selector names, reading manifests only. The database's storage
- * targets are searched in order, so a restore still works when the first one is unreachable.
+ * Finds the committed backup a selector names, reading manifests only. Every storage target of the
+ * database is asked and the newest match wins (the first target on a tie), so a restore works with
+ * any subset of the targets reachable: a lost or emptied primary is only a problem in the message.
  */
 export async function selectBackup(
   cfg: LifeboatConfig,
@@ -89,33 +103,22 @@ export async function selectBackup(
 ): Promise<SelectedBackup> {
   getDatabase(cfg, database);
   const problems: string[] = [];
+  let best: SelectedBackup | undefined;
   for (const name of databaseStorageNames(cfg, database)) {
-    let storage: Storage;
     try {
-      storage = openStorage(cfg, name);
-      let manifest: Manifest | undefined;
-      if (typeof selector === 'string' && selector !== 'latest' && selector !== 'latest-verified') {
-        manifest = await readManifest(storage, database, selector);
-      } else {
-        const { backups, problems: unreadable } = await listBackups(storage, database);
-        problems.push(...unreadable);
-        let verifications: Map<string, string[]> | undefined;
-        const s = storage;
-        manifest = await pickBackup(backups, selector, mode, async (m) => {
-          verifications ??= await verificationKeys(s, database);
-          const list = verifications.get(m.backupId) ?? [];
-          const newest = list[list.length - 1];
-          return newest ? (await readVerification(s, newest)).outcome === 'passed' : false;
-        });
-      }
-      if (manifest) {
-        checkUsable(manifest, mode, action, database);
-        return { manifest, storage };
-      }
+      const storage = openStorage(cfg, name);
+      const manifest = await pickOn(storage, database, selector, mode, problems);
+      if (manifest && (!best || compareNewestFirst(manifest, best.manifest) < 0)) best = { manifest, storage };
+      // An id names one backup: the first target holding it is as good as any.
+      if (best && typeof selector === 'string' && selector !== 'latest' && selector !== 'latest-verified') break;
     } catch (err) {
       if (err instanceof LifeboatError && err.code !== 'STORAGE_FAILED') throw err;
       problems.push((err as Error).message);
     }
+  }
+  if (best) {
+    checkUsable(best.manifest, mode, action, database);
+    return best;
   }
   const kinds = compatibleKinds(mode).join(' or ');
   const where = databaseStorageNames(cfg, database).join(', ');

@@ -114,6 +114,12 @@ function protectedAs(cfg: LifeboatConfig, targetName: string, conn: Connection):
   return out;
 }
 
+/** Whether four eyes apply to restores of `database` (`databases.<name>.fourEyes`, on by default for production). */
+export function fourEyesFor(cfg: LifeboatConfig, database: string): boolean {
+  const db = getDatabase(cfg, database);
+  return db.fourEyes ?? db.environment === 'production';
+}
+
 /**
  * Inspects a restore target without changing anything: does it exist, is it empty, protected, or
  * the source itself (also under another host name)? Every reason that calls for an approval is
@@ -158,6 +164,7 @@ export async function inspectTarget(cfg: LifeboatConfig, database: string, targe
     isSource,
     reasons,
     approvers: cfg.approvers ?? [],
+    fourEyes: (isProtected || isSource) && fourEyesFor(cfg, database),
   };
 }
 

@@ -35,12 +35,14 @@ beforeAll(async () => {
   await withPg(db.prot, (c) => c.query(`create table keep_me (id int); insert into keep_me values (7)`));
 
   // The backup is taken without Temporal too, straight through the backup code.
-  const cfg = testConfig({ bucket, databases: { shop: { url: pgUrl(db.shop, role) } } });
-  await takeBackup(
-    cfg,
-    { database: 'shop', kind: 'full', backupId: '20260101T000000Z-full-local001', workflow: { workflowId: 'test', runId: 'test', attempt: 1 } },
-    captureLogger().logger,
-  );
+  const cfg = testConfig({ bucket, databases: { shop: { url: pgUrl(db.shop, role) }, shop4: { url: pgUrl(db.shop, role) } } });
+  for (const database of ['shop', 'shop4']) {
+    await takeBackup(
+      cfg,
+      { database, kind: 'full', backupId: '20260101T000000Z-full-local001', workflow: { workflowId: 'test', runId: 'test', attempt: 1 } },
+      captureLogger().logger,
+    );
+  }
 
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-local-'));
   configFile = path.join(dir, 'lifeboat.yaml');
@@ -60,9 +62,14 @@ databases:
   shop:
     engine: postgres
     url: { env: LB_E2E_SHOP_URL }
+    fourEyes: false
+  shop4:
+    engine: postgres
+    url: { env: LB_E2E_SHOP_URL }
 targets:
   prot: { url: { env: LB_E2E_PROT_URL }, protected: true }
 restore: { tempDir: ${dir}, jobs: 2 }
+approvers: [${os.userInfo().username}]
 `,
   );
   env = {
@@ -117,9 +124,23 @@ test('--local keeps the safety rules: a protected target needs --approve with it
   expect(await count(db.prot, 'keep_me')).toBe(1);
   await expect(count(db.prot, 'shop.orders')).rejects.toThrow(/does not exist/);
 
-  const approved = await lifeboat('restore', 'shop', '--target', 'prot', '--local', '--approve', 'prot', '--json');
+  // The approval is the OS user's, never a name typed out: another name is refused.
+  const someoneElse = await lifeboat('restore', 'shop', '--target', 'prot', '--local', '--approve', 'prot', '--approver', 'mallory-not-me');
+  expect(someoneElse).toMatchObject({ code: 2, stderr: expect.stringContaining('--approver mallory-not-me refused: approvals are made as the OS user') });
+  // With four eyes (shop4: production by default), the requester cannot approve; --local has no second person.
+  const selfApproved = await lifeboat('restore', 'shop4', '--target', 'prot', '--local', '--approve', 'prot');
+  expect(selfApproved).toMatchObject({
+    code: 1,
+    stderr: expect.stringContaining(
+      `Restore of shop4 into prot refused: ${os.userInfo().username} requested this restore and may not approve it: four eyes apply (databases.shop4.fourEyes), another approver must approve; --local has no second person`,
+    ),
+  });
+  expect(await count(db.prot, 'keep_me')).toBe(1);
+  await expect(count(db.prot, 'shop.orders')).rejects.toThrow(/does not exist/);
+
+  const approved = await lifeboat('restore', 'shop', '--target', 'prot', '--local', '--approve', 'prot', '--overwrite', 'in-place', '--json');
   expect(approved).toMatchObject({ code: 0 });
-  expect(JSON.parse(approved.stdout)).toMatchObject({ ok: true, created: false, approvedBy: `local:${os.userInfo().username}` });
+  expect(JSON.parse(approved.stdout)).toMatchObject({ ok: true, created: false, approvedBy: os.userInfo().username });
   expect(await count(db.prot, 'shop.orders')).toBe(await count(db.shop, 'shop.orders'));
   expect(await count(db.prot, 'keep_me')).toBe(1);
 });

@@ -126,16 +126,21 @@ describeRecording('recording replay histories from real runs (skipped unless LIF
 
   test('restoreDatabase: into a new database; approved after a refusal; no approval in time', async () => {
     expect((await record('restoreDatabase', 'new-target', { database: 'shop', target: uniqueName('lb_rec_restored') })).value?.created).toBe(true);
-    const approved = await record('restoreDatabase', 'approved', { database: 'shop', target: 'staging', approvalTimeout: '5 minutes' }, async (h) => {
-      await waitFor(
-        'awaiting-approval',
-        () => h.query(restoreProgressQuery),
-        (s) => s.phase === 'awaiting-approval',
-      );
-      const refused = await h.executeUpdate(approveRestoreUpdate, { args: [{ approver: 'mallory', target: 'staging' }] }).catch((e: unknown) => e);
-      expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-      await h.executeUpdate(approveRestoreUpdate, { args: [{ approver: 'alice', target: 'staging' }] });
-    });
+    const approved = await record(
+      'restoreDatabase',
+      'approved',
+      { database: 'shop', target: 'staging', approvalTimeout: '5 minutes', requestedBy: 'bob' },
+      async (h) => {
+        await waitFor(
+          'awaiting-approval',
+          () => h.query(restoreProgressQuery),
+          (s) => s.phase === 'awaiting-approval',
+        );
+        const refused = await h.executeUpdate(approveRestoreUpdate, { args: [{ approver: 'mallory', target: 'staging' }] }).catch((e: unknown) => e);
+        expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+        await h.executeUpdate(approveRestoreUpdate, { args: [{ approver: 'alice', target: 'staging' }] });
+      },
+    );
     expect(approved.value?.approvedBy).toBe('alice');
     expect((await record('restoreDatabase', 'approval-timeout', { database: 'shop', target: 'staging', approvalTimeout: '1s' })).failure?.type).toBe(
       'APPROVAL_REQUIRED',

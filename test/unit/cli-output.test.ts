@@ -3,7 +3,7 @@ import { LifeboatError } from '../../src/errors.js';
 import { progressLine } from '../../src/cli/follow.js';
 import { describeHeartbeat, progressBar, progressInterval, progressWriter, shareOf } from '../../src/cli/progress.js';
 import { CliExit, exitFor, failureMessage, uiLink } from '../../src/cli/shared.js';
-import type { Heartbeat } from '../../src/contracts/index.js';
+import { lifeboatFailure, shortMessage, withSubject, type Heartbeat } from '../../src/contracts/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -28,6 +28,23 @@ describe('failure lines', () => {
     expect(
       failureMessage(undefined, { type: 'RESTORE_FAILED', message: 'Restore of shop into x failed: pg_restore exited with code 1 [RESTORE_FAILED]' }),
     ).toBe('Restore of shop into x failed: pg_restore exited with code 1 [RESTORE_FAILED]');
+  });
+
+  test('a prefix is printed once, even when the cause already repeats it', () => {
+    const doubled = { type: 'DUMP_FAILED', message: 'Backup of x failed: Backup of x failed: pg_dump exited with code 1' };
+    expect(failureMessage('Backup of x', doubled)).toBe('Backup of x failed: pg_dump exited with code 1 [DUMP_FAILED]');
+    expect(failureMessage(undefined, doubled)).toBe('Backup of x failed: pg_dump exited with code 1 [DUMP_FAILED]');
+    expect(withSubject('Verification of x backup b1', 'Verification of x backup b1 failed: check "rows" returned false')).toBe(
+      'Verification of x backup b1 failed: check "rows" returned false',
+    );
+    expect(withSubject('Verification of x backup b1', 'Restore of lb_verify_x failed: checksum mismatch')).toBe(
+      'Verification of x backup b1 failed: Restore of lb_verify_x failed: checksum mismatch',
+    );
+    // Failures carried by Temporal go through shortMessage: a doubled subject never reaches history.
+    expect(lifeboatFailure('DUMP_FAILED', 'Backup of x failed: Backup of x failed: Backup of x failed: boom').message).toBe('Backup of x failed: boom');
+    expect(shortMessage('Restore of a refused: Restore of a refused: no')).toBe('Restore of a refused: no');
+    // Different subjects in a chain are kept: they say where the failure came from.
+    expect(shortMessage('Backup of x failed: Connection to x failed: timeout')).toBe('Backup of x failed: Connection to x failed: timeout');
   });
 
   test('exit codes: 2 for usage and configuration, 1 for failed operations, 0 for help', () => {

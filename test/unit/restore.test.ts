@@ -1,3 +1,4 @@
+import { checkBeforeSwap, planSwap } from '../../src/restore/swap.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import { type ConfigError, parseConfig } from '../../src/config/load.js';
 import { pickBackup } from '../../src/restore/select.js';
@@ -174,7 +175,11 @@ test('restore inputs: defaults, selectors and clear errors', () => {
     mode: 'full',
     privileges: 'skip',
     approvalTimeout: '1 hour',
+    overwrite: 'swap',
   });
+  expect(RestoreInputSchema.safeParse({ database: 'orders', target: 't', overwrite: 'drop-it' }).error?.issues[0]?.message).toBe(
+    'expected "swap" or "in-place"',
+  );
   for (const backup of ['latest-verified', '20261123T020000Z-full-1a2b3c4d', { before: '2026-11-23T02:00:00Z' }]) {
     expect(RestoreInputSchema.safeParse({ database: 'orders', target: 't', backup }).success).toBe(true);
   }
@@ -248,4 +253,20 @@ test('restore configuration: named targets, approvers, temp dir; passwords only 
     problems({ ...base, databases: { orders: { engine: 'postgres', url: { env: 'X' }, verify: { server: 'postgres://u:pw@verify/postgres' } } } }),
   ).toEqual(['databases.orders.verify.server: contains a password; reference the URL as a secret with { env: NAME } or { file: PATH }']);
   expect(problems({ ...base, restore: { jobs: 0 } })).toEqual(['restore.jobs: Too small: expected number to be >=1']);
+});
+
+test('restore-and-swap is planned only over an existing database in full mode, with names of at most 63 characters', () => {
+  const target = { conn: { database: 'o'.repeat(60) } } as unknown as Parameters<typeof planSwap>[1];
+  const at = new Date('2026-12-03T10:15:00Z');
+  const plan = planSwap({ expect: 'existing', mode: 'full' }, target, true, at)!;
+  expect(plan.keepAs).toBe(`${'o'.repeat(39)}_before_20261203t101500z`);
+  expect(plan.incoming).toBe(`${'o'.repeat(40)}_lbnew_20261203t101500z`);
+  expect(plan.keepAs.length).toBeLessThanOrEqual(63);
+  expect(planSwap({ expect: 'new', mode: 'full' }, target, true, at)).toBeUndefined();
+  expect(planSwap({ expect: 'existing', mode: 'tables' }, target, true, at)).toBeUndefined();
+  expect(planSwap({ expect: 'existing', mode: 'full', overwrite: 'in-place' }, target, true, at)).toBeUndefined();
+  expect(planSwap({ expect: 'existing', mode: 'full' }, target, false, at)).toBeUndefined();
+  expect(() => checkBeforeSwap({ compared: 2, mismatches: [{ table: 'a.b', expected: 3, actual: 2 }] }, 'x into y', 'y')).toThrow(
+    'Restore of x into y failed: row counts of the restored database differ from the manifest, nothing was swapped: a.b (restored 2, manifest 3)',
+  );
 });

@@ -62,6 +62,43 @@ test('a restore into a protected target waits; a disallowed approver and a targe
   expect(((await progress()) as RestoreState).phase).toBe('done');
 });
 
+test('four eyes: the requester may not approve their own protected restore, an unknown requester cannot be told apart, another approver can', async () => {
+  const fourEyes = { ...PROTECTED, approvers: ['alice', 'bob'], fourEyes: true };
+  lw.script({
+    resolveRestoreBackup: async (input) => backupSummary(input.database),
+    inspectRestoreTarget: async () => fourEyes,
+    restoreBackup: async (input) => restoreResult(input),
+  });
+  const handle = await lw.start('restoreDatabase', { database: 'orders', target: 'orders_copy', approvalTimeout: '10 minutes', requestedBy: 'alice' });
+  await waitFor(
+    'awaiting-approval',
+    () => handle.query(restoreProgressQuery),
+    (s) => s.phase === 'awaiting-approval',
+  );
+  const approve = (h: typeof handle, approver: string) => h.executeUpdate(approveRestoreUpdate, { args: [{ approver, target: 'orders_copy' }] });
+  expect(await updateRefusal(approve(handle, 'alice'))).toEqual({
+    type: 'APPROVAL_REJECTED',
+    message:
+      'Approval of the restore into orders_copy rejected: alice requested this restore and may not approve it: four eyes apply (databases.orders.fourEyes), another approver must approve',
+  });
+  expect(lw.called()).toEqual(['resolveRestoreBackup', 'inspectRestoreTarget']);
+  expect(await approve(handle, 'bob')).toEqual({ approvedBy: 'bob', target: 'orders_copy' });
+  expect(await handle.result()).toMatchObject({ approvedBy: 'bob' });
+
+  const anonymous = await lw.start('restoreDatabase', { database: 'orders', target: 'orders_copy', approvalTimeout: '2s' });
+  await waitFor(
+    'awaiting-approval',
+    () => anonymous.query(restoreProgressQuery),
+    (s) => s.phase === 'awaiting-approval',
+  );
+  expect(await updateRefusal(approve(anonymous, 'bob'))).toEqual({
+    type: 'APPROVAL_REJECTED',
+    message:
+      'Approval of the restore into orders_copy rejected: four eyes apply (databases.orders.fourEyes) and the requester of this restore is unknown: start it with requestedBy, as the CLI does',
+  });
+  expect(await workflowFailure(anonymous.result())).toMatchObject({ type: 'APPROVAL_REQUIRED' });
+});
+
 test('without an approval before the timeout the restore fails APPROVAL_REQUIRED and restoreBackup is never called', async () => {
   lw.script({
     resolveRestoreBackup: async (input) => backupSummary(input.database),

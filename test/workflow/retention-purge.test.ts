@@ -67,7 +67,10 @@ beforeAll(async () => {
     bucket,
     extraStorage: { local: { type: 'filesystem', path: localDir } },
     databases: {
-      shop: { url: 'postgres://nobody@127.0.0.1:1/none', extra: { storage: ['primary', 'local'], retention: { purgeApprovers: ['alice', 'bob'] } } },
+      shop: {
+        url: 'postgres://nobody@127.0.0.1:1/none',
+        extra: { storage: ['primary', 'local'], retention: { purgeApprovers: ['alice', 'bob', os.userInfo().username] } },
+      },
       open: { url: 'postgres://nobody@127.0.0.1:1/none', extra: { storage: ['primary'] } },
     },
   });
@@ -134,23 +137,28 @@ test('approval: wrong approver, the requester and a mistyped database are refuse
     memo: { database: 'shop' },
   });
   const state = await awaitingApproval(handle);
-  expect(state).toMatchObject({ phase: 'awaiting-approval', approvers: ['alice', 'bob'] });
+  expect(state).toMatchObject({ phase: 'awaiting-approval', approvers: ['alice', 'bob', os.userInfo().username] });
   const refused = async (arg: unknown) => {
     const e = await handle.executeUpdate('approve', { args: [arg] }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(WorkflowUpdateFailedError);
     return ((e as WorkflowUpdateFailedError).cause as Error).message;
   };
-  expect(await refused({ approver: 'mallory', database: 'shop' })).toBe('Approval rejected: mallory may not approve purges of shop (allowed: alice, bob)');
+  expect(await refused({ approver: 'mallory', database: 'shop' })).toBe(
+    `Approval rejected: mallory may not approve purges of shop (allowed: alice, bob, ${os.userInfo().username})`,
+  );
   expect(await refused({ approver: 'alice', database: 'shop' })).toBe('Approval rejected: alice requested this purge and may not approve it');
   expect(await refused({ approver: 'bob', database: 'shops' })).toBe('Approval rejected: the database typed out ("shops") is not "shop"');
   expect(await ids('primary')).toEqual([...OLD, ...NEW]); // refused approvals touched nothing
 
-  const typo = await cli(['purge', 'shop', '--approve', 'shpo', '--approver', 'bob', '--id', handle.workflowId]);
+  const typo = await cli(['purge', 'shop', '--approve', 'shpo', '--id', handle.workflowId]);
   expect(typo).toMatchObject({ code: 2, err: 'Approval refused: --approve must repeat the database name "shop" (got "shpo")\n' });
 
-  const ok = await cli(['purge', 'shop', '--approve', 'shop', '--approver', 'bob', '--wait']);
-  expect(ok.err).toContain('Approved by bob.');
-  expect(ok.out).toMatch(/^Purged shop before 2025-01-01T00:00:00.000Z, approved by bob:/);
+  // The CLI approves as the OS user (an allowed approver here), never as a name typed out.
+  const asSomeoneElse = await cli(['purge', 'shop', '--approve', 'shop', '--approver', 'bob', '--id', handle.workflowId]);
+  expect(asSomeoneElse).toMatchObject({ code: 2, err: expect.stringContaining('--approver bob refused: approvals are made as the OS user') });
+  const ok = await cli(['purge', 'shop', '--approve', 'shop', '--wait']);
+  expect(ok.err).toContain(`Approved by ${os.userInfo().username}.`);
+  expect(ok.out).toMatch(new RegExp(`^Purged shop before 2025-01-01T00:00:00.000Z, approved by ${os.userInfo().username}:`));
   expect(ok.code).toBe(0);
   const result = (await handle.result()) as PurgeResult;
   expect(result.targets.map((t) => [t.storage, t.deleted.length, t.leftovers])).toEqual([
@@ -173,7 +181,7 @@ test('approval: wrong approver, the requester and a mistyped database are refuse
       before: BEFORE,
       reason: 'erasure request 4711',
       requestedBy: 'alice',
-      approvedBy: 'bob',
+      approvedBy: os.userInfo().username,
       status: 'completed',
     });
     expect(record.targets.map((t) => t.deleted.length)).toEqual([3, 3]);
@@ -191,7 +199,10 @@ test('without approval in time nothing is deleted; without approvers a purge can
       .catch((e: unknown) => (e as WorkflowFailedError).cause as { type?: string; message?: string });
   const before = await ids('primary');
   const timedOut = await run('shop', '2s');
-  expect(timedOut).toMatchObject({ type: 'NOT_APPROVED', message: 'Purge not approved: no approval within 2s (approvers: alice, bob); nothing deleted' });
+  expect(timedOut).toMatchObject({
+    type: 'NOT_APPROVED',
+    message: `Purge not approved: no approval within 2s (approvers: alice, bob, ${os.userInfo().username}); nothing deleted`,
+  });
   expect(await ids('primary')).toEqual(before);
   // `open` has no approvers (neither retention.purgeApprovers nor approvers): refused at once.
   await commit('primary', '2024-01-01T00:00:00.000Z', 'open');

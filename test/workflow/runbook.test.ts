@@ -154,6 +154,24 @@ test('a run waits for approval; a disallowed approver is refused; an allowed one
   expect(result.met.rto).toBe(true);
 });
 
+test('four eyes: whoever started a live run may not approve its step, even holding the role', async () => {
+  writeFileSync(marker(), '');
+  const handle = await w.client.workflow.start('runRunbook', {
+    taskQueue,
+    workflowId: uniqueName('runbook-4eyes'),
+    args: [{ runbook: 'test-basic', database: 'shop', requestedBy: 'alice' }],
+  });
+  await waitFor(handle, (p) => p.status === 'waiting-approval');
+  const refused = await handle.executeUpdate('approve', { args: [{ step: 'go', by: 'alice' }] }).catch((e: unknown) => e);
+  expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
+  expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toBe(
+    'alice started this run and may not approve step "go": four eyes apply to live runs, another holder of the role must approve',
+  );
+  expect((await handle.query('progress')) as RunbookProgress).toMatchObject({ status: 'waiting-approval' });
+  await handle.signal('abort', { by: 'test', reason: 'done' });
+  await handle.result().catch(() => undefined);
+});
+
 test('rejection runs the compensations of completed steps in reverse order and fails the run', async () => {
   writeFileSync(marker(), '');
   const handle = await w.client.workflow.start('runRunbook', {
@@ -268,6 +286,7 @@ test('every run is recorded, live runs with drill: false and failed runs with th
   const basic = await records('test-basic');
   const summary = (rs: typeof basic) => rs.map((r) => `${r.workflowId.replace(/_[0-9a-f]{8}$/, '')} ${r.drill ? 'drill' : 'live'} ${r.status}`).sort();
   expect(summary(basic)).toEqual([
+    'runbook-4eyes live aborted',
     'runbook-abort live aborted',
     'runbook-basic live succeeded',
     'runbook-drill drill succeeded',

@@ -31,6 +31,13 @@ function checkDecider(run: RunContext, action: 'approve' | 'reject', schema: z.Z
   if (!waiting || waiting.id !== step || !run.progress.waitingFor) {
     throw lifeboatFailure('INVALID_INPUT', `Cannot ${action} step "${step}": it is not waiting for approval${waiting ? ` (waiting: ${waiting.id})` : ''}`);
   }
+  // Four eyes: whoever started a live run does not approve its steps (drills rehearse alone).
+  if (action === 'approve' && !run.input.drill && run.input.requestedBy === by) {
+    throw lifeboatFailure(
+      'NOT_APPROVED',
+      `${by} started this run and may not approve step "${step}": four eyes apply to live runs, another holder of the role must approve`,
+    );
+  }
   const role = run.progress.waitingFor.role;
   const holders = run.roles[role] ?? [];
   if (!holders.includes(by)) {

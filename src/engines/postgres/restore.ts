@@ -84,6 +84,9 @@ function restoreFailure(exit: Awaited<ReturnType<typeof waitForExit>>, label: st
   return new LifeboatError('RESTORE_FAILED', e.message, { subject: label });
 }
 
+/** How long a restore into an existing database waits for one lock before it fails (and rolls back). */
+export const IN_PLACE_LOCK_TIMEOUT_MS = 30_000;
+
 /** Runs `pg_restore` into `conn`'s database; the password only reaches it through a passfile. */
 export async function runPgRestore(opts: {
   tool: string;
@@ -99,8 +102,10 @@ export async function runPgRestore(opts: {
   const exit = await withLibpqEnv(
     opts.conn,
     async (env) => {
+      // In place (one transaction over an existing database): never wait behind the application's locks for ever.
+      const lockTimeout = opts.args.includes('--single-transaction') ? { PGOPTIONS: `-c lock_timeout=${IN_PLACE_LOCK_TIMEOUT_MS}` } : {};
       const child = execa(opts.tool, opts.args, {
-        env,
+        env: { ...env, ...lockTimeout },
         extendEnv: false,
         stdin: 'ignore',
         stdout: 'ignore',

@@ -53,6 +53,47 @@ async function createDatabase(admin: pg.Client, name: string, options: string[],
   return notes;
 }
 
+/** Ends every other session on `database`; returns how many. */
+async function terminateSessions(admin: pg.Client, database: string): Promise<number> {
+  const r = await admin.query<{ n: number }>(
+    'select count(pg_terminate_backend(pid))::int as n from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()',
+    [database],
+  );
+  return r.rows[0]?.n ?? 0;
+}
+
+/** See `ServerSession.swap`: no new sessions, old ones ended, both renames in one transaction under a lock timeout. */
+async function swapDatabases(
+  admin: pg.Client,
+  names: { current: string; incoming: string; keepAs: string },
+  lockTimeoutMs: number,
+): Promise<{ terminated: number }> {
+  const [current, incoming, keepAs] = [names.current, names.incoming, names.keepAs].map((n) => admin.escapeIdentifier(n));
+  await admin.query(`set lock_timeout = ${Math.max(1, Math.round(lockTimeoutMs))}`);
+  await admin.query(`alter database ${current} with allow_connections false`);
+  let terminated = 0;
+  try {
+    for (let attempt = 1; ; attempt++) {
+      terminated += await terminateSessions(admin, names.current);
+      try {
+        await admin.query('begin');
+        await admin.query(`alter database ${current} rename to ${keepAs}`);
+        await admin.query(`alter database ${incoming} rename to ${current}`);
+        await admin.query('commit');
+        break;
+      } catch (err) {
+        await admin.query('rollback').catch(() => undefined);
+        // A session that was still ending: PostgreSQL waits 5 s for it, then says so; try again.
+        if (attempt >= 3 || !/being accessed by other users/i.test((err as Error).message)) throw err;
+      }
+    }
+  } finally {
+    const open = await admin.query<{ n: string }>('select datname as n from pg_database where datname = $1', [names.keepAs]);
+    await admin.query(`alter database ${open.rows.length ? keepAs : current} with allow_connections true`);
+  }
+  return { terminated };
+}
+
 /** A session on a maintenance database of `conn`'s server (never on `avoid`, the database to create or drop). */
 export async function openServer(conn: PgConnection, avoid: string, label: string): Promise<ServerSession> {
   const admin = await connectMaintenance(conn, avoid, label);
@@ -68,6 +109,8 @@ export async function openServer(conn: PgConnection, avoid: string, label: strin
       drop: async (database) => {
         await admin.query(`drop database if exists ${admin.escapeIdentifier(database)} with (force)`);
       },
+      endSessions: (database) => terminateSessions(admin, database),
+      swap: (current, incoming, keepAs, lockTimeoutMs) => swapDatabases(admin, { current, incoming, keepAs }, lockTimeoutMs),
       close: () => admin.end().catch(() => undefined),
     };
   } catch (err) {
