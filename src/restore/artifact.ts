@@ -9,6 +9,7 @@ import type { Manifest } from '../catalog/manifest.js';
 import type { Storage } from '../storage/index.js';
 import { startZstd } from '../pipeline/child.js';
 import { describeExit } from '../pipeline/process.js';
+import type { Filter } from '../crypto/filter.js';
 
 export interface FetchProgress {
   /** Bytes read from storage (compressed, as stored). */
@@ -42,20 +43,6 @@ function startDecoder(codec: Manifest['artifact']['compression']['codec'], signa
     if (!e.ok && !e.canceled) throw new Error(`zstd ${describeExit(e)}`);
   });
   return { input, output, done };
-}
-
-/**
- * The decrypt hook: artifacts are not encrypted yet. An encrypted artifact (age) will be
- * decrypted here, between the checksum (over the stored bytes) and decompression.
- */
-function checkEncryption(m: Manifest, label: string): void {
-  if (m.artifact.encryption) {
-    throw new LifeboatError(
-      'UNSUPPORTED',
-      `Restore of ${label} failed: backup ${m.backupId} is encrypted (${m.artifact.encryption.type}) and this version cannot decrypt it`,
-      { subject: label },
-    );
-  }
 }
 
 function writeChunk(w: Writable, chunk: Buffer): Promise<void> {
@@ -93,6 +80,17 @@ export async function checkFreeSpace(dir: string, m: Manifest, label: string): P
   }
 }
 
+/** Pipes the decryptor into the decoder; the decryptor's own failure is the one noted first. */
+function noteDecrypt(decryptor: Filter, into: Writable, note: (err: Error) => void): Promise<void> {
+  decryptor.input.on('error', () => undefined);
+  const piping = pipeline(decryptor.output, into).catch(() => undefined);
+  const done = decryptor.done.catch((err: Error) => {
+    note(err);
+    into.destroy();
+  });
+  return Promise.all([done, piping]).then(() => undefined);
+}
+
 /** The decoder feeding the local dump file, and the first error of either. */
 interface DecodeSink {
   input: Writable;
@@ -102,13 +100,23 @@ interface DecodeSink {
   settled(): Promise<unknown>;
 }
 
-function openDecodeSink(codec: Manifest['artifact']['compression']['codec'], file: string, signal: AbortSignal, progress: FetchProgress): DecodeSink {
+function openDecodeSink(
+  codec: Manifest['artifact']['compression']['codec'],
+  file: string,
+  signal: AbortSignal,
+  progress: FetchProgress,
+  decrypt?: (signal: AbortSignal) => Filter,
+): DecodeSink {
   const decoder = startDecoder(codec, signal);
   let first: Error | undefined;
   const note = (err: Error) => {
     first ??= err;
   };
   decoder.input.on('error', note);
+  // An encrypted artifact: the stored bytes go through the decryptor, whose output (the
+  // compressed plaintext, complete only when decryption succeeded) feeds the decoder.
+  const decryptor = decrypt?.(signal);
+  const decrypting = decryptor ? noteDecrypt(decryptor, decoder.input, note) : Promise.resolve();
   decoder.output.on('data', (chunk: Buffer) => {
     progress.rawBytes += chunk.length;
   });
@@ -121,12 +129,16 @@ function openDecodeSink(codec: Manifest['artifact']['compression']['codec'], fil
   const decoded = noted(decoder.done);
   writing.catch(() => undefined);
   decoded.catch(() => undefined);
-  return { input: decoder.input, error: () => first, note, settled: () => Promise.allSettled([writing, decoded]) };
+  return {
+    input: decryptor?.input ?? decoder.input,
+    error: () => first,
+    note,
+    settled: () => Promise.allSettled([decrypting, writing, decoded]),
+  };
 }
 
 /** The stored object must exist with the manifest's size (a cheap check before the download). */
 async function checkStored(storage: Storage, m: Manifest, label: string, where: string): Promise<void> {
-  checkEncryption(m, label);
   const head = await storage.head(m.artifact.key);
   if (!head) {
     throw new LifeboatError('BACKUP_NOT_FOUND', `Restore of ${label} failed: the artifact of backup ${m.backupId} is missing: ${where}`, { subject: where });
@@ -155,6 +167,8 @@ export async function fetchArtifact(opts: {
   label: string;
   signal?: AbortSignal;
   onProgress?: (p: FetchProgress) => void;
+  /** For an encrypted artifact: starts the decryptor (from `restoreDecryption`). */
+  decrypt?: (signal: AbortSignal) => Filter;
 }): Promise<FetchResult> {
   const { storage, manifest: m, label } = opts;
   const where = storage.describe(m.artifact.key);
@@ -166,7 +180,7 @@ export async function fetchArtifact(opts: {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const progress: FetchProgress = { storedBytes: 0, rawBytes: 0 };
   const hash = createHash('sha256');
-  const sink = openDecodeSink(m.artifact.compression.codec, opts.file, ac.signal, progress);
+  const sink = openDecodeSink(m.artifact.compression.codec, opts.file, ac.signal, progress, opts.decrypt);
   try {
     try {
       const source: Readable = await storage.getStream(m.artifact.key, ac.signal);
@@ -196,6 +210,9 @@ export async function fetchArtifact(opts: {
     if (!sink.error()) sink.input.end();
     await sink.settled();
     const decodeError = sink.error();
+    if (decodeError instanceof LifeboatError && (decodeError.code === 'DECRYPT_FAILED' || decodeError.code === 'TOOL_MISSING')) {
+      throw new LifeboatError(decodeError.code, `Restore of ${label} failed: ${decodeError.message}: ${where}`, { subject: where });
+    }
     if (decodeError) {
       throw new LifeboatError(
         'DECOMPRESS_FAILED',

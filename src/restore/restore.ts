@@ -11,6 +11,7 @@ import { checkFreeSpace, fetchArtifact, type FetchResult } from './artifact.js';
 import { selectBackup, type SelectedBackup } from './select.js';
 import { ownerMarker, resolveTarget, type ResolvedTarget } from './target.js';
 import { openWorkDir, tempBase } from './workdir.js';
+import { restoreDecryption, type Filter } from '../crypto/stream.js';
 
 export interface RestoreRequest {
   /** Source database (its name in the configuration). */
@@ -139,6 +140,8 @@ interface Run {
   notes: string[];
   /** Set once the restore created the target database (a failure then drops it). */
   created: boolean;
+  /** The decryptor of an encrypted backup (its identities already matched). */
+  decrypt?: (signal: AbortSignal) => Filter;
 }
 
 /** Downloads and proves the artifact, reads it, creates a new target, runs the engine's restore. */
@@ -159,6 +162,7 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     label,
     signal: hooks.signal,
     onProgress: (p) => report({ storedBytes: p.storedBytes, rawBytes: p.rawBytes }),
+    decrypt: run.decrypt,
   });
 
   progress.phase = 'preparing';
@@ -230,8 +234,10 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
   progress.totalBytes = manifest.artifact.bytes;
   const target = resolveTarget(cfg, req.database, req.target, req.scratch);
   const marker = ownerMarker(req.scratch ? 'verify' : 'restore', req.owner);
+  // An encrypted backup needs a matching identity: checked before the target is touched.
+  const decrypt = await restoreDecryption(cfg, manifest, `Restore of ${label}`);
   const tool = await checkTarget(target, manifest, req, marker, label, log);
-  const run: Run = { cfg, req, selected, target, tool, marker, label, log, hooks, progress, report, notes: [], created: false };
+  const run: Run = { cfg, req, selected, target, tool, marker, label, log, hooks, progress, report, notes: [], created: false, decrypt };
 
   let dir: string | undefined;
   try {

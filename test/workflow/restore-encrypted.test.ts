@@ -1,0 +1,103 @@
+// Restore and verification of encrypted backups through the real worker, PostgreSQL and S3 server:
+// the worker decrypts with `restore.identities`, and without a matching identity nothing is touched.
+import { WorkflowFailedError } from '@temporalio/client';
+import { createSampleDatabase } from '../../dev/sample-data.js';
+import { failureCause } from '../../src/cli/follow.js';
+import type { BackupResult, RestoreInput, RestoreResult, VerifyResult } from '../../src/contracts/index.js';
+import { ageKey, gpgKey, removeTempDirs, tempDir, writeTemp } from '../harness/keys.js';
+import { createBucket, getObject, pgUrl, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
+
+let bucket: string;
+let dbName: string;
+let w: RunningWorker;
+let cfg: ReturnType<typeof testConfig>;
+const age = ageKey();
+const stranger = ageKey();
+const gpg = gpgKey();
+const keys = tempDir('lb-restore-keys-');
+const keyring = writeTemp('recipients.asc', gpg.publicKey, keys);
+
+beforeAll(async () => {
+  bucket = await createBucket();
+  dbName = uniqueName('lb_renc');
+  await createSampleDatabase(services().pg.adminUrl, dbName, 0.2);
+  const url = pgUrl(dbName);
+  cfg = testConfig({
+    bucket,
+    databases: {
+      aged: { url, compression: { codec: 'none' }, extra: { encryption: { age: { recipients: [age.recipient] } } } },
+      gpged: { url, extra: { encryption: { gpg: { recipients: [gpg.fingerprint], keyring } } } },
+      strangers: { url, extra: { encryption: { age: { recipients: [stranger.recipient] } } } },
+    },
+  });
+  cfg.restore = { ...cfg.restore, identities: [{ file: writeTemp('age.txt', age.identity, keys) }, { file: writeTemp('secret.asc', gpg.secretKey, keys) }] };
+  w = await startWorker(cfg);
+});
+
+afterAll(async () => {
+  await w?.stop();
+  removeTempDirs();
+});
+
+const run = <T>(workflow: string, input: unknown) =>
+  w.client.workflow.execute(workflow, { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(workflow), args: [input] }) as Promise<T>;
+const backup = (database: string) => run<BackupResult>('backupDatabase', { database });
+const restore = (input: RestoreInput) => run<RestoreResult>('restoreDatabase', input);
+
+async function failureOf(p: Promise<unknown>): Promise<{ type?: string; message: string }> {
+  const err = await p.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  return failureCause(err);
+}
+
+async function databaseExists(name: string): Promise<boolean> {
+  return withPg('postgres', async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rows.length === 1);
+}
+
+async function countRows(database: string, table: string): Promise<number> {
+  const [schema, name] = table.split('.').map((p) => p.replace(/^"|"$/g, ''));
+  return withPg(database, async (c) => Number((await c.query(`select count(*) from only "${schema}"."${name}"`)).rows[0].count));
+}
+
+test.each(['aged', 'gpged'])('an encrypted backup (%s) restores into a new database with equal row counts, and verifies', async (database) => {
+  const b = await backup(database);
+  const stored = await getObject(bucket, b.key);
+  if (database === 'aged') {
+    expect(stored.subarray(0, 22).toString()).toBe('age-encryption.org/v1\n');
+    expect(stored.includes(Buffer.from('user99@example.com'))).toBe(false);
+    expect(stored.includes(Buffer.from('PGDMP'))).toBe(false);
+  } else {
+    expect(b.key).toMatch(/\.gpg$/);
+    expect(stored.includes(Buffer.from('PGDMP'))).toBe(false);
+  }
+
+  const target = uniqueName(`lb_renc_${database}`);
+  const r = await restore({ database, backup: b.backupId, target });
+  expect(r).toMatchObject({ backupId: b.backupId, created: true, bytes: stored.length });
+  expect(r.rowCounts!.compared).toBeGreaterThan(3);
+  expect(r.rowCounts!.mismatches).toEqual([]);
+  expect(await countRows(target, 'shop.customers')).toBeGreaterThan(0);
+
+  const v = await run<VerifyResult>('verifyBackup', { database, backup: b.backupId });
+  expect(v).toMatchObject({ backupId: b.backupId, outcome: 'passed' });
+});
+
+test('without a matching identity restore and verification fail before the target exists, naming the recipients', async () => {
+  const b = await backup('strangers');
+  const target = uniqueName('lb_renc_never');
+  const r = await failureOf(restore({ database: 'strangers', backup: b.backupId, target }));
+  expect(r.type).toBe('NO_MATCHING_IDENTITY');
+  expect(r.message).toContain(
+    `Restore of strangers into ${target} failed: no identity can decrypt backup ${b.backupId}: it is encrypted with age to ${stranger.recipient}; restore.identities holds keys for ${age.recipient}`,
+  );
+  expect(await databaseExists(target)).toBe(false);
+
+  const v = await failureOf(run<VerifyResult>('verifyBackup', { database: 'strangers', backup: b.backupId }));
+  expect(v.type).toBe('NO_MATCHING_IDENTITY');
+  expect(v.message).toContain(stranger.recipient);
+  const scratches = await withPg('postgres', async (c) => (await c.query(`select datname from pg_database where datname like 'lb_verify_strangers%'`)).rows);
+  expect(scratches).toEqual([]);
+});
