@@ -101,3 +101,38 @@ test('without a matching identity restore and verification fail before the targe
   const scratches = await withPg('postgres', async (c) => (await c.query(`select datname from pg_database where datname like 'lb_verify_strangers%'`)).rows);
   expect(scratches).toEqual([]);
 });
+
+test('with temporal.restoreTaskQueue the restore activity runs on the restore worker holding the identities; the other worker holds none', async () => {
+  const restoreQueue = uniqueName('lifeboat-restore');
+  const backupSide = { ...cfg, temporal: { ...cfg.temporal, taskQueue: uniqueName('lifeboat-main'), restoreTaskQueue: restoreQueue }, restore: {} };
+  const restoreSide = { ...cfg, temporal: { ...backupSide.temporal } };
+  const main = await startWorker(backupSide);
+  const restorer = await startWorker(restoreSide, { restoreOnly: true });
+  try {
+    const b = await main.client.workflow.execute('backupDatabase', {
+      taskQueue: backupSide.temporal.taskQueue,
+      workflowId: uniqueName('enc'),
+      args: [{ database: 'aged' }],
+    });
+    const target = uniqueName('lb_renc_queue');
+    const workflowId = uniqueName('restore-queue');
+    const r: RestoreResult = await main.client.workflow.execute('restoreDatabase', {
+      taskQueue: backupSide.temporal.taskQueue,
+      workflowId,
+      args: [{ database: 'aged', backup: b.backupId, target }],
+    });
+    expect(r.rowCounts!.mismatches).toEqual([]);
+    const history = await main.client.workflow.getHandle(workflowId).fetchHistory();
+    const scheduled = (history.events ?? [])
+      .map((e) => e.activityTaskScheduledEventAttributes)
+      .filter((a) => a != null)
+      .map((a) => [a.activityType?.name, a.taskQueue?.name]);
+    expect(scheduled).toContainEqual(['restoreBackup', restoreQueue]);
+    expect(scheduled.filter(([name]) => name !== 'restoreBackup').every(([, queue]) => queue === backupSide.temporal.taskQueue)).toBe(true);
+    // The backup-side worker could not have decrypted it: it has no identities.
+    expect(main.lines.join('\n')).not.toContain('restore tool finished');
+    expect(restorer.lines.join('\n')).toContain('restore tool finished');
+  } finally {
+    await Promise.all([main.stop(), restorer.stop()]);
+  }
+});
