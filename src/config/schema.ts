@@ -21,10 +21,7 @@ export const TemporalConfigSchema = z
     address: z.string().min(1).optional(),
     namespace: z.string().min(1).optional(),
     taskQueue: z.string().min(1).default('lifeboat'),
-    /**
-     * The task queue of the restore workers (`lifeboat worker --restore-only`), which hold
-     * `restore.identities`: restores and verifications run their restore activity there.
-     */
+    /** Queue of the restore workers holding `restore.identities` (`lifeboat worker --restore-only`). */
     restoreTaskQueue: z.string().min(1).optional(),
     /** Web UI base URL for links (defaults to the dev server's: gRPC port + 1000 on loopback). */
     uiUrl: z.url().optional(),
