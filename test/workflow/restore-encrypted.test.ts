@@ -1,11 +1,12 @@
 // Restore and verification of encrypted backups through the real worker, PostgreSQL and S3 server:
 // the worker decrypts with `restore.identities`, and without a matching identity nothing is touched.
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { failureCause } from '../../src/cli/follow.js';
 import type { BackupResult, RestoreInput, RestoreResult, VerifyResult } from '../../src/contracts/index.js';
 import { ageKey, gpgKey, removeTempDirs, tempDir, writeTemp } from '../harness/keys.js';
-import { createBucket, getObject, pgUrl, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
+import { createBucket, getObject, pgUrl, s3Client, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
 
 let bucket: string;
 let dbName: string;
@@ -135,4 +136,23 @@ test('with temporal.restoreTaskQueue the restore activity runs on the restore wo
   } finally {
     await Promise.all([main.stop(), restorer.stop()]);
   }
+});
+
+test('a recovery README is written once at the storage prefix, naming the stock-tool restore commands, and never rewritten', async () => {
+  await backup('aged');
+  const readme = (await getObject(bucket, 'README-RECOVERY.txt')).toString();
+  for (const command of [
+    'sha256sum -c -',
+    'pg_restore --exit-on-error --no-owner --no-acl -j 4 -d orders_restore backup.dump',
+    'age -d -i key.txt backup.dump.zst.age | zstd -dc > backup.dump',
+    'gpg --batch --decrypt backup.dump.zst.gpg | zstd -dc > backup.dump',
+    'zstd -dc backup.sql.zst | mysql orders_restore',
+    '<database>/backups/<backup-id>/manifest.json',
+  ]) {
+    expect(readme).toContain(command);
+  }
+  // An operator's edit stays: later backups see the object and do not write it again.
+  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: 'README-RECOVERY.txt', Body: 'edited by the operator\n' }));
+  await backup('gpged');
+  expect((await getObject(bucket, 'README-RECOVERY.txt')).toString()).toBe('edited by the operator\n');
 });
