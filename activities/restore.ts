@@ -27,7 +27,8 @@ export function createRestoreActivities(deps: ActivityDeps) {
     /** Finds the committed backup a selector names (manifests only). */
     async resolveRestoreBackup(input: { database: string; backup: BackupSelector; mode: RestoreMode; action?: string }): Promise<BackupSummary> {
       const { manifest, storage } = await selectBackup(cfg, input.database, input.backup, input.mode, input.action);
-      return summarize(manifest, storage);
+      const restoreTaskQueue = cfg.temporal.restoreTaskQueue;
+      return { ...summarize(manifest, storage), ...(restoreTaskQueue ? { restoreTaskQueue } : {}) };
     },
 
     /** Looks at a restore target without changing it: exists, empty, protected, the source itself. */

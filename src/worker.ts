@@ -48,6 +48,27 @@ export interface WorkerOptions {
    * interceptor still applies to them.
    */
   activities?: Partial<Activities>;
+  /**
+   * A restore worker: polls `temporal.restoreTaskQueue` for activities only (no workflows), so
+   * the identities in `restore.identities` are needed on it alone.
+   */
+  restoreOnly?: boolean;
+}
+
+/** The task queue a worker polls: the restore workers' with `restoreOnly` (which must be configured). */
+export function workerTaskQueue(cfg: LifeboatConfig, opts: Pick<WorkerOptions, 'taskQueue' | 'restoreOnly'>): string {
+  if (!opts.restoreOnly) return opts.taskQueue ?? cfg.temporal.taskQueue;
+  const queue = opts.taskQueue ?? cfg.temporal.restoreTaskQueue;
+  if (!queue) {
+    throw new LifeboatError(
+      'CONFIG_INVALID',
+      'Configuration error at temporal.restoreTaskQueue: required for a restore worker (--restore-only); set it to a queue name',
+      {
+        subject: 'temporal.restoreTaskQueue',
+      },
+    );
+  }
+  return queue;
 }
 
 /** The real activities, with `overrides` in place of those of the same name; an unknown name is refused. */
@@ -66,8 +87,8 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
   return Worker.create({
     connection,
     namespace: cfg.temporal.namespace,
-    taskQueue: opts.taskQueue ?? cfg.temporal.taskQueue,
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
+    taskQueue: workerTaskQueue(cfg, opts),
+    ...(opts.restoreOnly ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
     dataConverter: lifeboatDataConverter(cfg),
     activities: withOverrides(createActivities({ config: cfg, logger, heartbeatIntervalMs: opts.heartbeatIntervalMs }), opts.activities),
     shutdownGraceTime: (opts.shutdownGraceTime ?? '3s') as `${number}s`,
@@ -88,10 +109,11 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
  * Runs a worker until SIGINT/SIGTERM. In-flight activities are cancelled after a short grace
  * period: their dump processes are killed, uploads aborted, and Temporal retries them elsewhere.
  */
-export async function runWorker(cfg: LifeboatConfig, logger: Logger): Promise<void> {
+export async function runWorker(cfg: LifeboatConfig, logger: Logger, opts: Pick<WorkerOptions, 'restoreOnly'> = {}): Promise<void> {
   const { sdkMetricsUrl } = installRuntime(logger, await sdkMetricsPort(cfg));
   const connection = await connectWorkerConnection(cfg);
-  const worker = await createWorker(cfg, logger, { connection });
+  const taskQueue = workerTaskQueue(cfg, opts);
+  const worker = await createWorker(cfg, logger, { connection, ...opts });
   const observability = await startObservability(cfg, logger, { connection, worker }, sdkMetricsUrl);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
@@ -102,7 +124,7 @@ export async function runWorker(cfg: LifeboatConfig, logger: Logger): Promise<vo
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  logger.info({ taskQueue: cfg.temporal.taskQueue, namespace: cfg.temporal.namespace, address: cfg.temporal.address }, 'worker started');
+  logger.info({ taskQueue, restoreOnly: opts.restoreOnly ?? false, namespace: cfg.temporal.namespace, address: cfg.temporal.address }, 'worker started');
   try {
     await worker.run();
   } finally {

@@ -48,4 +48,8 @@ export const dataMover = proxyActivities<Activities>(PROFILES.dataMover);
 export const restorer = proxyActivities<Activities>(PROFILES.restorer);
 export const housekeeping = proxyActivities<Activities>(PROFILES.housekeeping);
 export const bookkeeping = proxyActivities<Activities>(PROFILES.bookkeeping);
+/** The restorer on `taskQueue` (the restore workers holding identities), or on the workflow's own queue. */
+export function restorerOn(taskQueue: string | undefined): typeof restorer {
+  return taskQueue ? proxyActivities<Activities>({ ...PROFILES.restorer, taskQueue }) : restorer;
+}
 export const localLookup = proxyLocalActivities<Activities>(LOCAL_LOOKUP);

@@ -13,7 +13,7 @@ import {
   type RestoreState,
   type WorkflowTypes,
 } from '../src/contracts/index.js';
-import { lookup, restorer } from './activities.js';
+import { lookup, restorerOn } from './activities.js';
 import { parseInput } from './validation.js';
 
 /**
@@ -68,7 +68,7 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
       }
     }
     state.phase = 'restoring';
-    const result = await restorer.restoreBackup({
+    const result = await restorerOn(state.backup.restoreTaskQueue).restoreBackup({
       database: req.database,
       backupId: state.backup.backupId,
       target: req.target,

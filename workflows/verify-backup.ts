@@ -15,7 +15,7 @@ import {
   type WorkflowTypes,
   withSubject,
 } from '../src/contracts/index.js';
-import { lookup, restorer } from './activities.js';
+import { lookup, restorerOn } from './activities.js';
 import { parseInput } from './validation.js';
 
 function rowCountCheck(r: RestoreResult): VerificationCheck {
@@ -56,7 +56,7 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
   let dropError: string | undefined;
   try {
     state.phase = 'restoring';
-    const result = await restorer.restoreBackup({
+    const result = await restorerOn(backup.restoreTaskQueue).restoreBackup({
       database,
       backupId: backup.backupId,
       target: scratch,

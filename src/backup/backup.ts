@@ -9,7 +9,6 @@ import { openStorage, type Storage } from '../storage/index.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { readManifest } from '../catalog/catalog.js';
 import { commitArtifact, type StagedArtifact } from '../catalog/commit.js';
-import { ensureStorageReadme } from '../catalog/readme.js';
 import { LIFEBOAT_VERSION } from '../version.js';
 import type { BackupResult } from '../contracts/index.js';
 import type { BackupHooks, BackupProgress, BackupRequest } from './types.js';
@@ -153,7 +152,6 @@ async function dumpAndCommit(ctx: DumpContext): Promise<BackupResult> {
         { database: req.database, backupId: req.backupId, bytes: m.artifact.bytes, rawBytes: m.rawBytes, sha256: m.artifact.sha256, durationMs: m.durationMs },
         'backup committed',
       );
-      await ensureStorageReadme(storage, log);
     }
     return resultFromManifest(m, storage);
   } finally {

@@ -6,6 +6,7 @@ import type { Logger } from '../logger.js';
 import type { Confirmation, Storage } from '../storage/index.js';
 import { readManifest } from './catalog.js';
 import { keys, type Manifest } from './manifest.js';
+import { ensureRecoveryReadme } from './readme.js';
 
 export interface StagedArtifact<M extends object> {
   bytes: number;
@@ -119,6 +120,7 @@ export async function commitArtifact<M extends object>(req: CommitRequest<M>): P
     const won = await req.storage.putIfAbsent(keys.manifest(req.database, req.backupId), `${JSON.stringify(manifest, null, 2)}\n`);
     committed = true;
     if (!won) return await settleLoss(req, key);
+    await ensureRecoveryReadme(req.storage, req.log);
     return { status: 'committed', key, manifest };
   } catch (err) {
     if (!committed) await req.storage.delete(key).catch(() => undefined);

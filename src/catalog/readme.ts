@@ -1,59 +1,79 @@
-// The README at the root of every storage target (under its prefix): what is where, and how to
-// restore with stock tools. Recovery must not need Lifeboat, Temporal or a worker.
+// The recovery README: a plain-text object at the root of every storage prefix that explains the
+// layout and the stock-tool restore commands, for whoever finds the bucket without Lifeboat.
 import type { Logger } from '../logger.js';
 import type { Storage } from '../storage/index.js';
 
-export const README_KEY = 'README.txt';
+/** Its key, relative to the storage prefix. */
+export const RECOVERY_README_KEY = 'README-RECOVERY.txt';
 
-export const STORAGE_README = `LIFEBOAT BACKUPS: how to restore without Lifeboat
-=================================================
+/** The README's text (the same for every prefix; it names no database, host or key). */
+export function recoveryReadme(): string {
+  return `Lifeboat database backups: how to restore them without Lifeboat
+==================================================================
 
-Layout (keys relative to this directory):
+Layout (keys relative to this directory / prefix):
 
-  <database>/backups/<backup-id>/manifest.json          written last: the backup exists once this does
-  <database>/backups/<backup-id>/<backup-id>.<attempt>.dump.zst[.age|.gpg]   the artifact the manifest names
-  <database>/backups/<backup-id>/verifications/*.json   one record per test restore (passed or failed)
-  README.txt                                            this file (written once, never rewritten)
+  <database>/backups/<backup-id>/manifest.json        written last: the backup exists once this does
+  <database>/backups/<backup-id>/<backup-id>.<attempt>.dump[.zst|.gz][.age|.gpg]
+                                                      the artifact named by manifest.json artifact.key
+  <database>/backups/<backup-id>/verifications/*.json one record per verify-by-restore run
 
-Only trust an artifact named by a manifest's "artifact.key"; anything else under backups/ is the
-leftover of an attempt that never committed. "artifact.sha256" is the SHA-256 of the stored bytes
-(compressed, and encrypted when "artifact.encryption" is set). Check it before restoring:
+Only trust an artifact that a manifest names (artifact.key); anything else is the leftover of an
+attempt that never committed. artifact.sha256 and artifact.bytes are over the STORED bytes
+(compressed, then encrypted when artifact.encryption is set). Check them first:
 
-  echo "<artifact.sha256>  artifact" | sha256sum -c -
+  echo "<artifact.sha256>  backup.dump.zst" | sha256sum -c -      # must print OK
+  stat -c %s backup.dump.zst                                       # must equal artifact.bytes
 
-PostgreSQL ("format": "pg_dump-custom"), into a new database:
+Never restore an artifact whose checksum does not match.
+
+Order of the stages: dump -> compress (zstd|gzip|none) -> encrypt (age|gpg|none). Undo them in
+reverse: decrypt, then decompress, then restore. format "pg_dump-custom" restores with pg_restore;
+format "sql" (MySQL/MariaDB) with the mysql client.
+
+PostgreSQL (format pg_dump-custom):
 
   createdb -T template0 orders_restore
-  zstd -dc artifact > backup.dump            # gzip -dc for .gz; nothing for no compression
+  zstd -dc backup.dump.zst > backup.dump            # gzip: gzip -dc backup.dump.gz > backup.dump
   pg_restore --exit-on-error --no-owner --no-acl -j 4 -d orders_restore backup.dump
 
-MySQL / MariaDB ("format": "sql"):
+  age-encrypted (*.age; key.txt: age-keygen identity or unencrypted SSH private key of a recipient):
+  age -d -i key.txt backup.dump.zst.age | zstd -dc > backup.dump
+
+  gpg-encrypted (*.gpg; private-key.asc: gpg --export-secret-keys --armor FINGERPRINT):
+  gpg --batch --import private-key.asc
+  gpg --batch --decrypt backup.dump.zst.gpg | zstd -dc > backup.dump
+
+MySQL / MariaDB (format sql):
 
   mysql -e 'create database orders_restore'
-  zstd -dc artifact | mysql orders_restore   # (mariadb for MariaDB)
+  zstd -dc backup.sql.zst | mysql orders_restore
+  age -d -i key.txt backup.sql.zst.age | zstd -dc | mysql orders_restore
+  gpg --batch --decrypt backup.sql.zst.gpg | zstd -dc | mysql orders_restore
 
-Encrypted artifacts ("artifact.encryption"): decrypt first, then decompress.
+Use "set -o pipefail" (bash): a tampered or truncated encrypted file fails decryption with a
+non-zero exit status; never restore from a pipeline that printed an error.
 
-  age -d -i key.txt artifact | zstd -d > backup.dump               # age (key.txt: age or SSH identity)
-  gpg --decrypt artifact | zstd -d > backup.dump                    # GPG (secret key in your keyring)
+Afterwards compare row counts: for each "schema.table" in manifest.json rowCounts.tables,
+"select count(*) from only schema.table" must return the recorded count.
 
-The recipients a backup was encrypted to are listed in "artifact.encryption.recipients". Without
-one of their secret keys the backup cannot be read by anyone.
+The key you need to decrypt is the secret half of one of artifact.encryption.recipients
+(age1..., "ssh-ed25519 SHA256:..." as ssh-keygen -l prints it, or GPG fingerprints).
+This file is written once, when the first backup is stored here, and never rewritten.
 `;
-
-const written = new Set<string>();
+}
 
 /**
- * Writes the README once per storage target (create-if-absent: never rewritten, so it is safe on
- * Object Lock buckets). A failure is logged, never fails the backup.
+ * Writes the recovery README under `storage` unless it is there (create-if-absent, never
+ * rewritten). A failure is logged and does not fail the backup it accompanies.
  */
-export async function ensureStorageReadme(storage: Storage, log: Logger): Promise<void> {
-  const where = storage.describe(README_KEY);
-  if (written.has(where)) return;
+export async function ensureRecoveryReadme(storage: Storage, log: Logger): Promise<void> {
   try {
-    await storage.putIfAbsent(README_KEY, STORAGE_README, 'text/plain; charset=utf-8');
-    written.add(where);
+    if (await storage.head(RECOVERY_README_KEY)) return;
+    if (await storage.putIfAbsent(RECOVERY_README_KEY, recoveryReadme(), 'text/plain; charset=utf-8')) {
+      log.info({ location: storage.describe(RECOVERY_README_KEY) }, 'recovery README written');
+    }
   } catch (err) {
-    log.warn({ where, reason: (err as Error).message }, 'could not write the storage README');
+    log.warn({ location: storage.describe(RECOVERY_README_KEY), reason: (err as Error).message }, 'could not write the recovery README');
   }
 }

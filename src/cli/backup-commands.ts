@@ -49,10 +49,14 @@ export function registerBackupCommands(program: Command, config: ConfigLoader): 
   program
     .command('worker')
     .description('run a worker serving Lifeboat workflows and activities')
-    .action(async () => {
+    .option(
+      '--restore-only',
+      'serve only the restore activity of restores and verifications, on temporal.restoreTaskQueue (the worker holding restore.identities)',
+    )
+    .action(async (opts: { restoreOnly?: boolean }) => {
       const cfg = config();
       const { runWorker } = await import('../worker.js'); // the worker package is heavy: only this command loads it
-      await runWorker(cfg, createLogger({ level: cfg.log.level }));
+      await runWorker(cfg, createLogger({ level: cfg.log.level }), { restoreOnly: opts.restoreOnly });
     });
 
   registerCodecServerCommand(program, config);

@@ -103,6 +103,8 @@ export interface BackupSummary {
   compression: string;
   /** Tables with row counts in the manifest; null when not counted. */
   tables: number | null;
+  /** The task queue the restore activity runs on (`temporal.restoreTaskQueue`); absent: the workflow's. */
+  restoreTaskQueue?: string;
 }
 
 /** What a restore would do to its target; the workflow asks for an approval when `reasons` is not empty. */

@@ -11,7 +11,6 @@ import { databaseStorageNames } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { openStorage, type Storage } from '../storage/index.js';
-import { ensureStorageReadme } from '../catalog/readme.js';
 import type { CopyResult } from '../contracts/index.js';
 import { copyVerifications } from '../restore/verification.js';
 
@@ -163,6 +162,5 @@ export async function copyBackup(
   await carryVerifications(src, dst, manifest, log);
   if (outcome.status === 'lost') return result(outcome.key, 'already-present');
   log.info({ backupId: req.backupId, to: dst.describe(outcome.key), bytes: manifest.artifact.bytes, sha256: manifest.artifact.sha256 }, 'copy committed');
-  await ensureStorageReadme(dst, log);
   return result(outcome.key, 'copied');
 }

@@ -80,6 +80,17 @@ export async function checkFreeSpace(dir: string, m: Manifest, label: string): P
   }
 }
 
+/** Pipes the decryptor into the decoder; the decryptor's own failure is the one noted first. */
+function noteDecrypt(decryptor: Filter, into: Writable, note: (err: Error) => void): Promise<void> {
+  decryptor.input.on('error', () => undefined);
+  const piping = pipeline(decryptor.output, into).catch(() => undefined);
+  const done = decryptor.done.catch((err: Error) => {
+    note(err);
+    into.destroy();
+  });
+  return Promise.all([done, piping]).then(() => undefined);
+}
+
 /** The decoder feeding the local dump file, and the first error of either. */
 interface DecodeSink {
   input: Writable;
@@ -89,15 +100,12 @@ interface DecodeSink {
   settled(): Promise<unknown>;
 }
 
-/** Starts the decryptor of an encrypted artifact (from `restoreDecryption`). */
-export type DecryptorFactory = (signal: AbortSignal) => Filter;
-
 function openDecodeSink(
   codec: Manifest['artifact']['compression']['codec'],
   file: string,
   signal: AbortSignal,
   progress: FetchProgress,
-  decrypt?: DecryptorFactory,
+  decrypt?: (signal: AbortSignal) => Filter,
 ): DecodeSink {
   const decoder = startDecoder(codec, signal);
   let first: Error | undefined;
@@ -105,6 +113,10 @@ function openDecodeSink(
     first ??= err;
   };
   decoder.input.on('error', note);
+  // An encrypted artifact: the stored bytes go through the decryptor, whose output (the
+  // compressed plaintext, complete only when decryption succeeded) feeds the decoder.
+  const decryptor = decrypt?.(signal);
+  const decrypting = decryptor ? noteDecrypt(decryptor, decoder.input, note) : Promise.resolve();
   decoder.output.on('data', (chunk: Buffer) => {
     progress.rawBytes += chunk.length;
   });
@@ -113,21 +125,15 @@ function openDecodeSink(
       note(err);
       throw err;
     });
-  // Stored bytes -> decryptor (when encrypted) -> decompressor -> the local dump file.
-  const decryptor = decrypt?.(signal);
-  const decrypted = decryptor ? noted(decryptor.done) : Promise.resolve();
-  if (decryptor) {
-    decryptor.input.on('error', note);
-    decryptor.output.pipe(decoder.input);
-  }
   const writing = noted(pipeline(decoder.output, createWriteStream(file, { mode: 0o600 })));
   const decoded = noted(decoder.done);
-  for (const p of [writing, decoded, decrypted]) p.catch(() => undefined);
+  writing.catch(() => undefined);
+  decoded.catch(() => undefined);
   return {
     input: decryptor?.input ?? decoder.input,
     error: () => first,
     note,
-    settled: () => Promise.allSettled([decrypted, writing, decoded]),
+    settled: () => Promise.allSettled([decrypting, writing, decoded]),
   };
 }
 
@@ -161,8 +167,8 @@ export async function fetchArtifact(opts: {
   label: string;
   signal?: AbortSignal;
   onProgress?: (p: FetchProgress) => void;
-  /** The decryptor of an encrypted artifact; it runs between the checksum (of the stored bytes) and decompression. */
-  decrypt?: DecryptorFactory;
+  /** For an encrypted artifact: starts the decryptor (from `restoreDecryption`). */
+  decrypt?: (signal: AbortSignal) => Filter;
 }): Promise<FetchResult> {
   const { storage, manifest: m, label } = opts;
   const where = storage.describe(m.artifact.key);
@@ -204,7 +210,9 @@ export async function fetchArtifact(opts: {
     if (!sink.error()) sink.input.end();
     await sink.settled();
     const decodeError = sink.error();
-    if (decodeError instanceof LifeboatError && decodeError.code === 'DECRYPT_FAILED') throw decodeError;
+    if (decodeError instanceof LifeboatError && (decodeError.code === 'DECRYPT_FAILED' || decodeError.code === 'TOOL_MISSING')) {
+      throw new LifeboatError(decodeError.code, `Restore of ${label} failed: ${decodeError.message}: ${where}`, { subject: where });
+    }
     if (decodeError) {
       throw new LifeboatError(
         'DECOMPRESS_FAILED',

@@ -8,11 +8,11 @@ import { tableKey, type Connection, type Engine, type RestorePlan, type ServerSe
 import type { Manifest } from '../catalog/manifest.js';
 import type { OverwriteMode, PrivilegeMode, RestoreHeartbeat, RestoreMode, RestoreResult, RowCountComparison, RowCountMismatch } from '../contracts/index.js';
 import { checkFreeSpace, fetchArtifact, type FetchResult } from './artifact.js';
-import { restoreDecryption } from '../crypto/stream.js';
 import { selectBackup, type SelectedBackup } from './select.js';
 import { checkBeforeSwap, planSwap, SWAP_LOCK_TIMEOUT_MS, type SwapPlan } from './swap.js';
 import { ownerMarker, resolveTarget, type ResolvedTarget } from './target.js';
 import { openWorkDir, tempBase } from './workdir.js';
+import { restoreDecryption, type Filter } from '../crypto/stream.js';
 
 export interface RestoreRequest {
   /** Source database (its name in the configuration). */
@@ -143,13 +143,13 @@ interface Run {
   notes: string[];
   /** Set once the restore created the target database (a failure then drops it). */
   created: boolean;
+  /** The decryptor of an encrypted backup (its identities already matched). */
+  decrypt?: (signal: AbortSignal) => Filter;
 }
 
 /** Downloads and proves the artifact, reads it, creates a new target, runs the engine's restore. */
 async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: FetchResult; plan: RestorePlan; toolMs: number }> {
   const { req, target, hooks, progress, report, selected, label } = run;
-  // An encrypted backup needs a matching identity: checked now, before anything is created.
-  const decrypt = await restoreDecryption(run.cfg, selected.manifest, label);
   await checkFreeSpace(dir, selected.manifest, label);
   const file = path.join(dir, 'artifact');
   progress.phase = 'downloading';
@@ -165,7 +165,7 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     label,
     signal: hooks.signal,
     onProgress: (p) => report({ storedBytes: p.storedBytes, rawBytes: p.rawBytes }),
-    decrypt,
+    decrypt: run.decrypt,
   });
 
   progress.phase = 'preparing';
@@ -262,12 +262,14 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
   progress.totalBytes = manifest.artifact.bytes;
   const target = resolveTarget(cfg, req.database, req.target, req.scratch);
   const marker = ownerMarker(req.scratch ? 'verify' : 'restore', req.owner);
+  // An encrypted backup needs a matching identity: checked before the target is touched.
+  const decrypt = await restoreDecryption(cfg, manifest, `Restore of ${label}`);
   const swap = await swapFor(req, target, label);
   // Restore-and-swap restores into a new database beside the target, then swaps it in.
   const into = swap ? { ...target, conn: target.engine.withDatabase(target.conn, swap.incoming) } : target;
   const intoReq: RestoreRequest = swap ? { ...req, expect: 'new' } : req;
   const tool = await checkTarget(into, manifest, intoReq, marker, label, log);
-  const run: Run = { cfg, req: intoReq, selected, target: into, tool, marker, label, log, hooks, progress, report, notes: [], created: false };
+  const run: Run = { cfg, req: intoReq, selected, target: into, tool, marker, label, log, hooks, progress, report, notes: [], created: false, decrypt };
 
   let dir: string | undefined;
   try {

@@ -168,6 +168,8 @@ export interface StartWorkerOptions {
   heartbeatIntervalMs?: number;
   /** Activities replacing the real ones by name (workflow logic without databases); the failure interceptor still applies. */
   activities?: Partial<Activities>;
+  /** A restore worker on `temporal.restoreTaskQueue` (activities only). */
+  restoreOnly?: boolean;
 }
 
 /**
@@ -186,6 +188,7 @@ export async function startWorker(cfg: LifeboatConfig, opts: StartWorkerOptions 
     maxHeartbeatThrottleInterval: '200ms',
     workflowBundle: services().workflowBundle,
     activities: opts.activities,
+    restoreOnly: opts.restoreOnly,
   }).catch(async (err: unknown) => {
     await env.teardown();
     throw err;
