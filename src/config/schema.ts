@@ -21,8 +21,7 @@ export const TemporalConfigSchema = z
     address: z.string().min(1).optional(),
     namespace: z.string().min(1).optional(),
     taskQueue: z.string().min(1).default('lifeboat'),
-    /** Queue of the restore workers holding `restore.identities` (`lifeboat worker --restore-only`). */
-    restoreTaskQueue: z.string().min(1).optional(),
+    restoreTaskQueue: z.string().min(1).optional(), // restore workers holding restore.identities (worker --restore-only)
     /** Web UI base URL for links (defaults to the dev server's: gRPC port + 1000 on loopback). */
     uiUrl: z.url().optional(),
     /** Temporal Cloud / self-hosted API key, e.g. `{ env: TEMPORAL_API_KEY }`. */
