@@ -13,9 +13,10 @@ import {
   type WorkflowTypes,
 } from '../src/contracts/index.js';
 import { housekeeping } from './activities.js';
+import { audit as auditLog, notify, updateId } from './observe.js';
 import { parseInput } from './validation.js';
 
-type Approved = { approvedBy: string; approvedAt: string };
+type Approved = { approvedBy: string; approvedAt: string; updateId?: string };
 
 /** The `approve` update's validator: a refusal names why, and the purge goes on waiting. */
 function checkApproval(raw: unknown, p: { database: string; requestedBy?: string }, state: PurgeState, approval: Approved | undefined): void {
@@ -53,9 +54,9 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   setHandler(
     purgeApproveUpdate,
     (a) => {
-      approval = { approvedBy: a.approver, approvedAt: new Date().toISOString() };
+      approval = { approvedBy: a.approver, approvedAt: new Date().toISOString(), updateId: updateId() };
       state.approvedBy = a.approver;
-      return approval;
+      return { approvedBy: approval.approvedBy, approvedAt: approval.approvedAt };
     },
     { validator: (raw) => checkApproval(raw, p, state, approval) },
   );
@@ -79,10 +80,25 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   const timeoutMs = parseDuration(p.approvalTimeout)!;
   state.phase = 'awaiting-approval';
   state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
+  await notify({
+    type: 'approval-needed',
+    database: p.database,
+    openedAt: info.startTime.toISOString(),
+    summary: `Purge of ${p.database} backups before ${p.before} waits for an approval`,
+    details: `${total} objects to delete${p.reason ? `; reason: ${p.reason}` : ''}. Approvers: ${approvers.join(', ')}. Deadline: ${state.approvalDeadline}.`,
+  });
   if (!(await condition(() => approval !== undefined, timeoutMs))) {
     state.phase = 'done';
     throw lifeboatFailure('NOT_APPROVED', `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`);
   }
+  await auditLog({
+    action: 'approval',
+    outcome: 'approved',
+    database: p.database,
+    approver: approval!.approvedBy,
+    updateId: approval!.updateId,
+    details: { workflow: 'purgeBackups', before: p.before, requestedBy: p.requestedBy ?? null },
+  });
 
   state.phase = 'purging';
   const compactTime = compactTimestamp(info.startTime);
