@@ -1,11 +1,13 @@
 // Audit records and notifications sent by the workflows themselves: a real worker, PostgreSQL and
 // S3, a real HTTP server in the test as the webhook receiver, the audit log read back from storage.
+import { execFile } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { Client } from '@temporalio/client';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { listAudit } from '../../src/audit/log.js';
@@ -13,7 +15,7 @@ import type { AuditEntry } from '../../src/audit/schema.js';
 import type { LifeboatConfig } from '../../src/config/schema.js';
 import { approveRestoreUpdate, restoreProgressQuery, type BackupResult, type RestoreResult } from '../../src/contracts/index.js';
 import { openStorage } from '../../src/storage/index.js';
-import { createBucket, createRole, pgUrl, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
+import { createBucket, createRole, pgUrl, repoRoot, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
 
 interface Received {
   path: string;
@@ -27,6 +29,7 @@ const received: Received[] = [];
 let receiver: http.Server;
 let w: RunningWorker;
 let cfg: LifeboatConfig;
+let bucket: string;
 const db = { shop: uniqueName('lb_an_shop'), staging: uniqueName('lb_an_staging') };
 
 beforeAll(async () => {
@@ -40,7 +43,7 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   const port = (receiver.address() as AddressInfo).port;
-  const bucket = await createBucket('lb-an');
+  bucket = await createBucket('lb-an');
   const role = await createRole();
   await createSampleDatabase(services().pg.adminUrl, db.shop, 0.05);
   await withPg('postgres', (c) => c.query(`create database ${db.staging}`));
@@ -171,4 +174,61 @@ test('a live runbook run is recorded like a drill, its steps audited, and its en
   expect(steps).toEqual([expect.objectContaining({ action: 'runbook-step', outcome: 'succeeded', target: { runbook: 'an-short', step: 'nap' } })]);
   const runs = await openStorage(cfg, 'primary').list('runbooks/an-short/runs/');
   expect(runs.map((o) => o.key)).toEqual([expect.stringMatching(/-live-/)]);
+});
+
+/** Runs the CLI with a configuration of the same storage and a Temporal address nothing listens on. */
+async function cliWithoutTemporal(databases: string, ...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const s = services();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-an-cli-'));
+  const file = path.join(dir, 'lifeboat.yaml');
+  writeFileSync(
+    file,
+    `temporal: { address: "127.0.0.1:1", taskQueue: nobody }
+storage:
+  primary: { type: s3, bucket: ${bucket}, endpoint: ${s.s3.endpoint}, region: ${s.s3.region}, forcePathStyle: true, accessKeyId: ${s.s3.accessKeyId}, secretAccessKey: { env: LB_AN_CLI_S3 } }
+databases: ${databases}
+`,
+  );
+  const env = { ...process.env, LB_AN_CLI_S3: s.s3.secretAccessKey };
+  const bin = path.join(repoRoot, 'bin', 'lifeboat.js');
+  return promisify(execFile)(process.execPath, [bin, '--config', file, ...args], { env, timeout: 60_000 }).then(
+    (r) => ({ code: 0, ...r }),
+    (e: { code: number; stdout: string; stderr: string }) => ({ code: e.code, stdout: e.stdout, stderr: e.stderr }),
+  );
+}
+
+test('with Temporal down, `lifeboat audit` lists the approved restore with its approver and identity, and `lifeboat status` reads the health from storage', async () => {
+  const dbs =
+    '{ anshop: { engine: postgres, url: { env: LB_AN_UNSET } }, anbroken: { engine: postgres, url: { env: LB_AN_UNSET }, environment: development } }';
+  const audit = await cliWithoutTemporal(dbs, 'audit', '--database', 'anshop', '--action', 'restore', '--action', 'approval', '--since', '1h', '--json');
+  expect(audit.code).toBe(0);
+  const entries = JSON.parse(audit.stdout) as AuditEntry[];
+  expect(entries.map((e) => [e.action, e.outcome, e.actor.name, e.actor.identity])).toEqual([
+    ['approval', 'approved', 'alice', 'alice@ops-laptop'],
+    ['restore', 'succeeded', 'alice', 'alice@ops-laptop'],
+  ]);
+  const text = await cliWithoutTemporal(dbs, 'audit', '--since', '1h');
+  expect(text.code).toBe(0);
+  expect(text.stdout.split('\n')[0]).toMatch(/^TIME\s+DATABASE\s+ACTION\s+OUTCOME\s+ACTOR\s+TARGET\s+WORKFLOW$/);
+  expect(text.stdout).toMatch(/restore\s+succeeded\s+alice \(alice@ops-laptop\)\s+staging /);
+  expect(text.stdout).toMatch(/anbroken\s+backup\s+failed/);
+  expect((await cliWithoutTemporal(dbs, 'audit', '--since', 'yesterday')).stderr).toMatch(/^Invalid --since "yesterday": expected an ISO time/);
+
+  // anshop's last verification failed: a production database is unhealthy, so exit 1.
+  const status = await cliWithoutTemporal(dbs, 'status', '--json');
+  expect(status.code).toBe(1);
+  const report = JSON.parse(status.stdout) as { status: string; databases: Array<{ database: string; status: string; problems: Array<{ kind: string }> }> };
+  expect(report.status).toBe('unhealthy');
+  expect(report.databases.find((d) => d.database === 'anshop')!.problems.map((p) => p.kind)).toContain('verify-failed');
+  const table = await cliWithoutTemporal(dbs, 'status');
+  expect(table.code).toBe(1);
+  expect(table.stdout).toMatch(/^DATABASE\s+ENV\s+STATUS/);
+  expect(table.stdout).toMatch(/anshop\s+production\s+unhealthy/);
+  expect(table.stdout).not.toContain('\u001b['); // no colour when stdout is not a terminal
+
+  // Only a development database (never makes the fleet unhealthy): exit 0, its problems still shown.
+  const dev = await cliWithoutTemporal('{ anbroken: { engine: postgres, url: { env: LB_AN_UNSET }, environment: development } }', 'status');
+  expect(dev.code).toBe(0);
+  expect(dev.stdout).toMatch(/anbroken\s+development\s+unhealthy/);
+  expect(dev.stdout).toMatch(/Overall: healthy/);
 });
