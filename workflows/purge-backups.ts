@@ -34,6 +34,29 @@ function checkApproval(raw: unknown, p: { database: string; requestedBy?: string
   if (p.requestedBy && a.approver === p.requestedBy) return refuse(`${a.approver} requested this purge and may not approve it`);
 }
 
+/** Tells whoever the routes name that the purge waits for an approval. */
+async function notifyWaiting(p: { database: string; before: string; reason?: string }, total: number, approvers: string[], deadline: string): Promise<void> {
+  await notify({
+    type: 'approval-needed',
+    database: p.database,
+    openedAt: workflowInfo().startTime.toISOString(),
+    summary: `Purge of ${p.database} backups before ${p.before} waits for an approval`,
+    details: `${total} objects to delete${p.reason ? `; reason: ${p.reason}` : ''}. Approvers: ${approvers.join(', ')}. Deadline: ${deadline}.`,
+  });
+}
+
+/** The approval in the audit log: the typed approver and the identity that sent the update. */
+async function auditApproval(p: { database: string; before: string; requestedBy?: string }, approval: Approved): Promise<void> {
+  await auditLog({
+    action: 'approval',
+    outcome: 'approved',
+    database: p.database,
+    approver: approval.approvedBy,
+    updateId: approval.updateId,
+    details: { workflow: 'purgeBackups', before: p.before, requestedBy: p.requestedBy ?? null },
+  });
+}
+
 /**
  * GDPR purge: deletes every copy of every backup of a database taken before a time, on every
  * storage target, after an approval. Input: `{ "database": "orders", "before": "2026-01-01T00:00:00Z",
@@ -80,25 +103,12 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   const timeoutMs = parseDuration(p.approvalTimeout)!;
   state.phase = 'awaiting-approval';
   state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
-  await notify({
-    type: 'approval-needed',
-    database: p.database,
-    openedAt: info.startTime.toISOString(),
-    summary: `Purge of ${p.database} backups before ${p.before} waits for an approval`,
-    details: `${total} objects to delete${p.reason ? `; reason: ${p.reason}` : ''}. Approvers: ${approvers.join(', ')}. Deadline: ${state.approvalDeadline}.`,
-  });
+  await notifyWaiting(p, total, approvers, state.approvalDeadline);
   if (!(await condition(() => approval !== undefined, timeoutMs))) {
     state.phase = 'done';
     throw lifeboatFailure('NOT_APPROVED', `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`);
   }
-  await auditLog({
-    action: 'approval',
-    outcome: 'approved',
-    database: p.database,
-    approver: approval!.approvedBy,
-    updateId: approval!.updateId,
-    details: { workflow: 'purgeBackups', before: p.before, requestedBy: p.requestedBy ?? null },
-  });
+  await auditApproval(p, approval!);
 
   state.phase = 'purging';
   const compactTime = compactTimestamp(info.startTime);
