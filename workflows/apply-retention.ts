@@ -2,6 +2,7 @@ import { log } from '@temporalio/workflow';
 import type { TargetPlan } from '../src/retention/prune.js';
 import { ApplyRetentionInputSchema, lifeboatFailure, type RetentionEntry, type RetentionTargetResult, type WorkflowTypes } from '../src/contracts/index.js';
 import { housekeeping } from './activities.js';
+import { audit } from './observe.js';
 import { parseInput } from './validation.js';
 
 function entries(plan: TargetPlan, keep: boolean): RetentionEntry[] {
@@ -43,6 +44,16 @@ export const applyRetention: WorkflowTypes['applyRetention'] = async (input) => 
       result.delete = planned.filter((e) => done.has(e.backupId));
       result.skipped = out.skipped;
       result.bytesFreed = out.deleted.reduce((n, d) => n + d.bytes, 0);
+      for (const d of out.deleted) {
+        const e = planned.find((x) => x.backupId === d.backupId);
+        await audit({
+          action: 'retention-delete',
+          outcome: 'succeeded',
+          database,
+          target: { backupId: d.backupId, kind: e?.kind, storage: p.storage },
+          details: { bytes: d.bytes, reasons: e?.reasons ?? [] },
+        });
+      }
     }
     if (p.plan.halted.length > 0) {
       result.warnings = [...result.warnings, 'orphan sweep skipped: retention is halted on this target'];

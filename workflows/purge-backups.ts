@@ -13,9 +13,10 @@ import {
   type WorkflowTypes,
 } from '../src/contracts/index.js';
 import { housekeeping } from './activities.js';
+import { audit as auditLog, notify, updateId } from './observe.js';
 import { parseInput } from './validation.js';
 
-type Approved = { approvedBy: string; approvedAt: string };
+type Approved = { approvedBy: string; approvedAt: string; updateId?: string };
 
 /** The `approve` update's validator: a refusal names why, and the purge goes on waiting. */
 function checkApproval(raw: unknown, p: { database: string; requestedBy?: string }, state: PurgeState, approval: Approved | undefined): void {
@@ -31,6 +32,29 @@ function checkApproval(raw: unknown, p: { database: string; requestedBy?: string
   if (!state.approvers?.includes(a.approver))
     return refuse(`${a.approver} may not approve purges of ${p.database} (allowed: ${state.approvers?.join(', ') || 'nobody'})`);
   if (p.requestedBy && a.approver === p.requestedBy) return refuse(`${a.approver} requested this purge and may not approve it`);
+}
+
+/** Tells whoever the routes name that the purge waits for an approval. */
+async function notifyWaiting(p: { database: string; before: string; reason?: string }, total: number, approvers: string[], deadline: string): Promise<void> {
+  await notify({
+    type: 'approval-needed',
+    database: p.database,
+    openedAt: workflowInfo().startTime.toISOString(),
+    summary: `Purge of ${p.database} backups before ${p.before} waits for an approval`,
+    details: `${total} objects to delete${p.reason ? `; reason: ${p.reason}` : ''}. Approvers: ${approvers.join(', ')}. Deadline: ${deadline}.`,
+  });
+}
+
+/** The approval in the audit log: the typed approver and the identity that sent the update. */
+async function auditApproval(p: { database: string; before: string; requestedBy?: string }, approval: Approved): Promise<void> {
+  await auditLog({
+    action: 'approval',
+    outcome: 'approved',
+    database: p.database,
+    approver: approval.approvedBy,
+    updateId: approval.updateId,
+    details: { workflow: 'purgeBackups', before: p.before, requestedBy: p.requestedBy ?? null },
+  });
 }
 
 /**
@@ -53,9 +77,9 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   setHandler(
     purgeApproveUpdate,
     (a) => {
-      approval = { approvedBy: a.approver, approvedAt: new Date().toISOString() };
+      approval = { approvedBy: a.approver, approvedAt: new Date().toISOString(), updateId: updateId() };
       state.approvedBy = a.approver;
-      return approval;
+      return { approvedBy: approval.approvedBy, approvedAt: approval.approvedAt };
     },
     { validator: (raw) => checkApproval(raw, p, state, approval) },
   );
@@ -79,10 +103,12 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   const timeoutMs = parseDuration(p.approvalTimeout)!;
   state.phase = 'awaiting-approval';
   state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
+  await notifyWaiting(p, total, approvers, state.approvalDeadline);
   if (!(await condition(() => approval !== undefined, timeoutMs))) {
     state.phase = 'done';
     throw lifeboatFailure('NOT_APPROVED', `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`);
   }
+  await auditApproval(p, approval!);
 
   state.phase = 'purging';
   const compactTime = compactTimestamp(info.startTime);

@@ -1,4 +1,4 @@
-import { condition, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
 import {
   ApprovalSchema,
   RestoreInputSchema,
@@ -10,11 +10,69 @@ import {
   lifeboatFailure,
   parseDuration,
   restoreProgressQuery,
+  type RestoreInput,
   type RestoreState,
+  type TargetInspection,
   type WorkflowTypes,
 } from '../src/contracts/index.js';
 import { lookup, restorerOn } from './activities.js';
+import { audit, notify, updateId } from './observe.js';
 import { parseInput } from './validation.js';
+
+type Request = ReturnType<typeof parseRestore>;
+const parseRestore = (input: RestoreInput) => parseInput(RestoreInputSchema, input, 'restoreDatabase');
+
+/**
+ * Waits for the `approve` update (telling whoever the routes name that it waits), then records
+ * the approval with the approver's name and the identity that sent it.
+ */
+async function awaitApproval(req: Request, state: RestoreState, inspection: TargetInspection, approval: { updateId?: string }): Promise<void> {
+  const timeoutMs = parseDuration(req.approvalTimeout)!;
+  state.phase = 'awaiting-approval';
+  const since = new Date().toISOString();
+  state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
+  const approvers = inspection.approvers.join(', ') || 'nobody (set approvers: in the configuration)';
+  await notify({
+    type: 'approval-needed',
+    database: req.database,
+    openedAt: since,
+    summary: `Restore of ${req.database} into ${req.target} waits for an approval`.slice(0, 300),
+    details: `${inspection.reasons.join('; ')}. Approvers: ${approvers}. Deadline: ${state.approvalDeadline}.`,
+    facts: { target: req.target, backup: state.backup?.backupId ?? '' },
+  });
+  if (!(await condition(() => state.approvedBy !== undefined, timeoutMs))) {
+    throw lifeboatFailure(
+      'APPROVAL_REQUIRED',
+      `Restore of ${req.database} into ${req.target} refused: approval required (${inspection.reasons.join('; ')}); none arrived within ${req.approvalTimeout}, nothing was changed`,
+    );
+  }
+  await audit({
+    action: 'approval',
+    outcome: 'approved',
+    database: req.database,
+    target: { database: req.target, backupId: state.backup?.backupId },
+    approver: state.approvedBy,
+    updateId: approval.updateId,
+    details: { workflow: 'restoreDatabase', reasons: inspection.reasons },
+  });
+}
+
+/** Appends the restore's outcome to the audit log, with its approver when there was one. */
+async function auditRestore(req: Request, state: RestoreState, approval: { updateId?: string }, err?: unknown): Promise<void> {
+  const outcome = err === undefined ? 'succeeded' : isCancellation(err) ? 'cancelled' : 'failed';
+  const r = state.result;
+  await CancellationScope.nonCancellable(() =>
+    audit({
+      action: 'restore',
+      outcome,
+      database: req.database,
+      target: { database: req.target, backupId: state.backup?.backupId, kind: state.backup?.kind },
+      ...(state.approvedBy ? { approver: state.approvedBy, updateId: approval.updateId } : {}),
+      details: { mode: req.mode, ...(r ? { restoreDurationMs: r.restoreDurationMs, created: r.created } : {}) },
+      ...(state.error ? { message: state.error.slice(0, 2000) } : {}),
+    }),
+  );
+}
 
 /**
  * Restores a backup into a database:
@@ -27,14 +85,16 @@ import { parseInput } from './validation.js';
  * Afterwards every restored table's row count must equal the manifest's.
  */
 export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) => {
-  const req = parseInput(RestoreInputSchema, input, 'restoreDatabase');
+  const req = parseRestore(input);
   const state: RestoreState = { phase: 'resolving', database: req.database, target: req.target, requestedBy: req.requestedBy };
+  const approval: { updateId?: string } = {};
   setHandler(restoreProgressQuery, () => state);
   setHandler(
     approveRestoreUpdate,
-    (approval) => {
-      state.approvedBy = approval.approver;
-      return { approvedBy: approval.approver, target: req.target };
+    (a) => {
+      state.approvedBy = a.approver;
+      approval.updateId = updateId();
+      return { approvedBy: a.approver, target: req.target };
     },
     {
       validator: (raw) => {
@@ -56,17 +116,7 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
     state.phase = 'inspecting';
     const inspection = await lookup.inspectRestoreTarget({ database: req.database, target: req.target, mode: req.mode });
     state.inspection = inspection;
-    if (inspection.reasons.length > 0) {
-      const timeoutMs = parseDuration(req.approvalTimeout)!;
-      state.phase = 'awaiting-approval';
-      state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
-      if (!(await condition(() => state.approvedBy !== undefined, timeoutMs))) {
-        throw lifeboatFailure(
-          'APPROVAL_REQUIRED',
-          `Restore of ${req.database} into ${req.target} refused: approval required (${inspection.reasons.join('; ')}); none arrived within ${req.approvalTimeout}, nothing was changed`,
-        );
-      }
-    }
+    if (inspection.reasons.length > 0) await awaitApproval(req, state, inspection, approval);
     state.phase = 'restoring';
     const result = await restorerOn(state.backup.restoreTaskQueue).restoreBackup({
       database: req.database,
@@ -88,10 +138,12 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
       );
     }
     state.phase = 'done';
+    await auditRestore(req, state, approval);
     return result;
   } catch (err) {
     state.phase = 'failed';
     state.error = innermostMessage(err);
+    await auditRestore(req, state, approval, err);
     throw err;
   }
 };

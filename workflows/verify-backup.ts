@@ -16,6 +16,7 @@ import {
   withSubject,
 } from '../src/contracts/index.js';
 import { lookup, restorerOn } from './activities.js';
+import { audit, notify } from './observe.js';
 import { parseInput } from './validation.js';
 
 function rowCountCheck(r: RestoreResult): VerificationCheck {
@@ -29,6 +30,28 @@ function describeFailedChecks(checks: VerificationCheck[]): string {
     .filter((c) => !c.ok)
     .map((c) => (c.sql ? `check "${c.name}" returned ${String(c.value)}` : `${c.name}: ${String(c.value)}`))
     .join('; ');
+}
+
+/** Appends the verification to the audit log; a failed one is notified (`verify-failed`). */
+async function reportVerification(record: VerificationRecord, kind: string, problem: string | undefined): Promise<void> {
+  const { database, backupId, outcome } = record;
+  await audit({
+    action: 'verify',
+    outcome: outcome === 'passed' && !problem ? 'succeeded' : 'failed',
+    database,
+    target: { backupId, kind, database: record.scratchDatabase },
+    details: { restoreDurationMs: record.restoreDurationMs, checks: record.checks.map((c) => `${c.name}: ${c.ok ? 'ok' : 'FAILED'}`) },
+    ...(problem ? { message: problem.slice(0, 2000) } : {}),
+  });
+  if (problem)
+    await notify({
+      type: 'verify-failed',
+      database,
+      openedAt: record.verifiedAt,
+      summary: problem.slice(0, 300),
+      details: problem,
+      facts: { backup: backupId, kind },
+    });
 }
 
 /**
@@ -102,17 +125,17 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
   const recordKey = await lookup.recordVerification({ record, storage: backup.storage });
 
   const subject = `Verification of ${database} backup ${backup.backupId}`;
-  if (dropError) {
+  const dropProblem = dropError && `${subject} ${outcome}, but its scratch database ${scratch} could not be dropped: ${dropError}`;
+  const problem = outcome === 'failed' ? withSubject(subject, error ? innermostMessage(error) : describeFailedChecks(checks)) : dropProblem;
+  await reportVerification(record, backup.kind, problem);
+  if (dropProblem) {
     state.phase = 'failed';
-    throw lifeboatFailure('VERIFICATION_FAILED', `${subject} ${outcome}, but its scratch database ${scratch} could not be dropped: ${dropError}`);
+    throw lifeboatFailure('VERIFICATION_FAILED', dropProblem);
   }
   if (outcome === 'failed') {
     state.phase = 'failed';
     const type = error ? failureCause(error).type : undefined;
-    throw lifeboatFailure(
-      isErrorCode(type) ? type : 'VERIFICATION_FAILED',
-      withSubject(subject, error ? innermostMessage(error) : describeFailedChecks(checks)),
-    );
+    throw lifeboatFailure(isErrorCode(type) ? type : 'VERIFICATION_FAILED', problem!);
   }
   state.phase = 'done';
   return { ...record, recordKey };

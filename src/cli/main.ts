@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LIFEBOAT_VERSION } from '../version.js';
 import { registerBackupCommands } from './backup-commands.js';
+import { registerObserveCommands } from './observe-commands.js';
 import { registerRestoreCommands } from './restore-commands.js';
 import { registerRetentionCommands } from './retention-commands.js';
 import { registerRunbookCommands } from './runbook-commands.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerRetentionCommands(program, config);
   registerRunbookCommands(program, config);
   registerSetupCommands(program, config);
+  registerObserveCommands(program, config);
   return program;
 }
 

@@ -28,7 +28,18 @@ function logicConfig(dir: string): LifeboatConfig {
   });
 }
 
+/**
+ * Audit records and notifications every workflow sends: answered by default (and kept in
+ * {@link ScriptedWorker.observed}, not in `calls`) unless a test scripts them.
+ */
+const OBSERVERS = {
+  recordWorkflowAudit: async () => [],
+  deliverNotification: async (e: { type: string }) => ({ key: 'scripted', type: e.type, channels: [] }),
+} as unknown as Partial<Activities>;
+
 export interface ScriptedWorker {
+  /** Audit records and notifications the workflows sent (when not scripted), in order. */
+  observed: ActivityCall[];
   /** Sets what each activity does for the current test (any other activity fails, non-retryable) and clears the calls. */
   script(activities: Partial<Activities>): void;
   /** Every call of a scripted activity since {@link script}. */
@@ -51,7 +62,12 @@ export function scriptedWorker(): ScriptedWorker {
   let cfg: LifeboatConfig | undefined;
   let current: Partial<Activities> = {};
   const calls: ActivityCall[] = [];
+  const observed: ActivityCall[] = [];
   const dispatch = (name: keyof Activities) => async (input: unknown) => {
+    if (!current[name] && OBSERVERS[name]) {
+      observed.push({ name, input });
+      return (OBSERVERS[name] as (input: unknown) => Promise<unknown>)(input);
+    }
     calls.push({ name, input });
     const fn = current[name] as ((input: unknown) => Promise<unknown>) | undefined;
     if (!fn) throw new LifeboatError('UNSUPPORTED', `Activity ${name} is not scripted in this test`, { subject: name });
@@ -74,8 +90,10 @@ export function scriptedWorker(): ScriptedWorker {
     script(activities) {
       current = activities;
       calls.length = 0;
+      observed.length = 0;
     },
     calls,
+    observed,
     called: () => calls.map((c) => c.name),
     inputs: <K extends keyof Activities>(name: K) => calls.filter((c) => c.name === name).map((c) => c.input as Parameters<Activities[K]>[0]),
     start: <K extends WorkflowName>(workflow: K, input: Parameters<WorkflowTypes[K]>[0]) =>

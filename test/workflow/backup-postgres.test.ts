@@ -137,10 +137,12 @@ test('a wrong password fails at once with a non-retryable error naming the datab
   expect(app.nonRetryable).toBe(true);
   expect(app.message).toMatch(/badpass/);
   expect(app.message).toMatch(/password authentication failed/);
-  expect(await listKeys(bucket, 'prod/badpass/')).toEqual([]);
+  // Nothing but the audit record of the failure.
+  expect((await listKeys(bucket, 'prod/badpass/')).filter((k) => !k.startsWith('prod/badpass/audit/'))).toEqual([]);
   // It was not retried.
   const history = await w.client.workflow.getHandle(id).fetchHistory();
-  const scheduled = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+  const backupEvent = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runBackup')!.eventId!.toString();
+  const scheduled = history.events!.filter((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === backupEvent);
   expect(scheduled).toHaveLength(1);
   expect(scheduled[0]!.activityTaskStartedEventAttributes!.attempt).toBe(1);
 });
@@ -206,13 +208,14 @@ test('pg_dump killed midway: the attempt fails, its upload is aborted, and the r
     const result = (await handle.result()) as BackupResult;
 
     const history = await handle.fetchHistory();
-    const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes);
+    const runBackup = history.events!.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'runBackup')!.eventId!.toString();
+    const started = history.events!.filter((e) => e.activityTaskStartedEventAttributes?.scheduledEventId?.toString() === runBackup);
     // Attempts are recorded on the final started event; the first one failed with the kill.
     expect(started[started.length - 1]!.activityTaskStartedEventAttributes!.attempt).toBe(2);
     const failure = started[started.length - 1]!.activityTaskStartedEventAttributes!.lastFailure;
     expect(failure?.message).toMatch(/pg_dump was killed by SIGKILL/);
 
-    const keys = await listKeys(bucket, 'kill/big/');
+    const keys = (await listKeys(bucket, 'kill/big/')).filter((k) => !k.startsWith('kill/big/audit/'));
     expect(keys.filter((k) => k.endsWith('manifest.json'))).toHaveLength(1);
     expect(keys).toHaveLength(2); // one manifest + the one artifact it names
     expect(keys).toContain(`kill/${result.key}`);

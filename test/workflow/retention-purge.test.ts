@@ -171,7 +171,10 @@ test('approval: wrong approver, the requester and a mistyped database are refuse
 
   for (const s of ['primary', 'local']) {
     const storage = openStorage(cfg, s);
-    const audit = (await storage.list('shop/audit/')).map((o) => o.key);
+    const all = (await storage.list('shop/audit/')).map((o) => o.key);
+    // The approval has its own record too (with the identity that sent it); purge's record is one.
+    expect(all.filter((k) => /-approval-approved-[0-9a-f]{12}\.json$/.test(k))).toHaveLength(1);
+    const audit = all.filter((k) => k.endsWith('-purge.json'));
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatch(/^shop\/audit\/\d{8}T\d{6}Z-purge\.json$/);
     const record = JSON.parse((await storage.getBuffer(audit[0]!)).toString()) as PurgeAuditRecord;

@@ -17,7 +17,8 @@ import {
 } from '../../src/contracts/index.js';
 import type { z } from 'zod';
 import { bookkeeping } from '../activities.js';
-import { showDetails, type Executor, type RunContext } from './context.js';
+import { audit, notify, updateId } from '../observe.js';
+import { runDatabase, showDetails, type Executor, type RunContext } from './context.js';
 import { ms } from './options.js';
 
 const APPROVAL_TIMEOUT_MS = 4 * 3_600_000;
@@ -49,11 +50,11 @@ function checkDecider(run: RunContext, action: 'approve' | 'reject', schema: z.Z
 export function installHandlers(run: RunContext): void {
   setHandler(runbookProgressQuery, () => run.progress);
   const approve = ({ step, by }: ApprovalInput) => {
-    run.decision = { kind: 'approved', step, by };
+    run.decision = { kind: 'approved', step, by, updateId: updateId() };
     return { step, approvedBy: by };
   };
   const reject = ({ step, by, reason }: RejectInput) => {
-    run.decision = { kind: 'rejected', step, by, reason };
+    run.decision = { kind: 'rejected', step, by, reason, updateId: updateId() };
     return { step, rejectedBy: by };
   };
   setHandler(runbookApproveUpdate, approve, { validator: (a) => checkDecider(run, 'approve', ApprovalInputSchema, a) });
@@ -77,6 +78,16 @@ export const approvalStep: Executor<'approval'> = async (w, call, run) => {
   run.progress.status = 'waiting-approval';
   showDetails(run);
   run.decision = undefined;
+  const database = runDatabase(run);
+  await notify({
+    type: 'approval-needed',
+    database,
+    runbook: run.def.name,
+    openedAt: run.progress.waitingFor.since,
+    summary: `Runbook ${run.def.name}${run.input.drill ? ' (drill)' : ''} waits for approval of step ${call.id} by role ${w.role}`.slice(0, 300),
+    details: `Approve with the Update form (update "approve") and {"step": "${call.id}", "by": "<your name>"}, or: lifeboat runbook approve ${run.workflowId} --step ${call.id} --as <name>`,
+    facts: { step: call.id, role: w.role, drill: run.input.drill },
+  });
   const decided = () => run.decision?.step === call.id;
   const deadline = Date.now() + timeoutMs;
   let done = false;
@@ -106,6 +117,16 @@ export const approvalStep: Executor<'approval'> = async (w, call, run) => {
     );
   const d = run.decision!;
   const because = d.reason ? `: ${d.reason}` : '';
+  if (database)
+    await audit({
+      action: 'approval',
+      outcome: d.kind,
+      database,
+      approver: d.by,
+      updateId: d.updateId,
+      target: { runbook: run.def.name, step: call.id },
+      details: { role: w.role, drill: run.input.drill, ...(d.reason ? { reason: d.reason.slice(0, 500) } : {}) },
+    });
   if (d.kind === 'rejected') {
     sp.summary = `rejected by ${d.by}${because}`;
     throw lifeboatFailure('RUNBOOK_REJECTED', `Step ${call.id} rejected by ${d.by}${because}`);

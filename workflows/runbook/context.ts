@@ -33,7 +33,7 @@ export interface RunContext {
   /** Set by the `abort` signal, or when the workflow itself is cancelled. */
   aborted?: AbortInput;
   /** The decision on the step waiting for approval (steps run one at a time). */
-  decision?: { kind: 'approved' | 'rejected'; step: string; by: string; reason?: string };
+  decision?: { kind: 'approved' | 'rejected'; step: string; by: string; reason?: string; updateId?: string };
 }
 
 /** One call of an executor: a step, or the compensation of one. */
@@ -90,6 +90,12 @@ export function createRun(input: RunbookRequest, loaded: LoadedRunbook): RunCont
     compensations: [],
     stepScope: new CancellationScope(),
   };
+}
+
+/** The database a run is about (its `database` parameter), if it names one: where its audit records go. */
+export function runDatabase(run: RunContext): string | undefined {
+  const d = run.input.database ?? run.scope.params.database;
+  return typeof d === 'string' && d !== '' ? d : undefined;
 }
 
 export function stepProgress(run: RunContext, id: string): StepProgress {

@@ -3,7 +3,8 @@
 import { CancellationScope, log } from '@temporalio/workflow';
 import { failureCause, innermostMessage, lifeboatFailure, type RunbookResult } from '../../src/contracts/index.js';
 import { bookkeeping } from '../activities.js';
-import { showDetails, type RunContext } from './context.js';
+import { notify } from '../observe.js';
+import { runDatabase, showDetails, type RunContext } from './context.js';
 import type { Measured } from './recovery.js';
 import { compensate } from './steps.js';
 
@@ -66,6 +67,24 @@ export function finish(run: RunContext, failure: unknown): Promise<RunbookResult
     const measured: Measured = ok ? run.recovery.measure(def.targets) : { rtoMs: null, rpoMs: null, met: { rto: null, rpo: null } };
     showDetails(run);
     const { record, notes } = await closeRun(run, status, measured, finishedAt);
+    const kind = run.input.drill ? 'Drill' : 'Runbook';
+    await notify({
+      type: 'runbook-finished',
+      database: runDatabase(run),
+      runbook: def.name,
+      openedAt: new Date(run.recovery.startedAt).toISOString(),
+      summary: (ok ? `${kind} ${def.name} succeeded` : failureMessage(run, status, failure)).slice(0, 300),
+      details: progress.steps
+        .map((s) => `${s.id}: ${s.state}${s.summary ? `: ${s.summary}` : ''}`)
+        .join('\n')
+        .slice(0, 4000),
+      facts: {
+        status,
+        drill: run.input.drill,
+        ...(measured.rtoMs !== null ? { rtoMs: measured.rtoMs } : {}),
+        ...(measured.rpoMs !== null ? { rpoMs: measured.rpoMs } : {}),
+      },
+    });
     if (!ok) {
       const code = status === 'aborted' ? 'RUNBOOK_ABORTED' : status === 'rejected' ? 'RUNBOOK_REJECTED' : 'RUNBOOK_FAILED';
       throw lifeboatFailure(code, failureMessage(run, status, failure), [progress]);

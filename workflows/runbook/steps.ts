@@ -15,7 +15,8 @@ import { condition as whenCondition, render, type TemplateScope } from '../../sr
 import { approvalStep } from './approvals.js';
 import { restoreStep, verifyStep } from './children.js';
 import { commandStep, httpCheckStep, notifyStep, sqlStep, waitStep } from './actions.js';
-import { showDetails, stepProgress, type Executor, type RunContext, type StepCall, type StepOutcome } from './context.js';
+import { audit } from '../observe.js';
+import { runDatabase, showDetails, stepProgress, type Executor, type RunContext, type StepCall, type StepOutcome } from './context.js';
 import { ms } from './options.js';
 
 /** One executor per step type. */
@@ -66,6 +67,23 @@ function skipReason(run: RunContext, step: StepSpec): string | undefined {
   return go ? undefined : `when: ${step.when}`;
 }
 
+/** Appends a step's outcome to the audit log of the run's database (a run without one keeps its run record only). */
+async function auditStep(run: RunContext, step: StepSpec, outcome: 'succeeded' | 'failed' | 'cancelled'): Promise<void> {
+  const database = runDatabase(run);
+  if (!database) return;
+  const sp = stepProgress(run, step.id);
+  await CancellationScope.nonCancellable(() =>
+    audit({
+      action: 'runbook-step',
+      outcome,
+      database,
+      target: { runbook: run.def.name, step: step.id },
+      details: { type: step.type, attempts: sp.attempts, drill: run.input.drill, ...(sp.approvedBy ? { approvedBy: sp.approvedBy } : {}) },
+      ...(sp.summary ? { message: sp.summary.slice(0, 2000) } : {}),
+    }),
+  );
+}
+
 /** Runs one step; returns its failure, or undefined when it succeeded or was skipped. */
 export async function runStep(run: RunContext, step: StepSpec): Promise<unknown> {
   const sp = stepProgress(run, step.id);
@@ -92,6 +110,7 @@ export async function runStep(run: RunContext, step: StepSpec): Promise<unknown>
     run.scope.steps[step.id] = { state: 'succeeded', output: outcome.output };
     if (step.type === 'restore' || step.cutover) run.recovery.recovered(Date.now());
     if (step.compensation) run.compensations.push({ stepId: step.id, spec: step.compensation });
+    await auditStep(run, step, 'succeeded');
     return undefined;
   } catch (err) {
     // A cancelled workflow (the UI's Cancel) stops like an abort: compensations run.
@@ -100,6 +119,7 @@ export async function runStep(run: RunContext, step: StepSpec): Promise<unknown>
     sp.finishedAt = new Date().toISOString();
     sp.summary ??= run.aborted ? 'cancelled by abort' : innermostMessage(err, 300);
     sp.failureType = run.aborted ? 'RUNBOOK_ABORTED' : failureCause(err).type;
+    await auditStep(run, step, run.aborted ? 'cancelled' : 'failed');
     return err;
   } finally {
     showDetails(run);
