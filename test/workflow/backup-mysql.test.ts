@@ -104,9 +104,9 @@ maybe('the MySQL engine through the workflows (ephemeral MariaDB)', () => {
   const run = async <T>(workflow: string, input: unknown) => (await (await start(workflow, input)).result()) as T;
   const restore = (input: RestoreInput) => run<RestoreResult>('restoreDatabase', input);
 
-  /** Starts a restore that needs an approval, approves it as alice once it waits, and returns its result. */
+  /** Starts a restore that needs an approval (requested by bob), approves it as alice once it waits, and returns its result. */
   async function approvedRestore(input: RestoreInput): Promise<{ result: RestoreResult; inspection: unknown }> {
-    const handle: WorkflowHandle = await start('restoreDatabase', { approvalTimeout: '1 minute', ...input });
+    const handle: WorkflowHandle = await start('restoreDatabase', { approvalTimeout: '1 minute', requestedBy: 'bob', ...input });
     for (let i = 0; i < 200; i++) {
       if ((await handle.query(restoreProgressQuery).catch(() => undefined))?.phase === 'awaiting-approval') break;
       await new Promise((res) => setTimeout(res, 100));
