@@ -45,7 +45,7 @@ async function fillWide(c: pg.Client, mb: number): Promise<void> {
   // About 1 KiB per event row, partly compressible like real data; random bytea does not compress.
   await c.query(`create table events (id bigint primary key, body text, attrs jsonb, blob bytea)`);
   await c.query(`create table ledger (id bigint primary key, account int not null, amount numeric(18,4) not null, booked_at timestamptz not null)`);
-  const rows = Math.round(mb * 1024 * 0.85);
+  const rows = Math.round(mb * 1024 * 1.6); // about mb MiB of database with both tables
   const batch = 100_000;
   for (let start = 1; start <= rows; start += batch) {
     const end = Math.min(rows, start + batch - 1);
