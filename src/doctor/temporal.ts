@@ -1,7 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import protoPkg from '@temporalio/proto';
 import type { LifeboatConfig } from '../config/schema.js';
-import { connectionSettings, describeAddress } from '../temporal.js';
+import { connectClient, describeAddress } from '../temporal.js';
 import { fail, ok, warn, within, type DoctorCheck } from './types.js';
 
 const PART = 'temporal';
@@ -20,14 +20,9 @@ async function pollers(client: Client, cfg: LifeboatConfig, type: TaskQueueType)
 /** Temporal reachable, the namespace exists, and a worker polls the task queue. */
 export async function checkTemporal(cfg: LifeboatConfig): Promise<DoctorCheck[]> {
   const where = describeAddress(cfg);
-  let connection: Connection;
+  let client: Client;
   try {
-    const s = connectionSettings(cfg);
-    connection = await within(
-      Connection.connect({ address: s.address, tls: s.tls, apiKey: s.apiKey, metadata: s.metadata, connectTimeout: '5s' }),
-      8000,
-      `Temporal at ${where}`,
-    );
+    client = await within(connectClient(cfg), 12_000, `Temporal at ${where}`);
   } catch (err) {
     return [
       fail(
@@ -40,7 +35,6 @@ export async function checkTemporal(cfg: LifeboatConfig): Promise<DoctorCheck[]>
   }
   const checks: DoctorCheck[] = [ok(PART, 'reachable', where)];
   try {
-    const client = new Client({ connection, namespace: cfg.temporal.namespace });
     try {
       await within(client.workflowService.describeNamespace({ namespace: cfg.temporal.namespace }), 8000, 'describeNamespace');
       checks.push(ok(PART, 'namespace', cfg.temporal.namespace));
@@ -66,7 +60,7 @@ export async function checkTemporal(cfg: LifeboatConfig): Promise<DoctorCheck[]>
         : warn(PART, 'workers', `no worker polls ${queue}: backups will wait`, 'start one: `lifeboat worker` with this configuration'),
     );
   } finally {
-    await connection.close();
+    await client.connection.close();
   }
   return checks;
 }

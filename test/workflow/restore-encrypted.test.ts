@@ -1,12 +1,11 @@
 // Restore and verification of encrypted backups through the real worker, PostgreSQL and S3 server:
 // the worker decrypts with `restore.identities`, and without a matching identity nothing is touched.
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { WorkflowFailedError } from '@temporalio/client';
 import { createSampleDatabase } from '../../dev/sample-data.js';
-import { failureCause } from '../../src/cli/follow.js';
 import type { BackupResult, RestoreInput, RestoreResult, VerifyResult } from '../../src/contracts/index.js';
 import { ageKey, gpgKey, removeTempDirs, tempDir, writeTemp } from '../harness/keys.js';
 import { createBucket, getObject, pgUrl, s3Client, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
+import { databaseExists, failureOf } from '../harness/assertions.js';
 
 let bucket: string;
 let dbName: string;
@@ -44,19 +43,6 @@ const run = <T>(workflow: string, input: unknown) =>
   w.client.workflow.execute(workflow, { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(workflow), args: [input] }) as Promise<T>;
 const backup = (database: string) => run<BackupResult>('backupDatabase', { database });
 const restore = (input: RestoreInput) => run<RestoreResult>('restoreDatabase', input);
-
-async function failureOf(p: Promise<unknown>): Promise<{ type?: string; message: string }> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  return failureCause(err);
-}
-
-async function databaseExists(name: string): Promise<boolean> {
-  return withPg('postgres', async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rows.length === 1);
-}
 
 async function countRows(database: string, table: string): Promise<number> {
   const [schema, name] = table.split('.').map((p) => p.replace(/^"|"$/g, ''));

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { WorkflowFailedError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { contentFingerprint, createAwkwardDatabase } from '../../dev/awkward-data.js';
 import { openStorage } from '../../src/storage/index.js';
@@ -27,6 +27,7 @@ import {
   withPg,
   type RunningWorker,
 } from '../harness/services.js';
+import { databaseExists, failureOf } from '../harness/assertions.js';
 
 const CHINOOK = 'chinook/Chinook_PostgreSql.sql';
 const chinookFile = fixturePath(CHINOOK);
@@ -70,19 +71,6 @@ const run = <T>(workflow: string, input: unknown, id = uniqueName(workflow)) =>
   w.client.workflow.execute(workflow, { taskQueue: cfg.temporal.taskQueue, workflowId: id, args: [input] }) as Promise<T>;
 const backup = (database: string) => run<BackupResult>('backupDatabase', { database });
 const restore = (input: RestoreInput, id?: string) => run<RestoreResult>('restoreDatabase', input, id);
-
-async function failureOf(p: Promise<unknown>): Promise<{ type?: string; message: string }> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(WorkflowFailedError);
-  return failureCause(err);
-}
-
-async function databaseExists(name: string): Promise<boolean> {
-  return withPg('postgres', async (c) => (await c.query('select 1 from pg_database where datname = $1', [name])).rows.length === 1);
-}
 
 function libpqEnv(database: string): NodeJS.ProcessEnv {
   const u = new URL(services().pg.adminUrl);
