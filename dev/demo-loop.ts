@@ -1,5 +1,7 @@
 import path from 'node:path';
+import type { Client } from '@temporalio/client';
 import { execa } from 'execa';
+import { runbookProgressQuery } from '../src/contracts/index.js';
 import { formatBytes, formatDuration } from '../src/cli/format.js';
 import { repoRoot } from './services.js';
 
@@ -17,6 +19,8 @@ export interface LoopContext {
   env: NodeJS.ProcessEnv;
   uiUrl: string;
   namespace: string;
+  /** A client of the demo's Temporal server, for watching runs. */
+  client: Client;
   /** Who approves the drill's approval step (listed under runbooks.roles.dba). */
   approver: string;
   say: (line: string) => void;
@@ -73,22 +77,18 @@ async function drill(ctx: LoopContext, database: string, table: string): Promise
   let approved = false;
   for (let i = 0; i < 240 && !approved; i++) {
     await new Promise((r) => setTimeout(r, 500));
-    const status = await execa(
-      process.execPath,
-      [path.join(repoRoot(), 'bin', 'lifeboat.js'), '-c', ctx.configFile, 'runbook', 'status', workflowId, '--json'],
-      {
-        env: ctx.env,
-        reject: false,
-      },
-    );
-    if (status.exitCode !== 0) continue;
-    const progress = JSON.parse(status.stdout) as { status?: string; waitingFor?: { step: string; role: string } };
+    // Watching needs no CLI process: the run's progress query, through the demo's own client.
+    const progress = await ctx.client.workflow
+      .getHandle(workflowId)
+      .query(runbookProgressQuery)
+      .catch(() => undefined);
+    if (!progress) continue;
     if (progress.waitingFor) {
       ctx.say(`  step ${progress.waitingFor.step} waits for an approval by role ${progress.waitingFor.role}`);
       approved = (await lifeboat(ctx, ['runbook', 'approve', workflowId, '--as', ctx.approver, '--comment', 'demo drill', '--json'])).ok;
       if (!approved) break;
     }
-    if (progress.status && !['running', 'waiting-approval'].includes(progress.status)) break;
+    if (!['running', 'waiting-approval'].includes(progress.status)) break;
   }
   const r = await run;
   const ms = Date.now() - started;

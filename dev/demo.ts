@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
@@ -95,7 +96,8 @@ log: { level: warn }
   const running = worker.run();
 
   say('');
-  const ctx = { configFile, env: { ...process.env }, uiUrl: temporal.uiUrl, namespace: cfg.temporal.namespace, approver: DEMO_APPROVER, say };
+  const client = new Client({ connection: await Connection.connect({ address: temporal.address }), namespace: cfg.temporal.namespace });
+  const ctx = { configFile, env: { ...process.env }, uiUrl: temporal.uiUrl, namespace: cfg.temporal.namespace, approver: DEMO_APPROVER, client, say };
   const steps = await runLoop(ctx, 'demo', 'shop.customers');
   say('');
   say(summaryTable(steps));
@@ -111,6 +113,7 @@ log: { level: warn }
   const shutdown = async () => {
     worker.shutdown();
     await running.catch(() => undefined);
+    await client.connection.close();
     await connection.close();
     await stopAll();
   };
