@@ -111,6 +111,7 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
         ...(prepared.createOptions?.length ? { createOptions: prepared.createOptions } : {}),
         ...(dumped.schemaChanges?.length ? { schemaChanges: dumped.schemaChanges } : {}),
         ...(dumped.warnings?.length ? { warnings: dumped.warnings } : {}),
+        ...(ctx.conn.preset.excludeSchemas?.length ? { excludedSchemas: ctx.conn.preset.excludeSchemas } : {}),
         workflow: req.workflow,
         lifeboatVersion: LIFEBOAT_VERSION,
       };

@@ -43,6 +43,8 @@ export const ManifestSchema = z.object({
   createOptions: z.array(z.string()).optional(),
   /** Definitions that changed while the dump ran (MySQL: `--single-transaction` does not isolate DDL). */
   schemaChanges: z.array(z.object({ object: z.string(), change: z.enum(['created', 'dropped', 'altered']) })).optional(),
+  /** Schemas the provider preset left out of the dump (Supabase's managed schemas); a restore adapts to targets without them. */
+  excludedSchemas: z.array(z.string()).optional(),
   /** What the dump warned about (DDL during the dump, objects a provider preset left out). */
   warnings: z.array(z.string()).optional(),
   workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }),

@@ -186,7 +186,14 @@ export interface RestorePlanRequest {
   /** The target database (its provider's restore constraints become the plan's notes). */
   target?: Connection;
   /** What the manifest says about the dump: its kind and the create options recorded with it. */
-  dumped?: { kind: BackupKind; createOptions?: string[] };
+  dumped?: {
+    kind: BackupKind;
+    createOptions?: string[];
+    /** The provider preset the backup was taken with (`supabase`). */
+    provider?: string;
+    /** Schemas the preset left out of the dump (the provider's managed schemas). */
+    excludedSchemas?: string[];
+  };
   label: string;
   signal?: AbortSignal;
 }
@@ -213,8 +220,8 @@ export interface RestorePlan {
   tables?: TableRef[];
   /** What the target's provider asks of a restore (shown with the result). */
   notes?: string[];
-  /** Runs the restore into `conn`'s database; credentials only through a private file. */
-  run(conn: Connection, opts: RestoreRun): Promise<void>;
+  /** Runs the restore into `conn`'s database; credentials only through a private file. Returns what it adapted to the target. */
+  run(conn: Connection, opts: RestoreRun): Promise<void | { notes?: string[] }>;
 }
 
 /**

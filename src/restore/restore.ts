@@ -178,7 +178,12 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     tables: req.tables,
     into: req.expect,
     target: target.conn,
-    dumped: { kind: selected.manifest.kind, createOptions: selected.manifest.createOptions },
+    dumped: {
+      kind: selected.manifest.kind,
+      createOptions: selected.manifest.createOptions,
+      provider: selected.manifest.provider,
+      excludedSchemas: selected.manifest.excludedSchemas,
+    },
     label,
     signal: hooks.signal,
   });
@@ -197,12 +202,13 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
   report();
   const started = Date.now();
   const jobs = req.jobs ?? run.cfg.restore?.jobs ?? defaultJobs();
-  await plan.run(target.conn, {
+  const ran = await plan.run(target.conn, {
     privileges: req.privileges,
     jobs,
     signal: hooks.signal,
     onProgress: (p) => report({ step: p.step, items: p.items }),
   });
+  run.notes.push(...(ran?.notes ?? []));
   const toolMs = Date.now() - started;
   run.log.info(
     { database: req.database, backupId: selected.manifest.backupId, target: req.target, tool: run.tool.name, toolMs, into: req.expect, jobs },

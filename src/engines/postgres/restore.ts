@@ -7,7 +7,8 @@ import { TailBuffer } from '../../pipeline/process.js';
 import type { PrivilegeMode, RestoreMode } from '../../contracts/index.js';
 import type { RestorePlan, RestorePlanRequest, RestoreProgress, ServerInfo } from '../types.js';
 import { classifyToolFailure, type PgConnection, withLibpqEnv } from './connection.js';
-import { parseToc, selectTables } from './toc.js';
+import { adaptTarget, readCandidates, type ManagedCandidate } from './managed.js';
+import { parseToc, selectTables, type TocEntry } from './toc.js';
 import { findPgTool, type PgTool } from './tools.js';
 
 /** pg_restore's connection string argument: a conninfo `dbname='...'`, never a URL (no password). */
@@ -154,34 +155,63 @@ async function archiveCreateOptions(req: RestorePlanRequest, toc: ReturnType<typ
   );
 }
 
+/** An archive dumped without a provider's managed schemas: the entries that may reference them (none in mode `data`). */
+async function managedCandidates(req: RestorePlanRequest, toc: TocEntry[]): Promise<ManagedCandidate[]> {
+  if (!req.dumped?.excludedSchemas?.length || req.mode === 'data') return [];
+  return readCandidates(toc, req.workDir, (list) =>
+    pgRestoreOutput(req.tool.path, ['--verbose', `--use-list=${list}`, '--file=-', req.file], req.label, req.signal),
+  );
+}
+
 /**
  * Reads the archive's table of contents: for mode `tables`, the entries the tables need go into a
  * `-L` list file; for a new database, its encoding and locale. The plan's `run` restores in
- * parallel into a new database, or in one transaction into an existing one.
+ * parallel into a new database, or in one transaction into an existing one. An archive a preset
+ * dumped without the provider's managed schemas leaves out what the target cannot take
+ * (src/engines/postgres/managed.ts), with notes.
  */
 export async function planRestore(req: RestorePlanRequest): Promise<RestorePlan> {
   const toc = parseToc(await pgRestoreOutput(req.tool.path, ['--list', '--verbose', req.file], req.label, req.signal));
-  let listFile: string | undefined;
+  let entries: TocEntry[] | undefined;
   let tables: RestorePlan['tables'];
   if (req.mode === 'tables') {
     const sel = selectTables(toc, req.tables ?? [], req.label, req.into === 'new');
-    listFile = path.join(req.workDir, 'tables.list');
-    await writeFile(listFile, `${sel.entries.map((e) => e.line).join('\n')}\n`, { mode: 0o600 });
+    entries = sel.entries;
     tables = sel.tables;
   }
+  const writeList = async (omit: Set<number>) => {
+    if (!entries && omit.size === 0) return undefined;
+    const file = path.join(req.workDir, 'restore.list');
+    await writeFile(
+      file,
+      `${(entries ?? toc)
+        .filter((e) => !omit.has(e.id))
+        .map((e) => e.line)
+        .join('\n')}\n`,
+      { mode: 0o600 },
+    );
+    return file;
+  };
+  const candidates = await managedCandidates(req, toc);
   const createOptions = req.into === 'new' ? await archiveCreateOptions(req, toc) : [];
   const strategy = req.into === 'new' ? 'parallel' : 'atomic';
   return {
     createOptions,
     tables,
-    run: (conn, o) =>
-      runPgRestore({
+    run: async (conn, o) => {
+      const adapted = candidates.length
+        ? await adaptTarget(conn, candidates, req.dumped?.excludedSchemas ?? [], req.dumped?.provider ?? 'provider', req.label)
+        : { omit: new Set<number>(), notes: [] };
+      const listFile = await writeList(adapted.omit);
+      await runPgRestore({
         tool: req.tool.path,
         conn,
         args: pgRestoreArgs(req.file, conn.database, { mode: req.mode, privileges: o.privileges, strategy, jobs: o.jobs, listFile }),
         label: req.label,
         signal: o.signal,
         onProgress: o.onProgress,
-      }),
+      });
+      return { notes: adapted.notes };
+    },
   };
 }
