@@ -126,6 +126,7 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
       tables: req.tables,
       privileges: req.privileges,
       jobs: req.jobs,
+      ...(req.withRoles ? { withRoles: true } : {}),
       expect: inspection.exists ? 'existing' : 'new',
       overwrite: req.overwrite,
       approvedBy: state.approvedBy,

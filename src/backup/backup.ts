@@ -12,6 +12,7 @@ import { commitArtifact, type StagedArtifact } from '../catalog/commit.js';
 import { LIFEBOAT_VERSION } from '../version.js';
 import type { BackupResult } from '../contracts/index.js';
 import type { BackupHooks, BackupProgress, BackupRequest } from './types.js';
+import { storeRoles } from './roles.js';
 
 export function resultFromManifest(m: Manifest, storage: Storage): BackupResult {
   return {
@@ -77,6 +78,7 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
   const dumped = await prepared.finish();
   log.debug({ backupId: req.backupId }, 'dump finished');
   for (const warning of dumped.warnings ?? []) log.warn({ database: req.database, backupId: req.backupId }, warning);
+  const roles = await storeRoles({ ...ctx, database: req.database, backupId: req.backupId, serverMajor: prepared.server.major });
   return {
     bytes: streamed.storedBytes,
     sha256: streamed.sha256,
@@ -112,6 +114,7 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
         ...(dumped.schemaChanges?.length ? { schemaChanges: dumped.schemaChanges } : {}),
         ...(dumped.warnings?.length ? { warnings: dumped.warnings } : {}),
         ...(ctx.conn.preset.excludeSchemas?.length ? { excludedSchemas: ctx.conn.preset.excludeSchemas } : {}),
+        ...(roles ? { roles } : {}),
         workflow: req.workflow,
         lifeboatVersion: LIFEBOAT_VERSION,
       };

@@ -45,6 +45,22 @@ export const ManifestSchema = z.object({
   schemaChanges: z.array(z.object({ object: z.string(), change: z.enum(['created', 'dropped', 'altered']) })).optional(),
   /** Schemas the provider preset left out of the dump (Supabase's managed schemas); a restore adapts to targets without them. */
   excludedSchemas: z.array(z.string()).optional(),
+  /**
+   * The server's roles, dumped apart (`pg_dumpall --roles-only --no-role-passwords`) and restored
+   * only on request; or why they are not there (a provider that does not permit reading them).
+   */
+  roles: z
+    .discriminatedUnion('status', [
+      z.object({
+        status: z.literal('stored'),
+        key: z.string(),
+        bytes: z.number(),
+        sha256: z.string().regex(/^[0-9a-f]{64}$/),
+        tool: z.object({ name: z.string(), version: z.string() }),
+      }),
+      z.object({ status: z.enum(['not-permitted', 'failed']), reason: z.string() }),
+    ])
+    .optional(),
   /** What the dump warned about (DDL during the dump, objects a provider preset left out). */
   warnings: z.array(z.string()).optional(),
   workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }),
@@ -69,6 +85,8 @@ export const keys = {
   manifest: (database: string, backupId: string) => `${database}/backups/${backupId}/manifest.json`,
   artifact: (database: string, backupId: string, attemptTag: string, extension: string) =>
     `${database}/backups/${backupId}/${backupId}.${attemptTag}${extension}`,
+  /** The server's roles dumped with a backup (plain SQL, no passwords). */
+  roles: (database: string, backupId: string) => `${database}/backups/${backupId}/roles.sql`,
   /** Verification records of a backup, one per verify-by-restore run, named so they sort by time. */
   verifications: (database: string, backupId: string) => `${database}/backups/${backupId}/verifications/`,
   verification: (database: string, backupId: string, name: string) => `${database}/backups/${backupId}/verifications/${name}.json`,

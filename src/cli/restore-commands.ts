@@ -30,6 +30,7 @@ interface RestoreOptions {
   mode?: string;
   tables?: string;
   privileges: string;
+  withRoles?: boolean;
   overwrite?: string;
   jobs?: number;
   approve?: string;
@@ -58,6 +59,7 @@ function restoreRequest(database: string, opts: RestoreOptions): RestoreRequestI
     mode: opts.mode ?? (tables ? 'tables' : 'full'),
     ...(tables ? { tables } : {}),
     privileges: opts.privileges,
+    ...(opts.withRoles ? { withRoles: true } : {}),
     ...(opts.overwrite ? { overwrite: opts.overwrite } : {}),
     ...(opts.jobs !== undefined ? { jobs: opts.jobs } : {}),
     ...(opts.approvalTimeout ? { approvalTimeout: opts.approvalTimeout } : {}),
@@ -115,6 +117,7 @@ function registerRestore(program: Command, config: ConfigLoader): void {
     .addOption(new Option('-m, --mode <mode>', 'what to restore (default: full; tables with --tables)').choices([...RESTORE_MODES]))
     .option('--tables <list>', 'comma-separated tables to restore, as schema.table')
     .addOption(new Option('--privileges <mode>', 'skip or restore owners and grants').choices([...PRIVILEGE_MODES]).default('skip'))
+    .option('--with-roles', "first restore the roles stored with the backup onto the target's server (no passwords)")
     .addOption(
       new Option('--overwrite <how>', 'over an existing database: swap (restore beside it, then rename; default) or in-place').choices([...OVERWRITE_MODES]),
     )

@@ -238,6 +238,8 @@ export const DatabaseSchema = z.strictObject({
   rowCounts: z.enum(['exact', 'off']).default('exact'),
   /** Directory holding pg_dump/pg_restore/psql when not the newest installed ones. */
   toolsDir: z.string().optional(),
+  /** Dump the server's roles beside each backup (`pg_dumpall --roles-only`, no passwords); default: on for Supabase. */
+  roles: z.boolean().optional(),
   verify: VerifySchema.optional(),
   /** Temporal Schedules; the environment's preset when omitted, `false` for none. */
   schedules: SchedulesSchema.optional(),

@@ -48,6 +48,8 @@ export const RestoreInputSchema = z
     /** `skip`: restore without owners and grants (`--no-owner --no-acl`); `restore`: keep them (the roles must exist). */
     privileges: z.enum(PRIVILEGE_MODES, { error: 'expected "skip" or "restore"' }).default('skip'),
     jobs: z.int().min(1).max(32).optional(),
+    /** Restore the roles stored with the backup (`pg_dumpall --roles-only`, no passwords) onto the target's server first. */
+    withRoles: z.boolean().optional(),
     /** How long to wait for an approval when one is needed. */
     approvalTimeout: durationField({
       min: 1000,

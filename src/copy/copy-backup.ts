@@ -79,6 +79,8 @@ async function streamCopy(
     );
   }
   const raw = JSON.parse((await src.getBuffer(keys.manifest(req.database, req.backupId))).toString()) as Record<string, unknown>;
+  // The roles dumped with the backup go along (the manifest names their key; restore checks their sha256).
+  if (manifest.roles?.status === 'stored') await dst.put(manifest.roles.key, await src.getBuffer(manifest.roles.key), 'application/sql');
   return {
     bytes,
     sha256: streamed,

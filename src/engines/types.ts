@@ -124,6 +124,9 @@ export interface PreparedDump {
   close(): Promise<void>;
 }
 
+/** A dump of the server's roles (no passwords), or why there is none: a provider may not permit it. */
+export type RolesDump = { status: 'dumped'; sql: string; tool: { name: string; version: string } } | { status: 'not-permitted' | 'failed'; reason: string };
+
 /** A database on a target server, as Lifeboat's ownership marker describes it. */
 export interface DatabaseState {
   exists: boolean;
@@ -262,6 +265,10 @@ export interface Engine {
   planRestore(req: RestorePlanRequest): Promise<RestorePlan>;
   /** Connects, reads the server version, picks the dump tool and lists what the role cannot read (doctor). */
   probe?(conn: Connection, label: string, toolsDir?: string): Promise<EngineProbe>;
+  /** Dumps the server's roles apart from the database (no passwords); never throws for a refusal. */
+  dumpRoles?(conn: Connection, label: string, serverMajor: number, toolsDir?: string): Promise<RolesDump>;
+  /** Creates the roles of a roles dump that `conn`'s server lacks and applies their attributes; returns notes. */
+  restoreRoles?(conn: Connection, sql: string, label: string): Promise<string[]>;
   /** Maps a driver error to a Lifeboat error naming `subject` (never a URL or password). */
   classifyError(err: unknown, subject: string, action: string): LifeboatError;
 }

@@ -13,6 +13,7 @@ import { checkBeforeSwap, planSwap, SWAP_LOCK_TIMEOUT_MS, type SwapPlan } from '
 import { ownerMarker, resolveTarget, type ResolvedTarget } from './target.js';
 import { openWorkDir, tempBase } from './workdir.js';
 import { restoreDecryption, type Filter } from '../crypto/stream.js';
+import { restoreBackupRoles } from './roles.js';
 
 export interface RestoreRequest {
   /** Source database (its name in the configuration). */
@@ -36,6 +37,8 @@ export interface RestoreRequest {
   /** Identifies this restore in the marker of a database it creates (`<workflowId>:<runId>`). */
   owner: string;
   approvedBy?: string;
+  /** Restore the roles stored with the backup onto the target's server first. */
+  withRoles?: boolean;
 }
 
 export interface RestoreHooks {
@@ -277,6 +280,7 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
   const tool = await checkTarget(into, manifest, intoReq, marker, label, log);
   const run: Run = { cfg, req: intoReq, selected, target: into, tool, marker, label, log, hooks, progress, report, notes: [], created: false, decrypt };
 
+  if (req.withRoles) run.notes.push(...(await restoreBackupRoles(into, manifest, selected.storage, label)));
   let dir: string | undefined;
   try {
     dir = await openWorkDir(tempBase(cfg), log);

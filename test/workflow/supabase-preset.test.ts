@@ -2,6 +2,10 @@
 // `extensions`, event triggers, the realtime publication, an app referencing auth.users under row
 // level security), backed up through the real workflows and restored on a plain server: the
 // platform roles are dropped after the backups, as on a server that never had them.
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { BackupResult, RestoreResult, VerifyResult } from '../../src/contracts/index.js';
 import { openStorage } from '../../src/storage/index.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
@@ -32,17 +36,29 @@ beforeAll(async () => {
   sourceCounts = await createSupabaseShapedDatabase(services().pg.adminUrl, source);
   // The harness server has no TLS; the preset's sslmode=require is overridden by the URL.
   const url = `${pgUrl(source, role)}?sslmode=disable`;
+  // A provider that refuses to show its roles, played by a stand-in pg_dumpall (the server here always permits it).
+  const major = await withPg('postgres', async (c) =>
+    (await c.query<{ v: string }>(`select current_setting('server_version_num') as v`)).rows[0]!.v.slice(0, 2),
+  );
+  const toolsDir = mkdtempSync(path.join(os.tmpdir(), 'lb-denied-tools-'));
+  writeFileSync(
+    path.join(toolsDir, 'pg_dumpall'),
+    `#!/bin/sh\nif [ "$1" = "--version" ]; then echo "pg_dumpall (PostgreSQL) ${major}.99"; exit 0; fi\necho 'pg_dumpall: error: query failed: ERROR:  permission denied for table pg_authid' >&2\nexit 1\n`,
+  );
+  chmodSync(path.join(toolsDir, 'pg_dumpall'), 0o755);
   const check = { verify: { checks: [{ name: 'todos of users', sql: 'select count(*) = 100 from public.todos' }] } };
   cfg = testConfig({
     bucket,
     databases: {
       supa: { url, extra: { provider: 'supabase', ...check } },
       nopreset: { url, extra: { provider: 'self-hosted', ...check } },
+      denied: { url, extra: { provider: 'supabase', toolsDir } },
     },
   });
   w = await startWorker(cfg);
   backups.supa = await run<BackupResult>('backupDatabase', { database: 'supa' });
   backups.nopreset = await run<BackupResult>('backupDatabase', { database: 'nopreset' });
+  backups.denied = await run<BackupResult>('backupDatabase', { database: 'denied' });
   // From here on the server is a plain one: no Supabase project, no platform roles.
   await withPg('postgres', (c) => c.query(`drop database ${source} with (force)`));
   await dropSupabaseRoles(services().pg.adminUrl);
@@ -109,4 +125,52 @@ test('without the preset the same project fails to restore and to verify on a pl
   expect(await databaseExists(target)).toBe(false);
   const v = await failureOf(run('verifyBackup', { database: 'nopreset', backup: backups.nopreset!.backupId }));
   expect(v.message).toMatch(/role "(anon|authenticated|service_role)" does not exist/);
+});
+
+test('the roles are a second artifact, hashed in the manifest, without passwords; on by default for Supabase only', async () => {
+  const m = await manifestOf(backups.supa!);
+  expect(m.roles).toMatchObject({ status: 'stored', key: `supa/backups/${m.backupId}/roles.sql`, tool: { name: 'pg_dumpall' } });
+  if (m.roles?.status !== 'stored') throw new Error('roles not stored');
+  const body = await openStorage(cfg, 'primary').getBuffer(m.roles.key);
+  expect(createHash('sha256').update(body).digest('hex')).toBe(m.roles.sha256);
+  expect(body.length).toBe(m.roles.bytes);
+  const sql = body.toString();
+  for (const r of SUPABASE_ROLES) expect(sql).toContain(`CREATE ROLE ${r};`);
+  expect(sql).toMatch(/GRANT (anon|authenticated|service_role) TO authenticator/);
+  expect(sql).not.toMatch(/PASSWORD|SCRAM-SHA-256|md5[0-9a-f]{32}/);
+  expect((await manifestOf(backups.nopreset!)).roles).toBeUndefined();
+});
+
+test('(mocked provider refusal: a stand-in pg_dumpall) a provider that does not permit dumping roles: recorded, the backup stands, --with-roles refused with why', async () => {
+  const m = await manifestOf(backups.denied!);
+  expect(m.roles).toEqual({
+    status: 'not-permitted',
+    reason: expect.stringMatching(/^pg_dumpall exited with code 1: .*permission denied for table pg_authid/),
+  });
+  expect(m.rowCounts?.tables).toEqual({ 'public.profiles': 25, 'public.todos': 100 });
+  const f = await failureOf(run('restoreDatabase', { database: 'denied', backup: backups.denied!.backupId, target: uniqueName('lb_denied'), withRoles: true }));
+  expect(f).toMatchObject({
+    type: 'INVALID_INPUT',
+    message: expect.stringMatching(/with roles refused: the roles of backup .* were not dumped \(not-permitted\): pg_dumpall/),
+  });
+  const none = await failureOf(
+    run('restoreDatabase', { database: 'nopreset', backup: backups.nopreset!.backupId, target: uniqueName('lb_x'), withRoles: true }),
+  );
+  expect(none.message).toMatch(/has no roles \(set roles: true on databases\.nopreset to dump them\)/);
+});
+
+test('roles are restored only on request: --with-roles creates the platform roles on the plain server before the database', async () => {
+  expect(await rolesOnServer()).toBe(0);
+  const plain = await run<RestoreResult>('restoreDatabase', { database: 'supa', backup: backups.supa!.backupId, target: uniqueName('lb_noroles') });
+  expect(plain.notes.join(' ')).not.toMatch(/roles restored/);
+  expect(await rolesOnServer()).toBe(0);
+  const target = uniqueName('lb_withroles');
+  const r = await run<RestoreResult>('restoreDatabase', { database: 'supa', backup: backups.supa!.backupId, target, withRoles: true });
+  expect(await rolesOnServer()).toBe(SUPABASE_ROLES.length);
+  expect(r.notes[0]).toMatch(/^roles restored from the backup: \d+ created \(.*\banon\b.*\), the others existed; passwords are never backed up/);
+  const member = await withPg('postgres', async (c) => (await c.query(`select pg_has_role('authenticator', 'authenticated', 'member') as m`)).rows[0].m);
+  expect(member).toBe(true);
+  // With the roles there, the policies for them still need auth.uid(): left out, and the note says so.
+  expect(r.notes.join(' ')).toMatch(/left out 3 row level security policies .*\(uses schema auth\)/);
+  await withPg('postgres', (c) => c.query(`drop database ${target} with (force)`));
 });

@@ -4,6 +4,7 @@ import { classifyPgError, parsePostgresUrl, withDatabase } from './connection.js
 import { prepareDump } from './dump.js';
 import { probe } from './probe.js';
 import { planRestore, restoreTool } from './restore.js';
+import { dumpRoles, restoreRoles } from './roles.js';
 import { openDatabase, openServer } from './sessions.js';
 
 export const postgresEngine: Engine = {
@@ -23,6 +24,8 @@ export const postgresEngine: Engine = {
   restoreTool,
   planRestore,
   probe,
+  dumpRoles,
+  restoreRoles,
   classifyError: classifyPgError,
 };
 
@@ -38,6 +41,7 @@ export {
   type PgConnection,
 } from './connection.js';
 export { pgDumpArgs } from './dump.js';
+export { pgDumpallArgs, roleStatements } from './roles.js';
 export { dbnameArg, parseCreateOptions, pgRestoreArgs, type PgRestoreOptions } from './restore.js';
 export { parseToc, selectTables, type TocEntry } from './toc.js';
 export { findPgTool, type PgTool } from './tools.js';

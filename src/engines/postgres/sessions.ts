@@ -25,7 +25,8 @@ function maintenanceCandidates(conn: PgConnection, avoid: string): PgConnection[
   return [...new Set([conn.database, 'postgres', 'template1'])].filter((d) => d !== avoid).map((d) => withDatabase(conn, d));
 }
 
-async function connectMaintenance(conn: PgConnection, avoid: string, label: string): Promise<pg.Client> {
+/** Connects to the first maintenance database that exists (the configured one, postgres, template1), never `avoid`. */
+export async function connectMaintenance(conn: PgConnection, avoid: string, label: string): Promise<pg.Client> {
   let last: unknown;
   for (const candidate of maintenanceCandidates(conn, avoid)) {
     try {

@@ -4,7 +4,7 @@ import { execa } from 'execa';
 import { LifeboatError } from '../../errors.js';
 import type { Tool } from '../types.js';
 
-export type PgToolName = 'pg_dump' | 'pg_restore' | 'psql';
+export type PgToolName = 'pg_dump' | 'pg_dumpall' | 'pg_restore' | 'psql';
 
 /** A PostgreSQL client tool found on the worker. */
 export type PgTool = Tool;
