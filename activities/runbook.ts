@@ -15,6 +15,7 @@ import {
   type SqlStepInput,
   type StepRuntime,
 } from '../src/runbooks/steps.js';
+import { providerSnapshot, type ProviderStepInput } from '../src/runbooks/provider-snapshots.js';
 import { activityLogger } from './context.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -45,6 +46,12 @@ export function createRunbookActivities(deps: ActivityDeps) {
     },
     async httpCheck(input: HttpCheckInput) {
       return httpCheck(input, stepRuntime());
+    },
+    /** A provider-native snapshot step (Neon branch, RDS snapshot, PlanetScale branch); tokens are resolved here. */
+    async providerSnapshot(input: ProviderStepInput) {
+      const result = await providerSnapshot(input, Context.current().cancellationSignal);
+      activityLogger(deps.logger).info({ step: input.step, provider: result.provider, id: result.id, status: result.status }, result.summary);
+      return result;
     },
     async notify(input: NotifyInput): Promise<void> {
       return notify(cfg, activityLogger(deps.logger), input);

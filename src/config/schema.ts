@@ -269,9 +269,7 @@ const RestoreSettingsSchema = z.strictObject({
   identities: z.array(SecretRefSchema).min(1, 'expected at least one identity').optional(),
 });
 
-export const LogSchema = z.strictObject({
-  level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
-});
+export const LogSchema = z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info') });
 
 export const ConfigSchema = z
   .strictObject({

@@ -54,6 +54,10 @@ export const ERROR_CODES = {
   COMMAND_FAILED: { nonRetryable: false },
   ASSERTION_FAILED: { nonRetryable: true },
   HTTP_CHECK_FAILED: { nonRetryable: false },
+  /** A provider's API could not be reached or failed (5xx, 429): retried. */
+  PROVIDER_API_FAILED: { nonRetryable: false },
+  /** A provider's API refused the request (4xx: auth, validation, already exists). */
+  PROVIDER_API_REFUSED: { nonRetryable: true },
   APPROVAL_TIMEOUT: { nonRetryable: true },
   RUNBOOK_ABORTED: { nonRetryable: true },
   RUNBOOK_REJECTED: { nonRetryable: true },

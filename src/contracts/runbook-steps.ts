@@ -5,8 +5,21 @@ import { z } from 'zod';
 import { databaseName, durationField, personName } from './common.js';
 import { RestoreInputSchema, VerifyInputSchema } from './restore.js';
 import { containsTemplate } from './template.js';
+import { NeonBranchStepWithSchema, PlanetScaleBranchStepWithSchema, RdsSnapshotStepWithSchema } from './provider-steps.js';
 
-export const STEP_TYPES = ['restore', 'verify', 'sql', 'command', 'http-check', 'approval', 'notify', 'wait'] as const;
+export const STEP_TYPES = [
+  'restore',
+  'verify',
+  'sql',
+  'command',
+  'http-check',
+  'approval',
+  'notify',
+  'wait',
+  'neon-branch',
+  'rds-snapshot',
+  'planetscale-branch',
+] as const;
 export type StepType = (typeof STEP_TYPES)[number];
 
 /** Step types a compensation may use (it undoes something; it never waits for people or time). */
@@ -108,6 +121,9 @@ export const STEP_WITH = {
   approval: ApprovalStepWithSchema,
   notify: NotifyStepWithSchema,
   wait: WaitStepWithSchema,
+  'neon-branch': NeonBranchStepWithSchema,
+  'rds-snapshot': RdsSnapshotStepWithSchema,
+  'planetscale-branch': PlanetScaleBranchStepWithSchema,
 } as const satisfies Record<StepType, z.ZodType>;
 
 /** The typed, rendered `with` of a step type. */

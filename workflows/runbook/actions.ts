@@ -1,5 +1,5 @@
 // Executors of the steps that act through an activity (or a timer): sql, command, http-check,
-// notify and wait.
+// notify, wait and the provider-native snapshots.
 import { sleep } from '@temporalio/workflow';
 import type { Executor } from './context.js';
 import { ms, stepActivities } from './options.js';
@@ -27,6 +27,21 @@ export const httpCheckStep: Executor<'http-check'> = async (w, call) => {
 export const notifyStep: Executor<'notify'> = async (w, call, run) => {
   await stepActivities(call, { heartbeat: false }).notify({ channel: w.channel, runbook: run.def.name, step: call.id, message: w.message });
   return { output: null, summary: `notified ${w.channel}` };
+};
+
+export const neonBranchStep: Executor<'neon-branch'> = async (w, call) => {
+  const r = await stepActivities(call, { heartbeat: false }).providerSnapshot({ type: 'neon-branch', with: w, step: call.id });
+  return { output: r, summary: r.summary };
+};
+
+export const rdsSnapshotStep: Executor<'rds-snapshot'> = async (w, call) => {
+  const r = await stepActivities(call, { heartbeat: false }).providerSnapshot({ type: 'rds-snapshot', with: w, step: call.id });
+  return { output: r, summary: r.summary };
+};
+
+export const planetScaleBranchStep: Executor<'planetscale-branch'> = async (w, call) => {
+  const r = await stepActivities(call, { heartbeat: false }).providerSnapshot({ type: 'planetscale-branch', with: w, step: call.id });
+  return { output: r, summary: r.summary };
 };
 
 export const waitStep: Executor<'wait'> = async (w) => {

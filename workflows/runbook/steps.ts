@@ -14,7 +14,7 @@ import {
 import { condition as whenCondition, render, type TemplateScope } from '../../src/contracts/template.js';
 import { approvalStep } from './approvals.js';
 import { restoreStep, verifyStep } from './children.js';
-import { commandStep, httpCheckStep, notifyStep, sqlStep, waitStep } from './actions.js';
+import { commandStep, httpCheckStep, neonBranchStep, notifyStep, planetScaleBranchStep, rdsSnapshotStep, sqlStep, waitStep } from './actions.js';
 import { audit } from '../observe.js';
 import { runDatabase, showDetails, stepProgress, type Executor, type RunContext, type StepCall, type StepOutcome } from './context.js';
 import { ms } from './options.js';
@@ -29,6 +29,9 @@ const EXECUTORS: { [T in StepType]: Executor<T> } = {
   approval: approvalStep,
   notify: notifyStep,
   wait: waitStep,
+  'neon-branch': neonBranchStep,
+  'rds-snapshot': rdsSnapshotStep,
+  'planetscale-branch': planetScaleBranchStep,
 };
 
 /**
