@@ -43,7 +43,7 @@ export const RdsSnapshotStepWithSchema = z
     sessionToken: StepSecretRefSchema.optional(),
     apiBase,
   })
-  .refine((v) => (v.instance === undefined) !== (v.cluster === undefined), { message: 'expected exactly one of instance or cluster', path: ['instance'] });
+  .refine((v) => (v.instance === undefined) !== (v.cluster === undefined), { message: 'expected exactly one of instance or cluster' });
 
 /** `planetscale-branch`: a branch of a PlanetScale database from its parent (or from one of its backups). */
 export const PlanetScaleBranchStepWithSchema = z.strictObject({
