@@ -4,7 +4,8 @@
 import { engineFor } from '../../src/engines/index.js';
 import { toMysql } from '../../src/engines/mysql/adapter.js';
 import { planDump } from '../../src/engines/mysql/index.js';
-import { pgDumpArgs } from '../../src/engines/postgres/index.js';
+import { pgDumpallArgs, pgDumpArgs, roleStatements } from '../../src/engines/postgres/index.js';
+import { adaptToTarget } from '../../src/engines/postgres/managed.js';
 import { SUPABASE_MANAGED_SCHEMAS, type Provider } from '../../src/engines/providers.js';
 
 const mysql = engineFor('mysql', 'Test', 'test');
@@ -157,5 +158,69 @@ describe('hosted PostgreSQL presets: the exact pg_dump command each produces', (
     expect(postgres.parseUrl('postgres://app:pw@ep-a-pooler.eu-central-1.aws.neon.tech/db').preset.poolerHint).toBe(
       "the pooler host was rewritten to the direct endpoint ep-a.eu-central-1.aws.neon.tech (dumps never go through Neon's pooler)",
     );
+  });
+});
+
+describe('Supabase preset: roles dumped apart, restores adapted to a server without the platform', () => {
+  test('the exact pg_dumpall command: roles only, never passwords, through the database itself (no password in argv)', () => {
+    expect(pgDumpallArgs('postgres')).toEqual(['--roles-only', '--no-role-passwords', '--no-password', "--dbname=dbname='postgres'"]);
+  });
+
+  test('a roles dump splits into statements without comments or meta-commands', () => {
+    const sql = `--\n-- Roles\n--\n\\restrict abc\nCREATE ROLE anon;\nALTER ROLE anon WITH NOSUPERUSER NOINHERIT NOLOGIN;\n\nGRANT anon TO authenticator WITH INHERIT TRUE GRANTED BY postgres;\n\\unrestrict abc\n`;
+    expect(roleStatements(sql)).toEqual([
+      'CREATE ROLE anon;',
+      'ALTER ROLE anon WITH NOSUPERUSER NOINHERIT NOLOGIN;',
+      'GRANT anon TO authenticator WITH INHERIT TRUE GRANTED BY postgres;',
+    ]);
+  });
+
+  const entry = (id: number, desc: string, rest: string) => ({ id, desc, rest, deps: [], line: `${id}; 0 0 ${desc} ${rest}` });
+  const candidates = [
+    { entry: entry(1, 'EXTENSION', '- pgcrypto '), sql: 'CREATE EXTENSION IF NOT EXISTS pgcrypto WITH SCHEMA extensions;' },
+    {
+      entry: entry(2, 'FK CONSTRAINT', 'public todos todos_user_id_fkey postgres'),
+      sql: 'ALTER TABLE ONLY public.todos\n    ADD CONSTRAINT todos_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id);',
+    },
+    {
+      entry: entry(3, 'FK CONSTRAINT', 'public todos todos_list_fkey postgres'),
+      sql: 'ALTER TABLE ONLY public.todos ADD CONSTRAINT todos_list_fkey FOREIGN KEY (list) REFERENCES public.lists(id);',
+    },
+    {
+      entry: entry(4, 'POLICY', 'public todos own todos postgres'),
+      sql: 'CREATE POLICY "own todos" ON public.todos FOR SELECT TO authenticated USING ((( SELECT auth.uid() AS uid) = user_id));',
+    },
+    { entry: entry(5, 'POLICY', 'public profiles readable postgres'), sql: 'CREATE POLICY readable ON public.profiles FOR SELECT USING (true);' },
+    {
+      entry: entry(6, 'EVENT TRIGGER', '- pgrst_ddl_watch postgres'),
+      sql: 'CREATE EVENT TRIGGER pgrst_ddl_watch ON ddl_command_end\n   EXECUTE FUNCTION extensions.pgrst_ddl_watch();',
+    },
+    { entry: entry(7, 'PUBLICATION', '- supabase_realtime postgres'), sql: "CREATE PUBLICATION supabase_realtime WITH (publish = 'insert');" },
+  ];
+  const excluded = ['auth', 'extensions', 'storage'];
+
+  test('on a plain server: foreign keys to auth, policies needing its roles or functions, event triggers of managed schemas are left out; schema extensions created', () => {
+    const plain = { schemas: new Set(['public', 'pg_catalog']), roles: new Set(['postgres']), relations: new Set<string>(), publications: new Set<string>() };
+    const a = adaptToTarget(candidates, excluded, plain, 'supabase');
+    expect([...a.omit].sort()).toEqual([2, 4, 6]);
+    expect(a.createSchemas).toEqual(['extensions']);
+    expect(a.notes).toEqual([
+      'left out 1 foreign keys the supabase preset cannot restore on this server: public todos todos_user_id_fkey (references auth.users)',
+      'left out 1 row level security policies the supabase preset cannot restore on this server: public todos own todos (role authenticated missing, uses schema auth)',
+      'left out 1 event triggers the supabase preset cannot restore on this server: pgrst_ddl_watch (runs a function of extensions)',
+      'created schema extensions for the extensions the backup installs into it',
+    ]);
+  });
+
+  test('on a Supabase project (the platform present) nothing is left out but a publication it already has', () => {
+    const project = {
+      schemas: new Set(['public', 'auth', 'extensions', 'storage']),
+      roles: new Set(['postgres', 'authenticated', 'anon']),
+      relations: new Set(['auth.users']),
+      publications: new Set(['supabase_realtime']),
+    };
+    const a = adaptToTarget(candidates, excluded, project, 'supabase');
+    expect([...a.omit]).toEqual([7]);
+    expect(a.createSchemas).toEqual([]);
   });
 });
