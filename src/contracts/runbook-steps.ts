@@ -49,6 +49,7 @@ export const RestoreStepWithSchema = z.strictObject({
   mode: restoreInput.mode,
   tables: z.preprocess(splitList, restoreInput.tables.unwrap()).optional(),
   privileges: restoreInput.privileges,
+  withRoles: restoreInput.withRoles,
   jobs: restoreInput.jobs,
   approvalTimeout: restoreInput.approvalTimeout,
   /** An approval obtained in the runbook, passed on to the restore (which checks its own approvers). */
