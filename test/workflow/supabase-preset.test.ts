@@ -49,8 +49,9 @@ beforeAll(async () => {
   const check = { verify: { checks: [{ name: 'todos of users', sql: 'select count(*) = 100 from public.todos' }] } };
   cfg = testConfig({
     bucket,
+    extraStorage: { local: { type: 'filesystem', path: mkdtempSync(path.join(os.tmpdir(), 'lb-supa-copy-')) } },
     databases: {
-      supa: { url, extra: { provider: 'supabase', ...check } },
+      supa: { url, extra: { provider: 'supabase', storage: ['primary', 'local'], ...check } },
       nopreset: { url, extra: { provider: 'self-hosted', ...check } },
       denied: { url, extra: { provider: 'supabase', toolsDir } },
     },
@@ -127,7 +128,7 @@ test('without the preset the same project fails to restore and to verify on a pl
   expect(v.message).toMatch(/role "(anon|authenticated|service_role)" does not exist/);
 });
 
-test('the roles are a second artifact, hashed in the manifest, without passwords; on by default for Supabase only', async () => {
+test('the roles are a second artifact, hashed in the manifest, without passwords, carried by copies; on by default for Supabase only', async () => {
   const m = await manifestOf(backups.supa!);
   expect(m.roles).toMatchObject({ status: 'stored', key: `supa/backups/${m.backupId}/roles.sql`, tool: { name: 'pg_dumpall' } });
   if (m.roles?.status !== 'stored') throw new Error('roles not stored');
@@ -139,6 +140,9 @@ test('the roles are a second artifact, hashed in the manifest, without passwords
   expect(sql).toMatch(/GRANT (anon|authenticated|service_role) TO authenticator/);
   expect(sql).not.toMatch(/PASSWORD|SCRAM-SHA-256|md5[0-9a-f]{32}/);
   expect((await manifestOf(backups.nopreset!)).roles).toBeUndefined();
+  // The copy on the second storage target carries the roles file its manifest names.
+  const copy = await openStorage(cfg, 'local').getBuffer(m.roles.key);
+  expect(createHash('sha256').update(copy).digest('hex')).toBe(m.roles.sha256);
 });
 
 test('(mocked provider refusal: a stand-in pg_dumpall) a provider that does not permit dumping roles: recorded, the backup stands, --with-roles refused with why', async () => {
