@@ -17,6 +17,8 @@ Layout (keys relative to this directory / prefix):
   <database>/backups/<backup-id>/<backup-id>.<attempt>.dump[.zst|.gz][.age|.gpg]
                                                       the artifact named by manifest.json artifact.key
   <database>/backups/<backup-id>/verifications/*.json one record per verify-by-restore run
+  <database>/backups/<backup-id>/roles.sql            PostgreSQL roles (no passwords) when manifest.json roles.status
+                                                      is "stored"; check roles.sha256, then psql -f roles.sql
 
 Only trust an artifact that a manifest names (artifact.key); anything else is the leftover of an
 attempt that never committed. artifact.sha256 and artifact.bytes are over the STORED bytes
