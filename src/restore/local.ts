@@ -68,6 +68,7 @@ export async function restoreLocally(cfg: LifeboatConfig, input: RestoreRequestI
       mode: input.mode,
       tables: input.tables,
       privileges: input.privileges,
+      ...(input.withRoles ? { withRoles: true } : {}),
       jobs: input.jobs,
       expect: inspection.exists ? 'existing' : 'new',
       overwrite: input.overwrite,
