@@ -163,18 +163,21 @@ test('(mocked provider refusal: a stand-in pg_dumpall) a provider that does not 
   expect(none.message).toMatch(/has no roles \(set roles: true on databases\.nopreset to dump them\)/);
 });
 
-test('roles are restored only on request: --with-roles creates the platform roles on the plain server before the database', async () => {
+test('roles are restored only on request: --with-roles creates the platform roles on the plain server before the database, so grants to them restore', async () => {
   expect(await rolesOnServer()).toBe(0);
   const plain = await run<RestoreResult>('restoreDatabase', { database: 'supa', backup: backups.supa!.backupId, target: uniqueName('lb_noroles') });
   expect(plain.notes.join(' ')).not.toMatch(/roles restored/);
   expect(await rolesOnServer()).toBe(0);
   const target = uniqueName('lb_withroles');
-  const r = await run<RestoreResult>('restoreDatabase', { database: 'supa', backup: backups.supa!.backupId, target, withRoles: true });
+  const r = await run<RestoreResult>('restoreDatabase', { database: 'supa', backup: backups.supa!.backupId, target, withRoles: true, privileges: 'restore' });
   expect(await rolesOnServer()).toBe(SUPABASE_ROLES.length);
   expect(r.notes[0]).toMatch(/^roles restored from the backup: \d+ created \(.*\banon\b.*\), the others existed; passwords are never backed up/);
   const member = await withPg('postgres', async (c) => (await c.query(`select pg_has_role('authenticator', 'authenticated', 'member') as m`)).rows[0].m);
   expect(member).toBe(true);
   // With the roles there, the policies for them still need auth.uid(): left out, and the note says so.
   expect(r.notes.join(' ')).toMatch(/left out 3 row level security policies .*\(uses schema auth\)/);
+  // With the roles there, the grants to them come back too (privileges: restore).
+  const granted = await withPg(target, async (c) => (await c.query(`select has_table_privilege('authenticated', 'public.todos', 'select') as g`)).rows[0].g);
+  expect(granted).toBe(true);
   await withPg('postgres', (c) => c.query(`drop database ${target} with (force)`));
 });
