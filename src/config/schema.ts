@@ -261,8 +261,13 @@ export type RestoreTargetConfig = z.infer<typeof RestoreTargetSchema>;
 const RestoreSettingsSchema = z.strictObject({
   /** Where a restore keeps its decompressed dump (needs the backup's dumped size free); the OS temp dir by default. */
   tempDir: z.string().min(1).optional(),
-  /** Parallel `pg_restore` jobs for restores into a new database; the worker's CPU count (at most 4) by default. */
+  /**
+   * Parallel `pg_restore` jobs for restores into a new database. Unset (and no `--jobs`), a whole
+   * backup is streamed from storage into a new database with one job and no temporary file.
+   */
   jobs: z.int().min(1).max(32).optional(),
+  /** `false`: always download into `tempDir` first, even for a new database. */
+  streaming: z.boolean().optional(),
   /** Keys that decrypt encrypted backups (age, SSH or GPG secret keys); several during a rotation. */
   identities: z.array(SecretRefSchema).min(1, 'expected at least one identity').optional(),
 });

@@ -3,7 +3,7 @@ import type { Engine } from '../types.js';
 import { classifyPgError, parsePostgresUrl, withDatabase } from './connection.js';
 import { prepareDump } from './dump.js';
 import { probe } from './probe.js';
-import { planRestore, restoreTool } from './restore.js';
+import { planRestore, restoreStream, restoreTool } from './restore.js';
 import { openDatabase, openServer } from './sessions.js';
 
 export const postgresEngine: Engine = {
@@ -22,6 +22,7 @@ export const postgresEngine: Engine = {
   openServer,
   restoreTool,
   planRestore,
+  restoreStream,
   probe,
   classifyError: classifyPgError,
 };
