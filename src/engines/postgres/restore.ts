@@ -122,9 +122,11 @@ export async function runPgRestore(opts: {
         const { input } = opts;
         input.pipe(child.stdin!);
         // An input destroyed before its end (a failed download) must end pg_restore's too.
-        input.once('close', () => {
+        const stop = () => {
           if (!input.readableEnded) child.stdin!.destroy();
-        });
+        };
+        if (input.destroyed) stop();
+        else input.once('close', stop);
       }
       child.stderr.on('data', (d: Buffer) => {
         stderr.push(d);
