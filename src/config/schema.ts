@@ -261,10 +261,8 @@ export type RestoreTargetConfig = z.infer<typeof RestoreTargetSchema>;
 const RestoreSettingsSchema = z.strictObject({
   /** Where a restore keeps its decompressed dump (needs the backup's dumped size free); the OS temp dir by default. */
   tempDir: z.string().min(1).optional(),
-  /** Parallel `pg_restore` jobs into a new database; unset (and no `--jobs`), a whole backup streams in with no temp file. */
+  /** `pg_restore` jobs into a new database; unset (and no `--jobs`), a whole backup streams in with no temp file. */
   jobs: z.int().min(1).max(32).optional(),
-  /** `false`: always download into `tempDir` first. */
-  streaming: z.boolean().optional(),
   /** Keys that decrypt encrypted backups (age, SSH or GPG secret keys); several during a rotation. */
   identities: z.array(SecretRefSchema).min(1, 'expected at least one identity').optional(),
 });

@@ -33,7 +33,8 @@ export interface StreamRun {
 /**
  * Whether the restore streams: a whole backup into a new database (a discardable one), without
  * `-j` asked for (a stream cannot be restored in parallel), by an engine that can, from a backup
- * that recorded how to create its database. Otherwise the checksummed temporary file is used.
+ * that recorded how to create its database. Otherwise (or with `restore.jobs` set, even to 1) the
+ * checksummed temporary file is used.
  */
 export function streamable(run: StreamRun): run is StreamRun & { target: { engine: Required<Pick<Engine, 'restoreStream'>> } } {
   const { req, selected, target, cfg } = run;
@@ -42,7 +43,6 @@ export function streamable(run: StreamRun): run is StreamRun & { target: { engin
     req.mode === 'full' &&
     req.jobs === undefined &&
     cfg.restore?.jobs === undefined &&
-    cfg.restore?.streaming !== false &&
     target.engine.restoreStream !== undefined &&
     selected.manifest.createOptions !== undefined
   );
