@@ -39,6 +39,7 @@ export const TemporalConfigSchema = z
   })
   .transform(resolveTemporalSection);
 
+const PART_SIZE_RANGE = 'expected an integer from 5 to 5120';
 const S3StorageSchema = z.strictObject({
   type: z.literal('s3'),
   bucket: z.string().min(3, 'expected a bucket name'),
@@ -52,12 +53,11 @@ const S3StorageSchema = z.strictObject({
   accessKeyId: ValueOrRefSchema.optional(),
   secretAccessKey: SecretRefSchema.optional(),
   sessionToken: SecretRefSchema.optional(),
-  /** Multipart part size; by default derived from the database size (S3 allows 10,000 parts). */
-  partSizeMiB: z
-    .int({ error: 'expected an integer from 5 to 5120' })
-    .min(5, 'expected an integer from 5 to 5120')
-    .max(5120, 'expected an integer from 5 to 5120')
-    .optional(),
+  /** Multipart part size; by default from the database size so that a dump fits in `maxParts`. */
+  partSizeMiB: z.int({ error: PART_SIZE_RANGE }).min(5, PART_SIZE_RANGE).max(5120, PART_SIZE_RANGE).optional(),
+  /** The provider's multipart part limit: 10,000 on S3, lower on some (e.g. 1,000). */
+  maxParts: z.int().min(100).max(10_000).default(10_000),
+  /** Parts in flight; the worker buffers about (queueSize + 1) x part size per upload. */
   queueSize: z.int().min(1).max(16).default(4),
   /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
   verifyUpload: z.boolean().default(false),

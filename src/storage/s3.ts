@@ -20,11 +20,12 @@ function loadSdk(): Promise<S3Sdk> {
 
 /**
  * Chooses a multipart part size so that `sizeHint` bytes (with 50% headroom for growth during the
- * dump) fit in S3's 10,000 parts; at least 8 MiB.
+ * dump) fit in `maxParts` parts (S3: 10,000; some providers: 1,000); at least 8 MiB. An upload
+ * holds about (queueSize + 1) x part size in memory.
  */
-export function choosePartSize(sizeHint: number | undefined, configuredMiB?: number): number {
+export function choosePartSize(sizeHint: number | undefined, configuredMiB?: number, maxParts = MAX_PARTS): number {
   if (configuredMiB) return configuredMiB * MiB;
-  const needed = Math.ceil(((sizeHint ?? 0) * 1.5) / (MAX_PARTS - 100));
+  const needed = Math.ceil(((sizeHint ?? 0) * 1.5) / (maxParts - Math.ceil(maxParts / 100)));
   return Math.max(8 * MiB, Math.ceil(needed / MiB) * MiB);
 }
 
@@ -105,7 +106,7 @@ export class S3Storage implements Storage {
     const upload = new Upload({
       client,
       queueSize: this.cfg.queueSize,
-      partSize: choosePartSize(options.sizeHint, this.cfg.partSizeMiB),
+      partSize: choosePartSize(options.sizeHint, this.cfg.partSizeMiB, this.cfg.maxParts),
       leavePartsOnError: false,
       params: {
         Bucket: this.cfg.bucket,
