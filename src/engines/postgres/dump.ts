@@ -59,7 +59,8 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
     env = await libpqEnv(conn, req.session);
     let counting: Promise<Record<string, number>> | undefined;
     const count = () => {
-      counting ??= countRows(exporter, tables);
+      // One core at most: parallel workers would take CPU from the dump the counts run beside.
+      counting ??= exporter.query('set local max_parallel_workers_per_gather = 0').then(() => countRows(exporter, tables));
       counting.catch(() => undefined); // awaited by finish()
       return counting;
     };
