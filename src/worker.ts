@@ -11,6 +11,7 @@ import { lifeboatDataConverter } from './temporal/codec.js';
 import { installForwardingRuntime } from './observability/runtime.js';
 import { sdkMetricsPort, startObservability } from './observability/service.js';
 import { ActivityMetricsInterceptor } from './observability/worker-metrics.js';
+import { cachedWorkflowBundle } from './temporal/workflow-bundle.js';
 
 /** The workflows entry point: compiled JavaScript when built, the TypeScript source otherwise. */
 export function workflowsPath(): string {
@@ -113,7 +114,8 @@ export async function runWorker(cfg: LifeboatConfig, logger: Logger, opts: Pick<
   const { sdkMetricsUrl } = installRuntime(logger, await sdkMetricsPort(cfg));
   const connection = await connectWorkerConnection(cfg);
   const taskQueue = workerTaskQueue(cfg, opts);
-  const worker = await createWorker(cfg, logger, { connection, ...opts });
+  const codePath = opts.restoreOnly ? undefined : await cachedWorkflowBundle(workflowsPath(), logger);
+  const worker = await createWorker(cfg, logger, { connection, ...(codePath ? { workflowBundle: { codePath } } : {}), ...opts });
   const observability = await startObservability(cfg, logger, { connection, worker }, sdkMetricsUrl);
   let stopping = false;
   const stop = (signal: NodeJS.Signals) => {

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { listBackups } from '../catalog/catalog.js';
 import { databaseStorageNames, getDatabase } from '../config/load.js';
 import {
   BACKUP_KINDS,
@@ -10,12 +9,8 @@ import {
   type BackupKind,
   type BackupWithCopiesResult,
 } from '../contracts/index.js';
-import { createLogger } from '../logger.js';
-import { latestVerification } from '../restore/verification.js';
-import { openStorage } from '../storage/index.js';
 import { durationOrDash, formatBytes, formatDuration, shortIso, table } from './format.js';
 import { CliExit, EXIT, print, startAndFollow, withClient, type ConfigLoader } from './shared.js';
-import { runCodecServer } from '../temporal/codec-server.js';
 
 function backupSummary(database: string, r: BackupWithCopiesResult, link?: string): string {
   return [
@@ -40,6 +35,7 @@ function registerCodecServerCommand(program: Command, config: ConfigLoader): voi
     .option('--origin <url...>', 'Web UI origins allowed by CORS (default: the configured Web UI)')
     .action(async (opts: { listen?: string; origin?: string[] }) => {
       const cfg = config();
+      const [{ runCodecServer }, { createLogger }] = await Promise.all([import('../temporal/codec-server.js'), import('../logger.js')]);
       await runCodecServer(cfg, createLogger({ level: cfg.log.level }), { listen: opts.listen, origins: opts.origin });
     });
 }
@@ -55,7 +51,7 @@ export function registerBackupCommands(program: Command, config: ConfigLoader): 
     )
     .action(async (opts: { restoreOnly?: boolean }) => {
       const cfg = config();
-      const { runWorker } = await import('../worker.js'); // the worker package is heavy: only this command loads it
+      const [{ runWorker }, { createLogger }] = await Promise.all([import('../worker.js'), import('../logger.js')]);
       await runWorker(cfg, createLogger({ level: cfg.log.level }), { restoreOnly: opts.restoreOnly });
     });
 
@@ -90,6 +86,11 @@ export function registerBackupCommands(program: Command, config: ConfigLoader): 
       );
     });
 
+  registerBackupsCommand(program, config);
+}
+
+/** `lifeboat backups`: read from storage. */
+function registerBackupsCommand(program: Command, config: ConfigLoader): void {
   program
     .command('backups')
     .description('list the committed backups of a database, newest first')
@@ -99,6 +100,11 @@ export function registerBackupCommands(program: Command, config: ConfigLoader): 
     .action(async (database: string, opts: { storage?: string; json?: boolean }) => {
       const cfg = config();
       const storageName = opts.storage ?? databaseStorageNames(cfg, database)[0]!;
+      const [{ openStorage }, { listBackups }, { latestVerification }] = await Promise.all([
+        import('../storage/index.js'),
+        import('../catalog/catalog.js'),
+        import('../restore/verification.js'),
+      ]);
       const storage = openStorage(cfg, storageName);
       const { backups, problems } = await listBackups(storage, database);
       for (const p of problems) process.stderr.write(`warning: ${p}\n`);

@@ -1,18 +1,38 @@
-// The `lifeboat` command: assembles the command groups; what they share is in ./shared.ts.
+// The `lifeboat` command: assembles the command groups; what they share is in ./shared.ts. Only the
+// group of the command being run is loaded (all of them for help or an unknown command), so a
+// command does not pay for the modules of the others.
 import { Command } from 'commander';
 import { loadConfig } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LIFEBOAT_VERSION } from '../version.js';
-import { registerBackupCommands } from './backup-commands.js';
-import { registerObserveCommands } from './observe-commands.js';
-import { registerRestoreCommands } from './restore-commands.js';
-import { registerRetentionCommands } from './retention-commands.js';
-import { registerRunbookCommands } from './runbook-commands.js';
-import { registerScheduleCommands } from './schedule-commands.js';
-import { registerSetupCommands } from './setup-commands.js';
-import { EXIT, exitFor } from './shared.js';
+import { EXIT, exitFor, type ConfigLoader } from './shared.js';
 
-export function buildProgram(): Command {
+type Register = (program: Command, config: ConfigLoader) => void;
+
+/** The top-level commands of each group, and how to load the group. */
+export const COMMAND_GROUPS: { commands: string[]; load: () => Promise<Register> }[] = [
+  { commands: ['codec-server', 'worker', 'backup', 'backups'], load: async () => (await import('./backup-commands.js')).registerBackupCommands },
+  { commands: ['restore', 'approve-restore', 'verify'], load: async () => (await import('./restore-commands.js')).registerRestoreCommands },
+  { commands: ['schedules'], load: async () => (await import('./schedule-commands.js')).registerScheduleCommands },
+  { commands: ['prune', 'purge', 'catalog'], load: async () => (await import('./retention-commands.js')).registerRetentionCommands },
+  { commands: ['runbook', 'drills'], load: async () => (await import('./runbook-commands.js')).registerRunbookCommands },
+  { commands: ['init', 'doctor'], load: async () => (await import('./setup-commands.js')).registerSetupCommands },
+  { commands: ['status', 'audit'], load: async () => (await import('./observe-commands.js')).registerObserveCommands },
+];
+
+/** The command named on the command line (the first word that is not an option or `--config`'s value). */
+export function commandName(argv: string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '-c' || a === '--config') i++;
+    else if (!a.startsWith('-')) return a;
+  }
+  return undefined;
+}
+
+/** The program with the group of `argv`'s command registered (every group when `argv` is omitted, names none, or names an unknown one). */
+export async function buildProgram(argv?: string[]): Promise<Command> {
   const program = new Command('lifeboat')
     .description('Database backups, verify-by-test-restore and DR runbooks on Temporal')
     .version(LIFEBOAT_VERSION)
@@ -21,20 +41,17 @@ export function buildProgram(): Command {
     .exitOverride();
 
   const config = (): LifeboatConfig => loadConfig(program.opts<{ config?: string }>().config);
-  registerBackupCommands(program, config);
-  registerRestoreCommands(program, config);
-  registerScheduleCommands(program, config);
-  registerRetentionCommands(program, config);
-  registerRunbookCommands(program, config);
-  registerSetupCommands(program, config);
-  registerObserveCommands(program, config);
+  const name = argv ? commandName(argv) : undefined;
+  const named = COMMAND_GROUPS.filter((g) => name !== undefined && g.commands.includes(name));
+  const groups = named.length ? named : COMMAND_GROUPS;
+  for (const g of groups) (await g.load())(program, config);
   return program;
 }
 
 /** Runs the CLI; returns the process exit code (0 success, 1 the operation failed, 2 bad usage or configuration). */
 export async function main(argv: string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync(argv);
+    await (await buildProgram(argv)).parseAsync(argv);
     return EXIT.ok;
   } catch (err) {
     const { code, message } = exitFor(err);

@@ -1,5 +1,4 @@
 import { Option, type Command } from 'commander';
-import { pino } from 'pino';
 import { getDatabase } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import {
@@ -16,9 +15,7 @@ import {
   type RestoreRequestInput,
   type WorkflowTypes,
 } from '../contracts/index.js';
-import { createLogger } from '../logger.js';
 import { osUser } from '../identity.js';
-import { restoreLocally } from '../restore/local.js';
 import { describeHeartbeat, progressWriter } from './progress.js';
 import { approveRestore, approverIdentity, restoreSummary, restoreTick, verifySummary, verifyTick } from './restore-follow.js';
 import { CliExit, EXIT, print, startAndFollow, withClient, type ConfigLoader } from './shared.js';
@@ -74,6 +71,7 @@ function restoreRequest(database: string, opts: RestoreOptions): RestoreRequestI
 
 /** Break-glass: the same restore in this process, without Temporal (`--local`). */
 async function restoreViaLocal(cfg: LifeboatConfig, input: RestoreRequestInput, opts: RestoreOptions): Promise<void> {
+  const [{ pino }, { createLogger }, { restoreLocally }] = await Promise.all([import('pino'), import('../logger.js'), import('../restore/local.js')]);
   const log = createLogger({ level: process.env.LIFEBOAT_LOG_LEVEL ?? 'warn', destination: pino.destination({ dest: 2, sync: true }) });
   const w = progressWriter(process.stderr);
   const ac = new AbortController();

@@ -3,7 +3,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { configPath } from '../config/load.js';
-import { healthy, runDoctor, type DoctorCheck } from '../doctor/index.js';
+import type { DoctorCheck } from '../doctor/index.js';
 import { buildStarter, maskedUrl } from '../init/starter.js';
 import { table } from './format.js';
 import { CliExit, EXIT, print, type ConfigLoader } from './shared.js';
@@ -73,6 +73,7 @@ export function registerSetupCommands(program: Command, config: ConfigLoader): v
     .description('check Temporal, every database, every storage target and scratch space, with the fix for each failure')
     .option('--json', 'print a machine-readable report')
     .action(async (opts: { json?: boolean }) => {
+      const { healthy, runDoctor } = await import('../doctor/index.js'); // connects to everything: only this command loads it
       const checks = await runDoctor(config());
       print(opts.json, { ok: healthy(checks), checks }, () => formatDoctor(checks));
       if (!healthy(checks)) throw new CliExit(EXIT.failed, '');

@@ -39,6 +39,7 @@ export const TemporalConfigSchema = z
   })
   .transform(resolveTemporalSection);
 
+const PART_SIZE_RANGE = 'expected an integer from 5 to 5120';
 const S3StorageSchema = z.strictObject({
   type: z.literal('s3'),
   bucket: z.string().min(3, 'expected a bucket name'),
@@ -52,12 +53,11 @@ const S3StorageSchema = z.strictObject({
   accessKeyId: ValueOrRefSchema.optional(),
   secretAccessKey: SecretRefSchema.optional(),
   sessionToken: SecretRefSchema.optional(),
-  /** Multipart part size; by default derived from the database size (S3 allows 10,000 parts). */
-  partSizeMiB: z
-    .int({ error: 'expected an integer from 5 to 5120' })
-    .min(5, 'expected an integer from 5 to 5120')
-    .max(5120, 'expected an integer from 5 to 5120')
-    .optional(),
+  /** Multipart part size; by default from the database size so that a dump fits in `maxParts`. */
+  partSizeMiB: z.int({ error: PART_SIZE_RANGE }).min(5, PART_SIZE_RANGE).max(5120, PART_SIZE_RANGE).optional(),
+  /** The provider's multipart part limit: 10,000 on S3, lower on some (e.g. 1,000). */
+  maxParts: z.int().min(100).max(10_000).default(10_000),
+  /** Parts in flight; the worker buffers about (queueSize + 1) x part size per upload. */
   queueSize: z.int().min(1).max(16).default(4),
   /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
   verifyUpload: z.boolean().default(false),
@@ -263,7 +263,7 @@ export type RestoreTargetConfig = z.infer<typeof RestoreTargetSchema>;
 const RestoreSettingsSchema = z.strictObject({
   /** Where a restore keeps its decompressed dump (needs the backup's dumped size free); the OS temp dir by default. */
   tempDir: z.string().min(1).optional(),
-  /** Parallel `pg_restore` jobs for restores into a new database; the worker's CPU count (at most 4) by default. */
+  /** `pg_restore` jobs into a new database; unset (and no `--jobs`), a whole backup streams in with no temp file. */
   jobs: z.int().min(1).max(32).optional(),
   /** Keys that decrypt encrypted backups (age, SSH or GPG secret keys); several during a rotation. */
   identities: z.array(SecretRefSchema).min(1, 'expected at least one identity').optional(),

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 // The engine interface: what backup, restore and verify need from a database engine. PostgreSQL
 // implements it in ./postgres/; the callers (src/backup, src/restore) only see these types.
 import type { BackupKind, PrivilegeMode, RestoreMode } from '../contracts/index.js';
@@ -227,6 +228,15 @@ export interface RestorePlan {
   run(conn: Connection, opts: RestoreRun): Promise<void | { notes?: string[] }>;
 }
 
+/** A full restore into a new database read from a stream, with no local file (`Engine.restoreStream`). */
+export interface StreamRestoreRequest extends Omit<RestoreRun, 'jobs'> {
+  tool: Tool;
+  conn: Connection;
+  /** The decompressed artifact. */
+  input: Readable;
+  label: string;
+}
+
 /**
  * A database engine. Backup, restore and verification call only this: connection parsing,
  * the dump (version probe, tool match, snapshot, row counts), target servers and databases,
@@ -263,6 +273,8 @@ export interface Engine {
   /** A restore tool able to read what `dumpedWith` wrote and talk to `server`; TOOL_TOO_OLD otherwise. */
   restoreTool(server: ServerInfo, dumpedWith: { name: string; version: string }, label: string, toolsDir?: string): Promise<Tool>;
   planRestore(req: RestorePlanRequest): Promise<RestorePlan>;
+  /** Restores a whole artifact of `format` into a new database from a stream; absent when the engine cannot. */
+  restoreStream?(req: StreamRestoreRequest): Promise<void>;
   /** Connects, reads the server version, picks the dump tool and lists what the role cannot read (doctor). */
   probe?(conn: Connection, label: string, toolsDir?: string): Promise<EngineProbe>;
   /** Dumps the server's roles apart from the database (no passwords); never throws for a refusal. */

@@ -91,7 +91,7 @@ function noteDecrypt(decryptor: Filter, into: Writable, note: (err: Error) => vo
   return Promise.all([done, piping]).then(() => undefined);
 }
 
-/** The decoder feeding the local dump file, and the first error of either. */
+/** The decoder feeding the local dump file (or the restore tool), and the first error of either. */
 interface DecodeSink {
   input: Writable;
   error(): Error | undefined;
@@ -102,7 +102,7 @@ interface DecodeSink {
 
 function openDecodeSink(
   codec: Manifest['artifact']['compression']['codec'],
-  file: string,
+  into: Writable,
   signal: AbortSignal,
   progress: FetchProgress,
   decrypt?: (signal: AbortSignal) => Filter,
@@ -125,7 +125,7 @@ function openDecodeSink(
       note(err);
       throw err;
     });
-  const writing = noted(pipeline(decoder.output, createWriteStream(file, { mode: 0o600 })));
+  const writing = noted(pipeline(decoder.output, into));
   const decoded = noted(decoder.done);
   writing.catch(() => undefined);
   decoded.catch(() => undefined);
@@ -155,15 +155,18 @@ async function checkStored(storage: Storage, m: Manifest, label: string, where: 
 const noSpace = (err: Error | undefined) => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC';
 
 /**
- * Downloads a backup's artifact into `file`, decompressing on the way, and proves it intact:
- * the SHA-256 of the stored bytes must equal the manifest's. Nothing reaches a database before
- * this returns. When the artifact is corrupt the decompressor usually fails first; the rest is
+ * Downloads a backup's artifact into `file` (or the stream `into`, e.g. a restore tool's input),
+ * decompressing on the way, and proves it intact:
+ * the SHA-256 of the stored bytes must equal the manifest's. Into a file, nothing reaches a
+ * database before this returns; into a stream, the caller discards what it built when this throws. When the artifact is corrupt the decompressor usually fails first; the rest is
  * still read so the error names the real cause (a checksum mismatch) and the artifact.
  */
 export async function fetchArtifact(opts: {
   storage: Storage;
   manifest: Manifest;
   file: string;
+  /** Where the decompressed dump goes instead of `file` (which then only names it in messages). */
+  into?: Writable;
   label: string;
   signal?: AbortSignal;
   onProgress?: (p: FetchProgress) => void;
@@ -180,7 +183,7 @@ export async function fetchArtifact(opts: {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const progress: FetchProgress = { storedBytes: 0, rawBytes: 0 };
   const hash = createHash('sha256');
-  const sink = openDecodeSink(m.artifact.compression.codec, opts.file, ac.signal, progress, opts.decrypt);
+  const sink = openDecodeSink(m.artifact.compression.codec, opts.into ?? createWriteStream(opts.file, { mode: 0o600 }), ac.signal, progress, opts.decrypt);
   try {
     try {
       const source: Readable = await storage.getStream(m.artifact.key, ac.signal);

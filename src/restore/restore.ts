@@ -12,6 +12,7 @@ import { selectBackup, type SelectedBackup } from './select.js';
 import { checkBeforeSwap, planSwap, SWAP_LOCK_TIMEOUT_MS, type SwapPlan } from './swap.js';
 import { ownerMarker, resolveTarget, type ResolvedTarget } from './target.js';
 import { openWorkDir, tempBase } from './workdir.js';
+import { restoreStreamed, streamable } from './streamed.js';
 import { restoreDecryption, type Filter } from '../crypto/stream.js';
 import { restoreBackupRoles } from './roles.js';
 
@@ -249,9 +250,11 @@ async function swapIn(run: Run, target: ResolvedTarget, swap: SwapPlan, rowCount
 /**
  * Restores one committed backup into a database, with the engine of the backup.
  *
- * The artifact is first downloaded into a local temporary file (it needs the backup's dumped size
- * free in `restore.tempDir`), decompressed on the way and proven intact by its SHA-256; only then
- * is the target touched, so a corrupt artifact changes nothing. A new database is created first
+ * A whole backup into a new database streams from storage into the restore tool (no local file);
+ * when its SHA-256 proves wrong at the end, the new database is dropped. Otherwise (an existing
+ * database, tables mode, `-j`) the artifact is first downloaded into a local temporary file (it
+ * needs the backup's dumped size free in `restore.tempDir`), decompressed on the way and proven
+ * intact by its SHA-256; only then is the target touched, so a corrupt artifact changes nothing. A new database is created first
  * and restored in parallel; if that fails it is dropped again. An existing database is restored
  * in one transaction, so a failure leaves it as it was. Afterwards every restored table's row
  * count is compared with the manifest.
@@ -283,10 +286,15 @@ export async function restoreBackup(cfg: LifeboatConfig, req: RestoreRequest, lo
   if (req.withRoles) run.notes.push(...(await restoreBackupRoles(into, manifest, selected.storage, label)));
   let dir: string | undefined;
   try {
-    dir = await openWorkDir(tempBase(cfg), log);
-    const { fetched, plan, toolMs } = await restoreFromArtifact(run, dir);
+    const create = async (options: string[]) => {
+      run.notes.push(...(await withServer(into, label, (s) => s.create(into.conn.database, options, marker))));
+      run.created = true;
+    };
+    const streamed = streamable(run);
+    if (!streamed) dir = await openWorkDir(tempBase(cfg), log);
+    const { fetched, plan, toolMs } = streamed ? await restoreStreamed(run, create) : await restoreFromArtifact(run, dir!);
     const restoreDurationMs = Date.now() - started;
-    await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true });
     dir = undefined;
 
     progress.phase = 'counting';

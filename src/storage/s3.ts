@@ -1,20 +1,6 @@
 import type { Readable } from 'node:stream';
-import {
-  AbortMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetBucketVersioningCommand,
-  GetObjectCommand,
-  GetObjectLockConfigurationCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  ListObjectVersionsCommand,
-  PutObjectCommand,
-  PutObjectRetentionCommand,
-  S3Client,
-  type S3ServiceException,
-} from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type * as S3Module from '@aws-sdk/client-s3';
+import type { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
 import type { S3StorageConfig } from '../config/schema.js';
 import { resolveSecret } from '../config/secrets.js';
 import { LifeboatError } from '../errors.js';
@@ -25,13 +11,21 @@ import { S3Protection } from './s3-protection.js';
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
 
+type S3Sdk = typeof S3Module;
+let sdk: Promise<S3Sdk> | undefined;
+/** The AWS SDK is loaded on first use: commands that never reach S3 don't pay for it. */
+function loadSdk(): Promise<S3Sdk> {
+  return (sdk ??= import('@aws-sdk/client-s3'));
+}
+
 /**
  * Chooses a multipart part size so that `sizeHint` bytes (with 50% headroom for growth during the
- * dump) fit in S3's 10,000 parts; at least 8 MiB.
+ * dump) fit in `maxParts` parts (S3: 10,000; some providers: 1,000); at least 8 MiB. An upload
+ * holds about (queueSize + 1) x part size in memory.
  */
-export function choosePartSize(sizeHint: number | undefined, configuredMiB?: number): number {
+export function choosePartSize(sizeHint: number | undefined, configuredMiB?: number, maxParts = MAX_PARTS): number {
   if (configuredMiB) return configuredMiB * MiB;
-  const needed = Math.ceil(((sizeHint ?? 0) * 1.5) / (MAX_PARTS - 100));
+  const needed = Math.ceil(((sizeHint ?? 0) * 1.5) / (maxParts - Math.ceil(maxParts / 100)));
   return Math.max(8 * MiB, Math.ceil(needed / MiB) * MiB);
 }
 
@@ -46,7 +40,8 @@ function isPreconditionFailed(err: unknown): boolean {
 }
 
 export class S3Storage implements Storage {
-  private readonly client: S3Client;
+  private clientPromise?: Promise<S3Client>;
+  private readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   private readonly prefix: string;
   /** Object Lock, server-side encryption and upload checksums of this target. */
   private readonly protection: S3Protection;
@@ -60,17 +55,24 @@ export class S3Storage implements Storage {
     const accessKeyId = cfg.accessKeyId ? resolveSecret(cfg.accessKeyId, `${label}.accessKeyId`, baseDir) : undefined;
     const secretAccessKey = cfg.secretAccessKey ? resolveSecret(cfg.secretAccessKey, `${label}.secretAccessKey`, baseDir) : undefined;
     const sessionToken = cfg.sessionToken ? resolveSecret(cfg.sessionToken, `${label}.sessionToken`, baseDir) : undefined;
-    this.client = new S3Client({
-      region: cfg.region,
-      endpoint: cfg.endpoint,
-      forcePathStyle: cfg.forcePathStyle,
-      credentials: accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined,
-      // Integrity is ours (sha256 over the stored bytes); don't rely on server-side checksums.
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-      responseChecksumValidation: 'WHEN_REQUIRED',
-    });
+    this.credentials = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : undefined;
     this.prefix = cfg.prefix && !cfg.prefix.endsWith('/') ? `${cfg.prefix}/` : cfg.prefix;
     this.protection = new S3Protection(cfg, label, baseDir);
+  }
+
+  private client(): Promise<S3Client> {
+    return (this.clientPromise ??= loadSdk().then(
+      ({ S3Client }) =>
+        new S3Client({
+          region: this.cfg.region,
+          endpoint: this.cfg.endpoint,
+          forcePathStyle: this.cfg.forcePathStyle,
+          credentials: this.credentials,
+          // Integrity is ours (sha256 over the stored bytes); don't rely on server-side checksums.
+          requestChecksumCalculation: 'WHEN_REQUIRED',
+          responseChecksumValidation: 'WHEN_REQUIRED',
+        }),
+    ));
   }
 
   private full(key: string): string {
@@ -95,14 +97,16 @@ export class S3Storage implements Storage {
   }
 
   async putStream(key: string, body: Readable, options: PutStreamOptions = {}): Promise<{ bytes: number }> {
+    // Loaded before counting: a 'data' listener starts the flow, and no byte may pass before Upload reads.
+    const [{ Upload }, client] = await Promise.all([import('@aws-sdk/lib-storage'), this.client()]);
     let bytes = 0;
     body.on('data', (chunk: Buffer) => {
       bytes += chunk.length;
     });
     const upload = new Upload({
-      client: this.client,
+      client,
       queueSize: this.cfg.queueSize,
-      partSize: choosePartSize(options.sizeHint, this.cfg.partSizeMiB),
+      partSize: choosePartSize(options.sizeHint, this.cfg.partSizeMiB, this.cfg.maxParts),
       leavePartsOnError: false,
       params: {
         Bucket: this.cfg.bucket,
@@ -134,8 +138,14 @@ export class S3Storage implements Storage {
     if (!until || (await this.head(key))?.retainUntil) return;
     const { ObjectLockMode } = this.protection.write();
     try {
-      await this.client.send(
-        new PutObjectRetentionCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Retention: { Mode: ObjectLockMode, RetainUntilDate: until } }),
+      await (
+        await this.client()
+      ).send(
+        new (await loadSdk()).PutObjectRetentionCommand({
+          Bucket: this.cfg.bucket,
+          Key: this.full(key),
+          Retention: { Mode: ObjectLockMode, RetainUntilDate: until },
+        }),
       );
     } catch (err) {
       throw this.fail('Object Lock retention', key, err);
@@ -150,8 +160,10 @@ export class S3Storage implements Storage {
 
   async putIfAbsent(key: string, data: Buffer | string, contentType = 'application/json'): Promise<boolean> {
     try {
-      await this.client.send(
-        new PutObjectCommand({
+      await (
+        await this.client()
+      ).send(
+        new (await loadSdk()).PutObjectCommand({
           Bucket: this.cfg.bucket,
           Key: this.full(key),
           Body: data,
@@ -169,8 +181,16 @@ export class S3Storage implements Storage {
 
   async put(key: string, data: Buffer | string, contentType = 'application/json'): Promise<void> {
     try {
-      await this.client.send(
-        new PutObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, ...this.protection.write() }),
+      await (
+        await this.client()
+      ).send(
+        new (await loadSdk()).PutObjectCommand({
+          Bucket: this.cfg.bucket,
+          Key: this.full(key),
+          Body: data,
+          ContentType: contentType,
+          ...this.protection.write(),
+        }),
       );
     } catch (err) {
       throw this.fail('Write', key, err);
@@ -179,7 +199,9 @@ export class S3Storage implements Storage {
 
   async getStream(key: string, signal?: AbortSignal): Promise<Readable> {
     try {
-      const res = await this.client.send(new GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), ...this.protection.read }), {
+      const res = await (
+        await this.client()
+      ).send(new (await loadSdk()).GetObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), ...this.protection.read }), {
         abortSignal: signal,
       });
       return res.Body as Readable;
@@ -197,7 +219,9 @@ export class S3Storage implements Storage {
 
   async head(key: string): Promise<StoredObject | undefined> {
     try {
-      const res = await this.client.send(new HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), ...this.protection.read }));
+      const res = await (
+        await this.client()
+      ).send(new (await loadSdk()).HeadObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key), ...this.protection.read }));
       const retainUntil = res.ObjectLockMode ? res.ObjectLockRetainUntilDate : undefined;
       return { key, bytes: res.ContentLength ?? 0, lastModified: res.LastModified, ...(retainUntil ? { retainUntil } : {}) };
     } catch (err) {
@@ -224,7 +248,9 @@ export class S3Storage implements Storage {
 
   async list(prefix: string): Promise<StoredObject[]> {
     return this.paginate<StoredObject, string>('List', prefix, async (token) => {
-      const res = await this.client.send(new ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), ContinuationToken: token }));
+      const res = await (
+        await this.client()
+      ).send(new (await loadSdk()).ListObjectsV2Command({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), ContinuationToken: token }));
       const items = (res.Contents ?? []).filter((o) => o.Key).map((o) => ({ key: this.rel(o.Key!), bytes: o.Size ?? 0, lastModified: o.LastModified }));
       return { items, next: res.IsTruncated ? res.NextContinuationToken : undefined };
     });
@@ -238,12 +264,13 @@ export class S3Storage implements Storage {
   async delete(key: string): Promise<void> {
     try {
       if (!this.protection.locked) {
-        await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }));
+        await (await this.client()).send(new (await loadSdk()).DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: this.full(key) }));
         return;
       }
-      const res = await this.client.send(new ListObjectVersionsCommand({ Bucket: this.cfg.bucket, Prefix: this.full(key) }));
+      const res = await (await this.client()).send(new (await loadSdk()).ListObjectVersionsCommand({ Bucket: this.cfg.bucket, Prefix: this.full(key) }));
       for (const v of [...(res.Versions ?? []), ...(res.DeleteMarkers ?? [])]) {
-        if (v.Key === this.full(key)) await this.client.send(new DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: v.Key, VersionId: v.VersionId }));
+        if (v.Key === this.full(key))
+          await (await this.client()).send(new (await loadSdk()).DeleteObjectCommand({ Bucket: this.cfg.bucket, Key: v.Key, VersionId: v.VersionId }));
       }
     } catch (err) {
       throw this.fail('Delete', key, err);
@@ -257,8 +284,10 @@ export class S3Storage implements Storage {
 
   async listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
     return this.paginate<IncompleteUpload, { key?: string; id?: string }>('List multipart uploads', prefix, async (m) => {
-      const res = await this.client.send(
-        new ListMultipartUploadsCommand({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), KeyMarker: m?.key, UploadIdMarker: m?.id }),
+      const res = await (
+        await this.client()
+      ).send(
+        new (await loadSdk()).ListMultipartUploadsCommand({ Bucket: this.cfg.bucket, Prefix: this.full(prefix), KeyMarker: m?.key, UploadIdMarker: m?.id }),
       );
       const items = (res.Uploads ?? [])
         .filter((u) => u.Key && u.UploadId)
@@ -269,7 +298,9 @@ export class S3Storage implements Storage {
 
   async abortIncompleteUpload(upload: IncompleteUpload): Promise<void> {
     try {
-      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: this.full(upload.key), UploadId: upload.uploadId }));
+      await (
+        await this.client()
+      ).send(new (await loadSdk()).AbortMultipartUploadCommand({ Bucket: this.cfg.bucket, Key: this.full(upload.key), UploadId: upload.uploadId }));
     } catch (err) {
       if (!isNotFound(err)) throw this.fail('Abort multipart upload', upload.key, err);
     }
@@ -277,12 +308,12 @@ export class S3Storage implements Storage {
 
   /** The bucket's versioning state and default Object Lock retention, as `lifeboat doctor` reports them. */
   async bucketProtection(): Promise<BucketProtection> {
-    const v = await this.client.send(new GetBucketVersioningCommand({ Bucket: this.cfg.bucket })).catch((err: unknown) => {
+    const v = await (await this.client()).send(new (await loadSdk()).GetBucketVersioningCommand({ Bucket: this.cfg.bucket })).catch((err: unknown) => {
       throw this.fail('Reading bucket versioning', '', err);
     });
     let objectLock = 'off';
     try {
-      const l = await this.client.send(new GetObjectLockConfigurationCommand({ Bucket: this.cfg.bucket }));
+      const l = await (await this.client()).send(new (await loadSdk()).GetObjectLockConfigurationCommand({ Bucket: this.cfg.bucket }));
       const rule = l.ObjectLockConfiguration?.Rule?.DefaultRetention;
       if (l.ObjectLockConfiguration?.ObjectLockEnabled === 'Enabled')
         objectLock = rule

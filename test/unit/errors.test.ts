@@ -50,6 +50,10 @@ test('multipart part size grows with the database so 10,000 parts always suffice
   const part = choosePartSize(tib);
   expect(Math.ceil((tib * 1.5) / part)).toBeLessThanOrEqual(10_000);
   expect(choosePartSize(tib, 64)).toBe(64 * MiB);
+  // A provider limited to 1,000 parts: 100 GiB needs parts of about 155 MiB.
+  const small = choosePartSize(100 * 1024 * MiB, undefined, 1000);
+  expect(Math.ceil((100 * 1024 * MiB * 1.5) / small)).toBeLessThanOrEqual(1000);
+  expect(small).toBeGreaterThan(choosePartSize(100 * 1024 * MiB));
 });
 
 test('backup inputs and ids', () => {

@@ -12,6 +12,28 @@ export async function serverInfo(client: pg.Client): Promise<ServerInfo> {
   return { version: row.v.split(' ')[0]!, major: Math.floor(versionNum / 10000), flavour: 'postgresql', sizeBytes: Number(row.size) };
 }
 
+/**
+ * `CREATE DATABASE` options recreating the current database's encoding and locale, as pg_dump
+ * writes them (for a restore that streams the archive and cannot read them from it first).
+ */
+export async function createOptions(client: pg.Client): Promise<string[]> {
+  const r = await client.query<{ enc: string; d: Record<string, string | null> }>(
+    'select pg_encoding_to_char(encoding) as enc, to_jsonb(d) as d from pg_database d where datname = current_database()',
+  );
+  const row = r.rows[0];
+  if (!row) return [];
+  const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  const out = [`ENCODING = ${lit(row.enc)}`];
+  const provider = { c: 'libc', i: 'icu', b: 'builtin' }[row.d.datlocprovider ?? ''];
+  if (provider) out.push(`LOCALE_PROVIDER = ${provider}`);
+  if (row.d.datcollate) out.push(`LC_COLLATE = ${lit(row.d.datcollate)}`);
+  if (row.d.datctype) out.push(`LC_CTYPE = ${lit(row.d.datctype)}`);
+  const icu = row.d.datlocale ?? row.d.daticulocale;
+  if (icu && provider === 'icu') out.push(`ICU_LOCALE = ${lit(icu)}`);
+  if (icu && provider === 'builtin') out.push(`BUILTIN_LOCALE = ${lit(icu)}`);
+  return out;
+}
+
 /** Ordinary tables that pg_dump dumps (no catalogs, no extension members, no partitioned parents). */
 export async function listTables(client: pg.Client, excludeSchemas: string[] = []): Promise<TableRef[]> {
   // `pg_dump --exclude-schema` patterns as LIKE patterns (`graphql*` -> `graphql%`, `_` literal).

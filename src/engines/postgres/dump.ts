@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { BackupKind } from '../../contracts/index.js';
 import type { Logger } from '../../logger.js';
 import type { DumpRequest, PreparedDump } from '../types.js';
-import { countRows, listTables, serverInfo } from './catalog.js';
+import { countRows, createOptions, listTables, serverInfo } from './catalog.js';
 import { classifyPgError, classifyToolFailure, connectPg, libpqEnv, type LibpqEnv, type PgConnection } from './connection.js';
 import { findPgTool } from './tools.js';
 
@@ -52,13 +52,15 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
   try {
     const server = await serverInfo(exporter);
     const tool = await findPgTool('pg_dump', server.major, req.label, req.toolsDir);
+    const options = await createOptions(exporter);
     const snapshot = await openSnapshot(exporter, req.label, log);
     const wantCounts = req.rowCounts && req.kind !== 'schema';
     const tables = wantCounts ? await listTables(exporter, conn.preset.excludeSchemas) : [];
     env = await libpqEnv(conn, req.session);
     let counting: Promise<Record<string, number>> | undefined;
     const count = () => {
-      counting ??= countRows(exporter, tables);
+      // One core at most: parallel workers would take CPU from the dump the counts run beside.
+      counting ??= exporter.query('set local max_parallel_workers_per_gather = 0').then(() => countRows(exporter, tables));
       counting.catch(() => undefined); // awaited by finish()
       return counting;
     };
@@ -66,6 +68,7 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
       command: { tool: 'pg_dump', file: tool.path, args: pgDumpArgs(req.kind, snapshot, conn.preset.excludeSchemas), env: env.env },
       format: 'pg_dump-custom',
       extension: '.dump',
+      createOptions: options,
       tool,
       server,
       classifyFailure: (exit) => classifyToolFailure(exit, req.label, 'Backup'),

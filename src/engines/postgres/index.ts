@@ -3,7 +3,7 @@ import type { Engine } from '../types.js';
 import { classifyPgError, parsePostgresUrl, withDatabase } from './connection.js';
 import { prepareDump } from './dump.js';
 import { probe } from './probe.js';
-import { planRestore, restoreTool } from './restore.js';
+import { planRestore, restoreStream, restoreTool } from './restore.js';
 import { dumpRoles, restoreRoles } from './roles.js';
 import { openDatabase, openServer } from './sessions.js';
 
@@ -23,6 +23,7 @@ export const postgresEngine: Engine = {
   openServer,
   restoreTool,
   planRestore,
+  restoreStream,
   probe,
   dumpRoles,
   restoreRoles,

@@ -1,11 +1,12 @@
 import { writeFile } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
 import path from 'node:path';
 import { execa } from 'execa';
 import { LifeboatError } from '../../errors.js';
 import { waitForExit } from '../../pipeline/child.js';
 import { TailBuffer } from '../../pipeline/process.js';
 import type { PrivilegeMode, RestoreMode } from '../../contracts/index.js';
-import type { RestorePlan, RestorePlanRequest, RestoreProgress, ServerInfo } from '../types.js';
+import type { RestorePlan, RestorePlanRequest, RestoreProgress, ServerInfo, StreamRestoreRequest } from '../types.js';
 import { classifyToolFailure, type PgConnection, withLibpqEnv } from './connection.js';
 import { adaptTarget, readCandidates, type ManagedCandidate } from './managed.js';
 import { parseToc, selectTables, type TocEntry } from './toc.js';
@@ -31,7 +32,7 @@ export interface PgRestoreOptions {
 }
 
 /** The `pg_restore` arguments for a restore (the connection goes through the environment). */
-export function pgRestoreArgs(file: string, database: string, o: PgRestoreOptions): string[] {
+export function pgRestoreArgs(file: string | undefined, database: string, o: PgRestoreOptions): string[] {
   const args = ['--exit-on-error', '--no-password', '--verbose', dbnameArg(database)];
   if (o.privileges === 'skip') args.push('--no-owner', '--no-acl');
   if (o.mode === 'schema') args.push('--schema-only');
@@ -43,7 +44,7 @@ export function pgRestoreArgs(file: string, database: string, o: PgRestoreOption
   } else if (o.jobs > 1) {
     args.push(`--jobs=${o.jobs}`);
   }
-  args.push(file);
+  if (file) args.push(file); // else standard input
   return args;
 }
 
@@ -96,6 +97,8 @@ export async function runPgRestore(opts: {
   label: string;
   signal?: AbortSignal;
   onProgress?: (p: RestoreProgress) => void;
+  /** The archive on standard input (no file argument). */
+  input?: Readable;
 }): Promise<void> {
   const progress: RestoreProgress = { items: 0 };
   const stderr = new TailBuffer(64 * 1024);
@@ -108,13 +111,24 @@ export async function runPgRestore(opts: {
       const child = execa(opts.tool, opts.args, {
         env: { ...env, ...lockTimeout },
         extendEnv: false,
-        stdin: 'ignore',
+        stdin: opts.input ? 'pipe' : 'ignore',
         stdout: 'ignore',
         stderr: 'pipe',
         buffer: false,
         cancelSignal: opts.signal,
         forceKillAfterDelay: 5000,
       });
+      if (opts.input) {
+        child.stdin!.on('error', () => undefined); // EPIPE when pg_restore stops early: its exit says why
+        const { input } = opts;
+        input.pipe(child.stdin!);
+        // An input destroyed before its end (a failed download) must end pg_restore's too.
+        const stop = () => {
+          if (!input.readableEnded) child.stdin!.destroy();
+        };
+        if (input.destroyed) stop();
+        else input.once('close', stop);
+      }
       child.stderr.on('data', (d: Buffer) => {
         stderr.push(d);
         const lines = (partial + d.toString('utf8')).split('\n');
@@ -214,4 +228,17 @@ export async function planRestore(req: RestorePlanRequest): Promise<RestorePlan>
       return { notes: adapted.notes };
     },
   };
+}
+
+/** `pg_restore` of a whole archive from standard input into a new database (one job: a stream cannot be read in parallel). */
+export function restoreStream(req: StreamRestoreRequest): Promise<void> {
+  return runPgRestore({
+    tool: req.tool.path,
+    conn: req.conn as PgConnection,
+    args: pgRestoreArgs(undefined, req.conn.database, { mode: 'full', privileges: req.privileges, strategy: 'parallel', jobs: 1 }),
+    label: req.label,
+    signal: req.signal,
+    onProgress: req.onProgress,
+    input: req.input,
+  });
 }

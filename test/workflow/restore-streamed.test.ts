@@ -1,0 +1,92 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createSampleDatabase } from '../../dev/sample-data.js';
+import type { BackupResult, RestoreInput, RestoreResult } from '../../src/contracts/index.js';
+import {
+  createBucket,
+  createRole,
+  getObject,
+  pgUrl,
+  s3Client,
+  services,
+  startWorker,
+  testConfig,
+  uniqueName,
+  withPg,
+  type RunningWorker,
+} from '../harness/services.js';
+import { databaseExists, failureOf } from '../harness/assertions.js';
+
+const STREAMED = 'streamed from storage into the restore tool (no temporary file)';
+
+let bucket: string;
+let w: RunningWorker;
+let cfg: ReturnType<typeof testConfig>;
+let tempDir: string;
+const source = uniqueName('lb_stream');
+
+beforeAll(async () => {
+  bucket = await createBucket();
+  const role = await createRole();
+  await createSampleDatabase(services().pg.adminUrl, source, 0.2);
+  cfg = testConfig({
+    bucket,
+    databases: {
+      zstd: { url: pgUrl(source, role) },
+      // Uncompressed: a flipped byte in a row still restores; only the checksum at the end can tell.
+      plain: { url: pgUrl(source, role), compression: { codec: 'none' } },
+    },
+  });
+  tempDir = mkdtempSync(path.join(os.tmpdir(), 'lb-stream-tmp-'));
+  cfg.restore = { ...cfg.restore, tempDir };
+  w = await startWorker(cfg, { heartbeatIntervalMs: 300 });
+});
+
+afterAll(async () => {
+  await w?.stop();
+});
+
+const run = <T>(workflow: string, input: unknown) =>
+  w.client.workflow.execute(workflow, { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(workflow), args: [input] }) as Promise<T>;
+const backup = (database: string) => run<BackupResult>('backupDatabase', { database });
+const restore = (input: RestoreInput) => run<RestoreResult>('restoreDatabase', input);
+const ordersIn = (db: string) => withPg(db, async (c) => (await c.query(`select count(*)::int as n from shop.orders`)).rows[0].n as number);
+
+test('a whole backup streams from S3 into a new database with no temporary file; the row counts match', async () => {
+  await backup('zstd');
+  const target = uniqueName('lb_streamed');
+  const r = await restore({ database: 'zstd', target });
+  expect(r.notes).toContain(STREAMED);
+  expect(r.created).toBe(true);
+  expect(r.rowCounts?.compared).toBeGreaterThan(3);
+  expect(r.rowCounts?.mismatches).toEqual([]);
+  expect(r.rawBytes).toBeGreaterThan(r.bytes);
+  expect(await ordersIn(target)).toBe(await ordersIn(source));
+  expect(readdirSync(tempDir)).toEqual([]);
+});
+
+test('with jobs asked for, the restore goes through the checksummed temporary file instead', async () => {
+  const target = uniqueName('lb_filed');
+  const r = await restore({ database: 'zstd', target, jobs: 2 });
+  expect(r.notes).not.toContain(STREAMED);
+  expect(r.rowCounts?.mismatches).toEqual([]);
+  expect(await ordersIn(target)).toBe(await ordersIn(source));
+});
+
+test('a flipped byte in a row of an uncompressed artifact restores cleanly but fails the checksum at the end: the new database is dropped', async () => {
+  const b = await backup('plain');
+  const stored = await getObject(bucket, b.key);
+  const at = stored.indexOf(Buffer.from('@example.com'));
+  expect(at).toBeGreaterThan(0);
+  stored[at + 1] ^= 0x01; // "example" -> "dxample": still valid text for pg_restore
+  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: b.key, Body: stored }));
+
+  const target = uniqueName('lb_dropped');
+  const f = await failureOf(restore({ database: 'plain', target }));
+  expect(f.type).toBe('CHECKSUM_MISMATCH');
+  expect(f.message).toContain(`Restore of plain into ${target} failed: checksum mismatch`);
+  expect(await databaseExists(target)).toBe(false);
+  expect(readdirSync(tempDir)).toEqual([]);
+});
