@@ -78,6 +78,9 @@ export async function runWalCommand(args: string[], stderr: (s: string) => void 
     stderr(`lifeboat: ${parsed}\n`);
     return 2;
   }
+  // WAL commands never talk to Temporal: a Temporal profile the server's OS user cannot read
+  // (an inherited HOME) must not stop archiving.
+  process.env.TEMPORAL_CONFIG_FILE ??= '/nonexistent/temporal.toml';
   try {
     const cfg = loadConfig(parsed.config);
     const database = walDatabase(cfg, parsed.database);
