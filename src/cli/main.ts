@@ -5,6 +5,7 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { LIFEBOAT_VERSION } from '../version.js';
 import { registerBackupCommands } from './backup-commands.js';
 import { registerObserveCommands } from './observe-commands.js';
+import { registerPitrCommands } from './pitr-commands.js';
 import { registerRestoreCommands } from './restore-commands.js';
 import { registerRetentionCommands } from './retention-commands.js';
 import { registerRunbookCommands } from './runbook-commands.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerRunbookCommands(program, config);
   registerSetupCommands(program, config);
   registerObserveCommands(program, config);
+  registerPitrCommands(program, config);
   return program;
 }
 
