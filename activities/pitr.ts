@@ -12,6 +12,16 @@ import type { ActivityDeps } from './deps.js';
 type TargetInput = { database: string; toTime?: string; toLsn?: string; toName?: string; baseBackup?: string };
 const targetOf = (i: TargetInput): RecoveryTarget => ({ time: i.toTime, lsn: i.toLsn, name: i.toName });
 
+async function archiveCheck(deps: ActivityDeps, database: string): Promise<ArchiveCheckResult> {
+  const s = await checkArchive(walStorage(deps.config, database), database, archiveRpoMs(deps.config, database));
+  if (!s) {
+    const problem = `WAL archive of ${database} is empty and it has no base backup: point-in-time recovery is not set up`;
+    return { database, ok: false, segments: 0, baseBackups: 0, newestSegment: null, newestAgeSeconds: null, rpoSeconds: 0, gaps: [], problems: [problem] };
+  }
+  const { ok, segments, baseBackups, newestSegment, newestAgeSeconds, rpoSeconds, gaps, problems } = s;
+  return { database, ok, segments, baseBackups, newestSegment, newestAgeSeconds, rpoSeconds, gaps, problems };
+}
+
 /** Activities of point-in-time recovery: base backups, recovery into a new server, the archive check. */
 export function createPitrActivities(deps: ActivityDeps) {
   const interval = deps.heartbeatIntervalMs ?? 2000;
@@ -77,34 +87,7 @@ export function createPitrActivities(deps: ActivityDeps) {
     },
 
     /** Reads the WAL archive of a database and reports gaps and staleness. */
-    async checkWalArchive(input: { database: string }): Promise<ArchiveCheckResult> {
-      const s = await checkArchive(walStorage(deps.config, input.database), input.database, archiveRpoMs(deps.config, input.database));
-      if (!s) {
-        const problem = `WAL archive of ${input.database} is empty and it has no base backup: point-in-time recovery is not set up`;
-        return {
-          database: input.database,
-          ok: false,
-          segments: 0,
-          baseBackups: 0,
-          newestSegment: null,
-          newestAgeSeconds: null,
-          rpoSeconds: 0,
-          gaps: [],
-          problems: [problem],
-        };
-      }
-      return {
-        database: s.database,
-        ok: s.ok,
-        segments: s.segments,
-        baseBackups: s.baseBackups,
-        newestSegment: s.newestSegment,
-        newestAgeSeconds: s.newestAgeSeconds,
-        rpoSeconds: s.rpoSeconds,
-        gaps: s.gaps,
-        problems: s.problems,
-      };
-    },
+    checkWalArchive: (input: { database: string }): Promise<ArchiveCheckResult> => archiveCheck(deps, input.database),
 
     /** `pg_create_restore_point` on the source, recorded next to the archive. */
     async createRestorePoint(input: { database: string; name: string }): Promise<RestorePointResult> {

@@ -1,15 +1,50 @@
-import { runBaseBackup } from '../../src/pitr/base-backup.js';
-import { recoverToPoint, stopRecovered, type RecoveredServer } from '../../src/pitr/recover.js';
+// Point-in-time recovery end to end: an ephemeral cluster archiving with `lifeboat wal-push`, a
+// base backup and recoveries as workflows on a real worker, a recovery point verified, and a gap
+// in the archive caught by the archive check and /health/backups.
+import { existsSync } from 'node:fs';
+import { DeleteObjectCommand } from '@aws-sdk/client-s3';
+import {
+  WORKFLOWS,
+  failureCause,
+  type PitrRestoreResult,
+  type RecoveryPointVerification,
+  type WorkflowName,
+  type WorkflowTypes,
+} from '../../src/contracts/index.js';
+import { CatalogReader } from '../../src/observability/catalog.js';
+import { evaluateFleet } from '../../src/observability/health.js';
+import { fetchWalBuffer, readWalRecord, walStorage } from '../../src/pitr/wal-archive.js';
+import { stopRecovered } from '../../src/pitr/recover.js';
+import { listKeys, s3Client, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 import { queryRecovered, startArchivedCluster, type ArchivedCluster } from './pitr-support.js';
 
 let src: ArchivedCluster;
-const recovered: RecoveredServer[] = [];
+let atT2: Promise<PitrRestoreResult>;
+let verifiedAtT1: Promise<RecoveryPointVerification>;
+let worker: RunningWorker;
+const recovered: PitrRestoreResult[] = [];
 const marks: Record<string, string> = {};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+function run<K extends WorkflowName>(type: K, input: Parameters<WorkflowTypes[K]>[0]): Promise<Awaited<ReturnType<WorkflowTypes[K]>>> {
+  return worker.client.workflow.execute<WorkflowTypes[K]>(type, {
+    taskQueue: src.cfg.temporal.taskQueue,
+    workflowId: uniqueName(type),
+    args: [input] as Parameters<WorkflowTypes[K]>,
+  }) as Promise<Awaited<ReturnType<WorkflowTypes[K]>>>;
+}
+
+async function restore(toTime: string): Promise<PitrRestoreResult> {
+  const r = await run(WORKFLOWS.pointInTimeRestore, { database: 'src', toTime });
+  recovered.push(r);
+  return r;
+}
+
 beforeAll(async () => {
   src = await startArchivedCluster();
-  await runBaseBackup(src.cfg, 'src', { backupId: 'base-1' });
+  worker = await startWorker(src.cfg);
+  const base = await run(WORKFLOWS.baseBackup, { database: 'src' });
+  marks.base = base.backupId;
   const now = async () => (await src.sql<{ t: Date }>('select clock_timestamp() as t'))[0]!.t.toISOString();
   await src.sql('create table orders (id int primary key, note text)');
   await src.sql(`insert into orders select g, 'T1' from generate_series(1, 3) g`);
@@ -22,30 +57,76 @@ beforeAll(async () => {
   await sleep(300);
   await src.sql('drop table orders');
   await src.switchAndWait();
+  // The two recoveries run side by side (each is mostly waiting on restore_command).
+  atT2 = restore(marks.t2t3!);
+  verifiedAtT1 = run(WORKFLOWS.verifyRecoveryPoint, { database: 'src', toTime: marks.t1t2 });
+  atT2.catch(() => undefined);
+  verifiedAtT1.catch(() => undefined);
 }, 120_000);
 
 afterAll(async () => {
-  for (const r of recovered) await stopRecovered(r).catch(() => undefined);
+  for (const r of recovered) await stopRecovered({ dataDir: r.dataDir, binDir: src.cluster.binDir }).catch(() => undefined);
+  await worker?.stop();
   await src?.stop();
 });
 
-test('restore --to-time between T2 and T3 brings back the dropped table with exactly the rows of T2', async () => {
-  const r = await recoverToPoint(src.cfg, 'src', { time: marks.t2t3 });
-  recovered.push(r);
+test('restore --to-time between T2 and T3 brings back the dropped table with exactly the rows of T2, on a new promoted server', async () => {
+  const r = await atT2;
   const rows = await queryRecovered<{ id: number; note: string }>(src.cluster, r.port, 'select id, note from orders order by id');
   expect(rows.map((x) => `${x.id}:${x.note}`)).toEqual(['1:T1', '2:T1', '3:T1', '4:T2', '5:T2']);
-  expect(r.backupId).toBe('base-1');
-  expect(r.recoveredTo).not.toBeNull();
+  expect(r.backupId).toBe(marks.base);
+  expect(r.port).not.toBe(src.cluster.port);
   expect(Date.parse(r.recoveredTo!)).toBeLessThanOrEqual(Date.parse(marks.t2t3!));
   expect(r.walReplayedBytes).toBeGreaterThan(0);
   expect(r.segmentsRestored).toBeGreaterThan(0);
-  const [{ rec }] = await queryRecovered<{ rec: boolean }>(src.cluster, r.port, 'select pg_is_in_recovery() as rec');
-  expect(rec).toBe(false);
+  expect((await queryRecovered<{ rec: boolean }>(src.cluster, r.port, 'select pg_is_in_recovery() as rec'))[0]!.rec).toBe(false);
 });
 
-test('restore --to-time between T1 and T2 has only the rows of T1', async () => {
-  const r = await recoverToPoint(src.cfg, 'src', { time: marks.t1t2 });
-  recovered.push(r);
-  const rows = await queryRecovered<{ id: number }>(src.cluster, r.port, 'select id from orders order by id');
-  expect(rows.map((x) => x.id)).toEqual([1, 2, 3]);
+test('a recovery point between T1 and T2, verified in a scratch server: only the rows of T1, RTO and achieved RPO recorded, server stopped', async () => {
+  const v = await verifiedAtT1;
+  expect(v.outcome).toBe('passed');
+  expect(v.rowCounts['public.orders']).toBe(3);
+  expect(v.backupId).toBe(marks.base);
+  expect(v.rtoMs).toBeGreaterThan(0);
+  // The last commit before the target was the T1 insert, about 300 ms earlier.
+  expect(v.achievedRpoMs).toBeGreaterThanOrEqual(200);
+  expect(v.achievedRpoMs).toBeLessThan(5_000);
+  expect(Date.parse(v.recoveredTo!) + v.achievedRpoMs!).toBe(Date.parse(marks.t1t2!));
+  expect(v.serverStopped).toBe(true);
+});
+
+test('every segment PostgreSQL archived is in storage exactly once, with its checksum', async () => {
+  const [{ last }] = await src.sql<{ last: string }>('select last_archived_wal as last from pg_stat_archiver');
+  const keys = await listKeys(src.bucket, 'src/pitr/wal/');
+  const segments = keys.filter((k) => /\/[0-9A-F]{24}\.json$/.test(k)).map((k) => k.slice(-29, -5));
+  expect(segments).toContain(last);
+  const storage = walStorage(src.cfg, 'src');
+  for (const seg of segments) {
+    expect(keys.filter((k) => new RegExp(`/${seg}\\.(json|zst(\\.age|\\.gpg)?)$`).test(k))).toEqual([`src/pitr/wal/${seg}.json`, `src/pitr/wal/${seg}.zst`]);
+    const record = (await readWalRecord(storage, 'src', seg))!;
+    expect(record.rawSha256).toMatch(/^[0-9a-f]{64}$/);
+    await expect(fetchWalBuffer(src.cfg, 'src', seg)).resolves.toHaveLength(record.rawBytes);
+  }
+});
+
+test('a gap in the archived WAL fails the archive check loudly and makes /health/backups unhealthy', async () => {
+  const ok = await run(WORKFLOWS.checkWalArchive, { database: 'src' });
+  expect(ok.ok).toBe(true);
+  const before = evaluateFleet(src.cfg, await new CatalogReader(src.cfg, 0).fleet());
+  expect(before.databases[0]!.problems.filter((p) => p.kind === 'wal-archive')).toEqual([]);
+
+  const keys = (await listKeys(src.bucket, 'src/pitr/wal/')).filter((k) => /\/[0-9A-F]{24}\.zst$/.test(k)).sort();
+  const victim = keys[Math.floor(keys.length / 2)]!;
+  await s3Client().send(new DeleteObjectCommand({ Bucket: src.bucket, Key: victim }));
+  const segment = victim.slice(-28, -4);
+
+  const failure = await run(WORKFLOWS.checkWalArchive, { database: 'src' }).catch((e: unknown) => e);
+  const cause = failureCause(failure);
+  expect(cause.type).toBe('ARCHIVE_INCOMPLETE');
+  expect(cause.message).toContain(`gap: 1 segment(s) missing from ${segment} to ${segment}`);
+  const report = evaluateFleet(src.cfg, await new CatalogReader(src.cfg, 0).fleet());
+  expect(report.httpStatus).toBe(503);
+  expect(report.databases[0]!.walArchive?.gaps).toEqual([expect.objectContaining({ from: segment, missing: 1 })]);
+  expect(report.databases[0]!.problems.map((p) => p.kind)).toContain('wal-archive');
+  expect(existsSync(recovered[0]!.dataDir)).toBe(true);
 });
