@@ -75,8 +75,8 @@ async function chooseBase(storage: Storage, database: string, target: RecoveryTa
     pick = lsn === undefined ? all[0] : all.find((b) => parseLsn(b.stopLsn) <= parseLsn(lsn));
   }
   if (pick) return pick;
-  const wanted = backupId ? `base backup ${backupId}` : target.time ? `a base backup consistent before ${target.time}` : 'a base backup before the target';
-  throw new LifeboatError('BACKUP_NOT_FOUND', `Recovery of ${database} failed: no ${wanted} (${all.length} base backups)`, { subject: database });
+  const wanted = backupId ? `base backup ${backupId}` : target.time ? `base backup consistent before ${target.time}` : 'base backup before the target';
+  throw new LifeboatError('BACKUP_NOT_FOUND', `Recovery of ${database} failed: found no ${wanted} (${all.length} base backups)`, { subject: database });
 }
 
 /** `2026-12-03T14:40:15.743Z` -> `2026-12-03 14:40:15.743+00` (what recovery_target_time parses). */

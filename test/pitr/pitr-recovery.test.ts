@@ -15,7 +15,8 @@ import { CatalogReader } from '../../src/observability/catalog.js';
 import { evaluateFleet } from '../../src/observability/health.js';
 import { fetchWalBuffer, readWalRecord, walStorage } from '../../src/pitr/wal-archive.js';
 import { stopRecovered } from '../../src/pitr/recover.js';
-import { listKeys, s3Client, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
+import { listKeys, s3Client, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
+import { saveHistory } from '../replay/histories.js';
 import { queryRecovered, startArchivedCluster, type ArchivedCluster } from './pitr-support.js';
 
 let src: ArchivedCluster;
@@ -26,12 +27,18 @@ const recovered: PitrRestoreResult[] = [];
 const marks: Record<string, string> = {};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function run<K extends WorkflowName>(type: K, input: Parameters<WorkflowTypes[K]>[0]): Promise<Awaited<ReturnType<WorkflowTypes[K]>>> {
-  return worker.client.workflow.execute<WorkflowTypes[K]>(type, {
+/** Runs a workflow to its end; with LIFEBOAT_RECORD_HISTORIES=1 and a `history` name, saves its history for the replay test. */
+async function run<K extends WorkflowName>(type: K, input: Parameters<WorkflowTypes[K]>[0], history?: string): Promise<Awaited<ReturnType<WorkflowTypes[K]>>> {
+  const workflowId = uniqueName(type);
+  const result = worker.client.workflow.execute<WorkflowTypes[K]>(type, {
     taskQueue: src.cfg.temporal.taskQueue,
-    workflowId: uniqueName(type),
+    workflowId,
     args: [input] as Parameters<WorkflowTypes[K]>,
-  }) as Promise<Awaited<ReturnType<WorkflowTypes[K]>>>;
+  });
+  await result.catch(() => undefined);
+  if (history && process.env.LIFEBOAT_RECORD_HISTORIES === '1')
+    saveHistory(workflowId, `${type}-${history}`, [src.cluster.password, services().s3.secretAccessKey]);
+  return result as Promise<Awaited<ReturnType<WorkflowTypes[K]>>>;
 }
 
 async function restore(toTime: string): Promise<PitrRestoreResult> {
@@ -43,7 +50,7 @@ async function restore(toTime: string): Promise<PitrRestoreResult> {
 beforeAll(async () => {
   src = await startArchivedCluster();
   worker = await startWorker(src.cfg);
-  const base = await run(WORKFLOWS.baseBackup, { database: 'src' });
+  const base = await run(WORKFLOWS.baseBackup, { database: 'src' }, 'taken');
   marks.base = base.backupId;
   const now = async () => (await src.sql<{ t: Date }>('select clock_timestamp() as t'))[0]!.t.toISOString();
   await src.sql('create table orders (id int primary key, note text)');
@@ -59,7 +66,7 @@ beforeAll(async () => {
   await src.switchAndWait();
   // The two recoveries run side by side (each is mostly waiting on restore_command).
   atT2 = restore(marks.t2t3!);
-  verifiedAtT1 = run(WORKFLOWS.verifyRecoveryPoint, { database: 'src', toTime: marks.t1t2 });
+  verifiedAtT1 = run(WORKFLOWS.verifyRecoveryPoint, { database: 'src', toTime: marks.t1t2 }, 'passed');
   atT2.catch(() => undefined);
   verifiedAtT1.catch(() => undefined);
 }, 120_000);
@@ -95,6 +102,19 @@ test('a recovery point between T1 and T2, verified in a scratch server: only the
   expect(v.serverStopped).toBe(true);
 });
 
+test('a restore to a time before every base backup fails with BACKUP_NOT_FOUND; a restore point is recorded with its LSN', async () => {
+  const failure = await run(WORKFLOWS.pointInTimeRestore, { database: 'src', toTime: '2001-01-01T00:00:00Z' }, 'no-base-backup').catch((e: unknown) => e);
+  expect(failureCause(failure)).toMatchObject({
+    type: 'BACKUP_NOT_FOUND',
+    message: expect.stringMatching(/found no base backup consistent before 2001-01-01T00:00:00Z/),
+  });
+  const point = await run(WORKFLOWS.createRestorePoint, { database: 'src', name: 'before-cleanup' }, 'created');
+  expect(point.lsn).toMatch(/^[0-9A-F]+\/[0-9A-F]+$/);
+  expect(await listKeys(src.bucket, 'src/pitr/restore-points/')).toEqual(['src/pitr/restore-points/before-cleanup.json']);
+  const invalid = await run(WORKFLOWS.pointInTimeRestore, { database: 'src', toTime: 'yesterday' } as never).catch((e: unknown) => e);
+  expect(failureCause(invalid).type).toBe('INVALID_INPUT');
+});
+
 test('every segment PostgreSQL archived is in storage exactly once, with its checksum', async () => {
   const [{ last }] = await src.sql<{ last: string }>('select last_archived_wal as last from pg_stat_archiver');
   const keys = await listKeys(src.bucket, 'src/pitr/wal/');
@@ -110,7 +130,7 @@ test('every segment PostgreSQL archived is in storage exactly once, with its che
 });
 
 test('a gap in the archived WAL fails the archive check loudly and makes /health/backups unhealthy', async () => {
-  const ok = await run(WORKFLOWS.checkWalArchive, { database: 'src' });
+  const ok = await run(WORKFLOWS.checkWalArchive, { database: 'src' }, 'complete');
   expect(ok.ok).toBe(true);
   const before = evaluateFleet(src.cfg, await new CatalogReader(src.cfg, 0).fleet());
   expect(before.databases[0]!.problems.filter((p) => p.kind === 'wal-archive')).toEqual([]);
@@ -120,7 +140,7 @@ test('a gap in the archived WAL fails the archive check loudly and makes /health
   await s3Client().send(new DeleteObjectCommand({ Bucket: src.bucket, Key: victim }));
   const segment = victim.slice(-28, -4);
 
-  const failure = await run(WORKFLOWS.checkWalArchive, { database: 'src' }).catch((e: unknown) => e);
+  const failure = await run(WORKFLOWS.checkWalArchive, { database: 'src' }, 'gap').catch((e: unknown) => e);
   const cause = failureCause(failure);
   expect(cause.type).toBe('ARCHIVE_INCOMPLETE');
   expect(cause.message).toContain(`gap: 1 segment(s) missing from ${segment} to ${segment}`);
