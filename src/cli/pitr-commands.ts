@@ -188,6 +188,30 @@ function registerArchiveCheck(program: Command, config: ConfigLoader): void {
     });
 }
 
+function registerPitrRetention(program: Command, config: ConfigLoader): void {
+  program
+    .command('pitr-retention')
+    .description('delete base backups beyond the newest --keep and the WAL only they needed')
+    .argument('<database>', 'database name from the configuration')
+    .requiredOption('--keep <n>', 'base backups to keep (at least 1)', (v) => Number(v))
+    .option('--dry-run', 'only print what would be deleted')
+    .option('--json', 'print a machine-readable result')
+    .action(async (database: string, opts: { keep: number; dryRun?: boolean; json?: boolean }) => {
+      const cfg = config();
+      getDatabase(cfg, database);
+      if (!Number.isInteger(opts.keep) || opts.keep < 1) throw new CliExit(EXIT.usage, 'Invalid --keep: expected an integer of at least 1');
+      const { applyPitrRetention } = await import('../pitr/retention.js');
+      const { walStorage } = await import('../pitr/wal-archive.js');
+      const r = await applyPitrRetention(walStorage(cfg, database), database, opts.keep, opts.dryRun ?? false);
+      print(
+        opts.json,
+        r,
+        () =>
+          `${r.dryRun ? 'Would delete' : 'Deleted'} ${r.deleteBase.length} base backups and ${r.deleteWal.length} WAL files of ${database}; kept ${r.keepBase.join(', ') || 'none'}`,
+      );
+    });
+}
+
 function registerWalHelp(program: Command): void {
   for (const [name, args, what] of [
     ['wal-push', '<path>', "archive_command: archive one WAL file (%p) into the database's storage"],
@@ -212,5 +236,6 @@ export function registerPitrCommands(program: Command, config: ConfigLoader): vo
   registerRestorePoint(program, config);
   registerVerifyPoint(program, config);
   registerArchiveCheck(program, config);
+  registerPitrRetention(program, config);
   registerWalHelp(program);
 }

@@ -1,7 +1,9 @@
 // Retention of base backups and WAL: keep the newest `keepBase` base backups (at least one), and
 // every WAL file a kept base backup needs: segments from the oldest kept backup's start segment on,
 // every timeline history file, and the `.backup` files of kept backups. Planning is pure.
-import type { BaseManifest } from './base-manifest.js';
+import type { Storage } from '../storage/index.js';
+import { baseKeys, listBaseBackups, type BaseManifest } from './base-manifest.js';
+import { walKeys } from './wal-archive.js';
 import { DEFAULT_WAL_SEGMENT_BYTES, isHistoryFile, parseSegment } from './wal-names.js';
 
 export interface PitrRetentionPlan {
@@ -29,4 +31,28 @@ export function planPitrRetention(bases: Base[], walFiles: string[], keepBase: n
     return index !== undefined && index < keepFromIndex;
   });
   return { keepBase: kept.map((b) => b.backupId), deleteBase: deleted.map((b) => b.backupId), deleteWal, keepFromIndex };
+}
+
+/** Applies {@link planPitrRetention} on storage: base backups manifest first, then WAL records after their data. */
+export async function applyPitrRetention(
+  storage: Storage,
+  database: string,
+  keepBase: number,
+  dryRun: boolean,
+): Promise<PitrRetentionPlan & { dryRun: boolean }> {
+  const bases = await listBaseBackups(storage, database);
+  const prefix = walKeys.prefix(database);
+  const objects = await storage.list(prefix);
+  const files = [...new Set(objects.map((o) => o.key.slice(prefix.length).replace(/\.(json|zst(\.age|\.gpg)?)$/, '')))];
+  const plan = planPitrRetention(bases, files, keepBase);
+  if (dryRun) return { ...plan, dryRun };
+  for (const id of plan.deleteBase) {
+    await storage.delete(baseKeys.manifest(database, id));
+    for (const o of await storage.list(baseKeys.backupPrefix(database, id))) await storage.delete(o.key);
+  }
+  const doomed = new Set(plan.deleteWal);
+  const byFile = (o: { key: string }) => o.key.slice(prefix.length).replace(/\.(json|zst(\.age|\.gpg)?)$/, '');
+  for (const o of objects.filter((x) => doomed.has(byFile(x)) && !x.key.endsWith('.json'))) await storage.delete(o.key);
+  for (const o of objects.filter((x) => doomed.has(byFile(x)) && x.key.endsWith('.json'))) await storage.delete(o.key);
+  return { ...plan, dryRun };
 }

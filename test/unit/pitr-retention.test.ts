@@ -59,3 +59,58 @@ test('keeping the newest two base backups removes the WAL before the older of th
   expect(plan.deleteBase).toEqual(['b0']);
   expect(plan.deleteWal).toEqual(wal.slice(0, 10));
 });
+
+test('applying retention on a directory target deletes the old base backup and only the WAL before the kept one', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const os = await import('node:os');
+  const path = await import('node:path');
+  const { FilesystemStorage } = await import('../../src/storage/filesystem.js');
+  const { applyPitrRetention } = await import('../../src/pitr/retention.js');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-pitr-ret-'));
+  try {
+    const storage = new FilesystemStorage('local', { type: 'filesystem', path: dir, prefix: '' });
+    const manifest = (id: string, start: number, at: string) =>
+      JSON.stringify({
+        ...BASE,
+        backupId: id,
+        startSegment: segmentName(1, start, MB),
+        consistentAt: at,
+        artifact: { ...BASE.artifact, key: `orders/pitr/base/${id}/base-1.tar.zst` },
+      });
+    await storage.put('orders/pitr/base/old/manifest.json', manifest('old', 2, '2026-01-01T00:00:00Z'));
+    await storage.put('orders/pitr/base/old/base-1.tar.zst', 'x');
+    await storage.put('orders/pitr/base/new/manifest.json', manifest('new', 5, '2026-01-02T00:00:00Z'));
+    for (let i = 2; i <= 7; i++) {
+      await storage.put(`orders/pitr/wal/${segmentName(1, i, MB)}.json`, '{}');
+      await storage.put(`orders/pitr/wal/${segmentName(1, i, MB)}.zst`, 'x');
+    }
+    const dry = await applyPitrRetention(storage, 'orders', 1, true);
+    expect(dry.deleteWal).toEqual([2, 3, 4].map((i) => segmentName(1, i, MB)));
+    expect((await storage.list('orders/pitr/wal/')).length).toBe(12);
+    await applyPitrRetention(storage, 'orders', 1, false);
+    const left = (await storage.list('orders/pitr/wal/')).map((o) => o.key).sort();
+    expect(left).toEqual([5, 6, 7].flatMap((i) => [`orders/pitr/wal/${segmentName(1, i, MB)}.json`, `orders/pitr/wal/${segmentName(1, i, MB)}.zst`]));
+    expect((await storage.list('orders/pitr/base/')).map((o) => o.key)).toEqual(['orders/pitr/base/new/manifest.json']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+const BASE = {
+  formatVersion: 1,
+  kind: 'base',
+  database: 'orders',
+  format: 'pg_basebackup-tar',
+  server: { version: '15.20', walSegmentBytes: MB },
+  tool: { name: 'pg_basebackup', version: '15.20' },
+  label: 'x',
+  startLsn: '0/200028',
+  startTimeline: 1,
+  stopLsn: '0/200100',
+  startedAt: '2026-01-01T00:00:00Z',
+  finishedAt: '2026-01-01T00:00:00Z',
+  durationMs: 1,
+  rawBytes: 1,
+  artifact: { storage: 'local', key: '', bytes: 1, sha256: 'a'.repeat(64), compression: { codec: 'zstd', level: 1 }, encryption: null },
+  lifeboatVersion: '0.1.0',
+};
