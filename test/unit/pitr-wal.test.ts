@@ -159,3 +159,24 @@ describe('wal-push and wal-fetch on a directory target', () => {
     expect(err).toEqual([]);
   });
 });
+
+test('schedules of kind base and wal-check start the baseBackup and checkWalArchive workflows', async () => {
+  const { desiredSchedules } = await import('../../src/schedules/desired.js');
+  const cfg = parseConfig({
+    storage: { local: { type: 'filesystem', path: '/tmp/unused' } },
+    databases: {
+      orders: {
+        engine: 'postgres',
+        url: 'postgres://u@localhost/orders',
+        environment: 'development',
+        schedules: [
+          { kind: 'base', cron: '0 3 * * *' },
+          { kind: 'wal-check', every: '15m' },
+        ],
+      },
+    },
+  });
+  const byKind = Object.fromEntries(desiredSchedules(cfg).map((s) => [s.kind, s]));
+  expect(byKind.base).toMatchObject({ workflowType: 'baseBackup', args: [{ database: 'orders' }] });
+  expect(byKind['wal-check']).toMatchObject({ workflowType: 'checkWalArchive', args: [{ database: 'orders' }] });
+});
