@@ -1,6 +1,7 @@
 import { createBackupActivities } from './backup.js';
 import { createCopyActivities } from './copy.js';
 import { createObserveActivities } from './observe.js';
+import { createPitrActivities } from './pitr.js';
 import type { ActivityDeps } from './deps.js';
 import { createRestoreActivities } from './restore.js';
 import { createRetentionActivities } from './retention.js';
@@ -17,6 +18,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRetentionActivities(deps),
     ...createRunbookActivities(deps),
     ...createObserveActivities(deps),
+    ...createPitrActivities(deps),
   };
 }
 

@@ -4,10 +4,17 @@ import { existsSync } from 'node:fs';
 // The AWS SDK warns about Node 20 on every run; the warning is not actionable for operators.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
-const entry = new URL('../dist/src/cli/main.js', import.meta.url);
+// archive_command/restore_command run once per WAL file: they skip the command tree and Temporal.
+const walCommand = process.argv.slice(2).find((a) => a === 'wal-push' || a === 'wal-fetch');
+const entry = new URL(walCommand ? '../dist/src/pitr/wal-cli.js' : '../dist/src/cli/main.js', import.meta.url);
 if (!existsSync(entry)) {
   process.stderr.write('lifeboat is not built: run `npm run setup` (or `npm run build`) first\n');
   process.exit(2);
 }
-const { main } = await import(entry.href);
-process.exitCode = await main(process.argv);
+if (walCommand) {
+  const { runWalCommand } = await import(entry.href);
+  process.exitCode = await runWalCommand(process.argv.slice(2));
+} else {
+  const { main } = await import(entry.href);
+  process.exitCode = await main(process.argv);
+}

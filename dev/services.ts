@@ -899,7 +899,9 @@ function readPostmasterPid(dataDir: string): number | undefined {
  * TCP connections require the password (scram-sha-256); the Unix socket in the data directory
  * trusts local users. When running as root, initdb/pg_ctl run as the `postgres` OS user.
  */
-export async function startEphemeralPostgres(opts: { port?: number; password?: string; startTimeoutMs?: number } = {}): Promise<PostgresCluster> {
+export async function startEphemeralPostgres(
+  opts: { port?: number; password?: string; startTimeoutMs?: number; initdbArgs?: string[]; settings?: Record<string, string> } = {},
+): Promise<PostgresCluster> {
   const what = 'PostgreSQL';
   const binDir = await postgresBinDir();
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
@@ -950,7 +952,19 @@ export async function startEphemeralPostgres(opts: { port?: number; password?: s
 
     const init = await runCapture(
       path.join(binDir, 'initdb'),
-      ['-D', dataDir, '-U', superuser, `--pwfile=${pwFile}`, '--auth-host=scram-sha-256', '--auth-local=trust', '--encoding=UTF8', '--locale=C', '--no-sync'],
+      [
+        '-D',
+        dataDir,
+        '-U',
+        superuser,
+        `--pwfile=${pwFile}`,
+        '--auth-host=scram-sha-256',
+        '--auth-local=trust',
+        '--encoding=UTF8',
+        '--locale=C',
+        '--no-sync',
+        ...(opts.initdbArgs ?? []),
+      ],
       { ...asUser, timeoutMs },
     );
     fs.rmSync(pwFile, { force: true });
@@ -959,6 +973,8 @@ export async function startEphemeralPostgres(opts: { port?: number; password?: s
       throw new Error(`${what} failed to start: ${reason}: ${init.output.split('\n').slice(-LOG_TAIL_LINES).join('\n')}`);
     }
 
+    const extra = Object.entries(opts.settings ?? {}).map(([k, v]) => `${k} = '${v.replace(/'/g, "''")}'\n`);
+    if (extra.length) fs.appendFileSync(path.join(dataDir, 'postgresql.conf'), extra.join(''));
     const serverOpts = [
       `-p ${port}`,
       `-k ${shellQuote(dataDir)}`,

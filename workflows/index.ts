@@ -5,3 +5,8 @@ export { purgeBackups } from './purge-backups.js';
 export { copyBackup } from './copy-backup.js';
 export { restoreDatabase } from './restore-database.js';
 export { verifyBackup } from './verify-backup.js';
+export { baseBackup } from './pitr.js';
+export { pointInTimeRestore } from './pitr.js';
+export { verifyRecoveryPoint } from './pitr.js';
+export { checkWalArchive } from './pitr.js';
+export { createRestorePoint } from './pitr.js';

@@ -18,6 +18,10 @@ export const COMMAND_GROUPS: { commands: string[]; load: () => Promise<Register>
   { commands: ['runbook', 'drills'], load: async () => (await import('./runbook-commands.js')).registerRunbookCommands },
   { commands: ['init', 'doctor'], load: async () => (await import('./setup-commands.js')).registerSetupCommands },
   { commands: ['status', 'audit'], load: async () => (await import('./observe-commands.js')).registerObserveCommands },
+  {
+    commands: ['base-backup', 'restore-point', 'verify-point', 'archive-check', 'pitr-retention', 'wal-push', 'wal-fetch'],
+    load: async () => (await import('./pitr-commands.js')).registerPitrCommands,
+  },
 ];
 
 /** The command named on the command line (the first word that is not an option or `--config`'s value). */

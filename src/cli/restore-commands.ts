@@ -19,6 +19,7 @@ import { osUser } from '../identity.js';
 import { describeHeartbeat, progressWriter } from './progress.js';
 import { approveRestore, approverIdentity, restoreSummary, restoreTick, verifySummary, verifyTick } from './restore-follow.js';
 import { CliExit, EXIT, print, startAndFollow, withClient, type ConfigLoader } from './shared.js';
+import { pointInTimeRestoreCommand, wantsPointInTime, type PitrTargetOptions } from './pitr-commands.js';
 
 interface RestoreOptions {
   target: string;
@@ -109,7 +110,11 @@ function registerRestore(program: Command, config: ConfigLoader): void {
     .command('restore')
     .description('restore a backup into a new database, a named target, or (approved) an existing database')
     .argument('<database>', 'source database name from the configuration')
-    .requiredOption('-t, --target <target>', "a target from the configuration, or a new database name on the source's server")
+    .option('-t, --target <target>', "a target from the configuration, or a new database name on the source's server")
+    .option('--to-time <time>', 'point-in-time recovery to this ISO time into a new server (WAL archiving, docs/pitr.md)')
+    .option('--to-lsn <lsn>', 'point-in-time recovery to this LSN into a new server')
+    .option('--to-name <name>', 'point-in-time recovery to a restore point (lifeboat restore-point) into a new server')
+    .option('--base-backup <id>', 'with --to-*: start from this base backup instead of the newest before the target')
     .option('-b, --backup <backup>', 'backup id, "latest" or "latest-verified" (default: latest)')
     .option('--before <time>', 'the newest backup started at or before this ISO time')
     .addOption(new Option('-m, --mode <mode>', 'what to restore (default: full; tables with --tables)').choices([...RESTORE_MODES]))
@@ -127,7 +132,9 @@ function registerRestore(program: Command, config: ConfigLoader): void {
     .option('--json', 'print a machine-readable result')
     .option('--local', 'restore in this process, without Temporal (break-glass)')
     .option('--id <workflowId>', 'workflow id (default: restore:<target>)')
-    .action(async (database: string, opts: RestoreOptions) => {
+    .action(async (database: string, opts: RestoreOptions & PitrTargetOptions) => {
+      if (wantsPointInTime(opts)) return pointInTimeRestoreCommand(config, database, opts);
+      if (!opts.target) throw new CliExit(EXIT.usage, "error: required option '-t, --target <target>' not specified");
       const cfg = config();
       getDatabase(cfg, database);
       const input = restoreRequest(database, opts);

@@ -110,8 +110,8 @@ const VerifySchema = z.strictObject({
   server: ValueOrRefSchema.optional(),
 });
 
-/** What a schedule starts: a backup of a kind, a verification, or a retention run. */
-export const SCHEDULE_KINDS = [...BACKUP_KINDS, 'verify', 'retention'] as const;
+/** What a schedule starts: a backup of a kind, a verification, a retention run, a base backup or a WAL archive check. */
+export const SCHEDULE_KINDS = [...BACKUP_KINDS, 'verify', 'retention', 'base', 'wal-check'] as const;
 export type ScheduleKind = (typeof SCHEDULE_KINDS)[number];
 /** Temporal's overlap policies; Lifeboat uses `SKIP` unless told otherwise. */
 export const OVERLAP_POLICIES = ['SKIP', 'BUFFER_ONE', 'BUFFER_ALL', 'CANCEL_OTHER', 'TERMINATE_OTHER', 'ALLOW_ALL'] as const;

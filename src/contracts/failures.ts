@@ -67,6 +67,8 @@ export const ERROR_CODES = {
   NOTIFICATION_FAILED: { nonRetryable: false },
   NOTIFICATION_REJECTED: { nonRetryable: true },
   NOTIFICATION_IN_PROGRESS: { nonRetryable: false },
+  // Point-in-time recovery.
+  ARCHIVE_INCOMPLETE: { nonRetryable: true },
 } as const satisfies Record<string, { nonRetryable: boolean }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

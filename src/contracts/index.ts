@@ -9,4 +9,5 @@ export * from './restore.js';
 export * from './retention.js';
 export * from './runbook.js';
 export * from './provider-steps.js';
+export * from './pitr.js';
 export * from './workflows.js';

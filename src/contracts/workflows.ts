@@ -4,6 +4,18 @@ import type { BackupInput, BackupWithCopiesResult, CopyBackupInput, CopyBackupRe
 import type { RestoreInput, RestoreResult, VerifyInput, VerifyResult } from './restore.js';
 import type { ApplyRetentionInput, ApplyRetentionResult, PurgeInput, PurgeResult } from './retention.js';
 import type { RunbookInput, RunbookResult } from './runbook.js';
+import type {
+  ArchiveCheckInput,
+  ArchiveCheckResult,
+  BaseBackupInput,
+  BaseBackupResult,
+  PitrRestoreInput,
+  PitrRestoreResult,
+  RecoveryPointVerification,
+  RestorePointInput,
+  RestorePointResult,
+  VerifyRecoveryPointInput,
+} from './pitr.js';
 
 /** The signature of each workflow type, as a client sees it. */
 export interface WorkflowTypes {
@@ -14,6 +26,11 @@ export interface WorkflowTypes {
   applyRetention: (input: ApplyRetentionInput) => Promise<ApplyRetentionResult>;
   purgeBackups: (input: PurgeInput) => Promise<PurgeResult>;
   runRunbook: (input: RunbookInput) => Promise<RunbookResult>;
+  baseBackup: (input: BaseBackupInput) => Promise<BaseBackupResult>;
+  pointInTimeRestore: (input: PitrRestoreInput) => Promise<PitrRestoreResult>;
+  checkWalArchive: (input: ArchiveCheckInput) => Promise<ArchiveCheckResult>;
+  verifyRecoveryPoint: (input: VerifyRecoveryPointInput) => Promise<RecoveryPointVerification>;
+  createRestorePoint: (input: RestorePointInput) => Promise<RestorePointResult>;
 }
 
 export type WorkflowName = keyof WorkflowTypes;
@@ -27,4 +44,9 @@ export const WORKFLOWS: { readonly [K in WorkflowName]: K } = {
   applyRetention: 'applyRetention',
   purgeBackups: 'purgeBackups',
   runRunbook: 'runRunbook',
+  baseBackup: 'baseBackup',
+  pointInTimeRestore: 'pointInTimeRestore',
+  checkWalArchive: 'checkWalArchive',
+  verifyRecoveryPoint: 'verifyRecoveryPoint',
+  createRestorePoint: 'createRestorePoint',
 };

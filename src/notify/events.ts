@@ -67,6 +67,7 @@ const EVENT_OF_PROBLEM: Record<HealthProblem['kind'], NotifyEventType> = {
   'catalog-unreadable': 'stale',
   'verify-failed': 'verify-failed',
   'size-anomaly': 'size-anomaly',
+  'wal-archive': 'stale',
 };
 
 /** The incidents a health report shows, as events (their keys stay the same while a problem lasts). */

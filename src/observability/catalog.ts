@@ -8,6 +8,7 @@ import { databaseStorageNames } from '../config/load.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import type { VerificationRecord } from '../contracts/index.js';
 import { readVerification } from '../restore/verification.js';
+import { archiveRpoMs, checkArchive, type ArchiveStatus } from '../pitr/archive-check.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import { listAudit, type AuditCache } from '../audit/log.js';
 import type { AuditEntry } from '../audit/schema.js';
@@ -34,6 +35,8 @@ export interface DatabaseCatalog {
   error?: string;
   /** When this target was first seen failing, while it keeps failing. */
   failingSince?: string;
+  /** The WAL archive's completeness, when the database uses point-in-time recovery. */
+  walArchive?: ArchiveStatus;
 }
 
 const verificationName = (key: string) => key.slice(key.lastIndexOf('/') + 1);
@@ -87,8 +90,9 @@ export class CatalogReader {
       const backups = await this.readManifests(storage, database, listed.filter(isManifestKey), problems);
       const verifications = await this.readVerifications(storage, backups, listed.filter(isVerificationKey), problems);
       const audit = await listAudit(storage, { database, actions: ['backup', 'retention-delete'] }, this.audit);
+      const walArchive = await checkArchive(storage, database, archiveRpoMs(this.cfg, database), this.now());
       this.failing.delete(failKey);
-      return { ...base, backups, ...verifications, audit: audit.entries, problems: [...problems, ...audit.problems] };
+      return { ...base, backups, ...verifications, audit: audit.entries, problems: [...problems, ...audit.problems], ...(walArchive ? { walArchive } : {}) };
     } catch (err) {
       if (!this.failing.has(failKey)) this.failing.set(failKey, readAt);
       return { ...base, error: (err as Error).message, failingSince: this.failing.get(failKey) };

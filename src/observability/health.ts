@@ -7,6 +7,7 @@ import { durationMs, formatDurationShort } from '../contracts/duration.js';
 import { longestGapMs } from '../schedules/cron.js';
 import { backupGapMs, effectiveSchedules } from '../schedules/desired.js';
 import type { Manifest } from '../catalog/manifest.js';
+import type { ArchiveStatus } from '../pitr/archive-check.js';
 import type { DatabaseCatalog } from './catalog.js';
 
 const HOUR = 3_600_000;
@@ -60,7 +61,7 @@ export function healthBounds(cfg: LifeboatConfig, database: string): HealthBound
   return { ...rpo, ...verify, sizeDropAlert: db.sizeDropAlert ?? DEFAULT_SIZE_DROP_ALERT };
 }
 
-export type ProblemKind = 'stale' | 'verify-failed' | 'verify-overdue' | 'size-anomaly' | 'catalog-unreadable';
+export type ProblemKind = 'stale' | 'verify-failed' | 'verify-overdue' | 'size-anomaly' | 'catalog-unreadable' | 'wal-archive';
 
 /** One thing wrong with a database. `since` is when it started: stable while it lasts (an incident's id). */
 export interface HealthProblem {
@@ -114,6 +115,8 @@ export interface DatabaseHealth {
   sizes: SizeChange[];
   backups: number;
   catalogProblems: string[];
+  /** Point-in-time recovery only: the WAL archive check. */
+  walArchive?: Pick<ArchiveStatus, 'ok' | 'segments' | 'newestSegment' | 'newestAgeSeconds' | 'rpoSeconds' | 'gaps' | 'problems'>;
 }
 
 export interface HealthReport {
@@ -264,8 +267,20 @@ export function evaluateDatabase(c: DatabaseCatalog, b: HealthBounds, environmen
   const f = freshness(c, b, now);
   const v = verification(c, b, now);
   const sizes = sizeChanges(c.backups, b.sizeDropAlert);
-  const problems = [f.problem, v.problem, ...sizeProblems(c.database, sizes)].filter((p): p is HealthProblem => p !== undefined);
-  return { ...base, status: problems.length ? 'unhealthy' : 'healthy', problems, backup: f.backup, verification: v.verification, sizes };
+  const w = c.walArchive;
+  const wal: HealthProblem[] = (w?.problems ?? []).map((message) => ({ kind: 'wal-archive', message, since: EPOCH }));
+  const problems = [f.problem, v.problem, ...sizeProblems(c.database, sizes), ...wal].filter((p): p is HealthProblem => p !== undefined);
+  const walArchive = w && {
+    ok: w.ok,
+    segments: w.segments,
+    newestSegment: w.newestSegment,
+    newestAgeSeconds: w.newestAgeSeconds,
+    rpoSeconds: w.rpoSeconds,
+    gaps: w.gaps,
+    problems: w.problems,
+  };
+  const status = problems.length ? 'unhealthy' : 'healthy';
+  return { ...base, status, problems, backup: f.backup, verification: v.verification, sizes, ...(walArchive ? { walArchive } : {}) };
 }
 
 /** The report over every database: HTTP 503 when any production database is unhealthy. */

@@ -50,6 +50,9 @@ function fleetMetrics(registers: Registry[]) {
     rpo: gauge('lifeboat_backup_rpo_seconds', 'RPO bound the newest backup is held to', ['database']),
     healthy: gauge('lifeboat_database_healthy', '1 when the database has no health problem', ['database', 'environment']),
     problems: gauge('lifeboat_database_problem', 'Current health problems (1 per problem kind)', ['database', 'problem']),
+    walGaps: gauge('lifeboat_wal_archive_missing_segments', 'WAL segments missing from the archive (gaps), point-in-time recovery only', ['database']),
+    walAge: gauge('lifeboat_wal_archive_newest_age_seconds', 'Age of the newest archived WAL segment', ['database']),
+    walOk: gauge('lifeboat_wal_archive_ok', '1 when the WAL archive is complete and within its RPO', ['database']),
     catalogUp: gauge('lifeboat_catalog_up', '1 when the database catalog could be read from storage', ['database', 'storage']),
   };
 }
@@ -88,6 +91,14 @@ function setCatalog(f: Fleet, c: DatabaseCatalog): void {
       f.verifySuccess.set(l, Date.parse(v.verifiedAt) / 1000);
       if (v.restoreDurationMs !== null) f.verifyRto.set(l, v.restoreDurationMs / 1000);
     }
+  }
+  if (c.walArchive) {
+    f.walGaps.set(
+      { database },
+      c.walArchive.gaps.reduce((n, g) => n + g.missing, 0),
+    );
+    f.walOk.set({ database }, c.walArchive.ok ? 1 : 0);
+    if (c.walArchive.newestAgeSeconds !== null) f.walAge.set({ database }, c.walArchive.newestAgeSeconds);
   }
   const failures = countAudit(c.audit, 'backup', 'failed');
   const deleted = countAudit(c.audit, 'retention-delete', 'succeeded');

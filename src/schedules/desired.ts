@@ -76,7 +76,7 @@ export interface DesiredSchedule {
   database: string;
   /** `drill`: a scheduled runbook drill (`database` is then `runbook:<name>`). */
   kind: ScheduleKind | 'drill';
-  workflowType: Extract<WorkflowName, 'backupDatabase' | 'verifyBackup' | 'applyRetention' | 'runRunbook'>;
+  workflowType: Extract<WorkflowName, 'backupDatabase' | 'verifyBackup' | 'applyRetention' | 'runRunbook' | 'baseBackup' | 'checkWalArchive'>;
   args: [Record<string, unknown>];
   /** Temporal appends the scheduled time: `backup:orders:full-2026-11-23T02:00:00Z`. */
   workflowId: string;
@@ -111,6 +111,8 @@ export function scheduleId(database: string, kind: ScheduleKind): string {
 function action(database: string, kind: ScheduleKind): Pick<DesiredSchedule, 'workflowType' | 'args' | 'workflowId'> {
   if (kind === 'verify') return { workflowType: WORKFLOWS.verifyBackup, args: [{ database, backup: 'latest' }], workflowId: `verify:${database}` };
   if (kind === 'retention') return { workflowType: WORKFLOWS.applyRetention, args: [{ database }], workflowId: `retention:${database}` };
+  if (kind === 'base') return { workflowType: WORKFLOWS.baseBackup, args: [{ database }], workflowId: `base:${database}` };
+  if (kind === 'wal-check') return { workflowType: WORKFLOWS.checkWalArchive, args: [{ database }], workflowId: `wal-check:${database}` };
   return { workflowType: WORKFLOWS.backupDatabase, args: [{ database, kind }], workflowId: `backup:${database}:${kind}` };
 }
 

@@ -83,7 +83,7 @@ test('schedule config errors name the entry and the problem', () => {
     }),
   ).toEqual(['databases.orders.schedules.1.kind: duplicates entry 0 ("full"): give one entry several times with cron: [...]']);
   expect(problems({ schedules: [{ kind: 'backup', cron: '0 2 * * *' }] })).toEqual([
-    'databases.orders.schedules.0.kind: expected one of full, schema, data, verify, retention',
+    'databases.orders.schedules.0.kind: expected one of full, schema, data, verify, retention, base, wal-check',
   ]);
 });
 
