@@ -5,3 +5,4 @@ export { purgeBackups } from './purge-backups.js';
 export { copyBackup } from './copy-backup.js';
 export { restoreDatabase } from './restore-database.js';
 export { verifyBackup } from './verify-backup.js';
+export { watchDatabase } from './watch-database.js';

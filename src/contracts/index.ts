@@ -8,4 +8,5 @@ export * from './backup.js';
 export * from './restore.js';
 export * from './retention.js';
 export * from './runbook.js';
+export * from './watch.js';
 export * from './workflows.js';

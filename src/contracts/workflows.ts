@@ -4,6 +4,7 @@ import type { BackupInput, BackupWithCopiesResult, CopyBackupInput, CopyBackupRe
 import type { RestoreInput, RestoreResult, VerifyInput, VerifyResult } from './restore.js';
 import type { ApplyRetentionInput, ApplyRetentionResult, PurgeInput, PurgeResult } from './retention.js';
 import type { RunbookInput, RunbookResult } from './runbook.js';
+import type { WatchInput, WatchResult } from './watch.js';
 
 /** The signature of each workflow type, as a client sees it. */
 export interface WorkflowTypes {
@@ -14,6 +15,7 @@ export interface WorkflowTypes {
   applyRetention: (input: ApplyRetentionInput) => Promise<ApplyRetentionResult>;
   purgeBackups: (input: PurgeInput) => Promise<PurgeResult>;
   runRunbook: (input: RunbookInput) => Promise<RunbookResult>;
+  watchDatabase: (input: WatchInput) => Promise<WatchResult>;
 }
 
 export type WorkflowName = keyof WorkflowTypes;
@@ -27,4 +29,5 @@ export const WORKFLOWS: { readonly [K in WorkflowName]: K } = {
   applyRetention: 'applyRetention',
   purgeBackups: 'purgeBackups',
   runRunbook: 'runRunbook',
+  watchDatabase: 'watchDatabase',
 };
