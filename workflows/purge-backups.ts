@@ -1,4 +1,4 @@
-import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   PurgeApprovalSchema,
   PurgeInputSchema,
@@ -15,6 +15,7 @@ import {
 import { housekeeping } from './activities.js';
 import { audit as auditLog, notify, updateId } from './observe.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 type Approved = { approvedBy: string; approvedAt: string; updateId?: string };
 
@@ -65,7 +66,7 @@ async function auditApproval(p: { database: string; before: string; requestedBy?
  * without it nothing is deleted. An audit record `<db>/audit/<time>-purge.json` is written on every
  * target before deleting (approved) and after (completed).
  */
-export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
+export const purgeBackups: WorkflowTypes['purgeBackups'] = withOutcome(async (input) => {
   const p = parseInput(PurgeInputSchema, input, 'purgeBackups');
   const info = workflowInfo();
   if (Date.parse(p.before) > info.startTime.getTime()) {
@@ -104,7 +105,12 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   state.phase = 'awaiting-approval';
   state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
   await notifyWaiting(p, total, approvers, state.approvalDeadline);
-  if (!(await condition(() => approval !== undefined, timeoutMs))) {
+  setCurrentDetails(
+    `**waiting for approval** of the purge of ${total} object(s) of ${p.database} before ${p.before} by one of: ${approvers.join(', ')}; deadline ${state.approvalDeadline}.\n\nUse the Update form (update \`approve\`) with \`{"approver": "<your name>", "database": "${p.database}"}\`.`,
+  );
+  const approved = await condition(() => approval !== undefined, timeoutMs);
+  setCurrentDetails(approved ? `approved by ${approval!.approvedBy}: purging` : 'no approval arrived: nothing deleted');
+  if (!approved) {
     state.phase = 'done';
     throw lifeboatFailure('NOT_APPROVED', `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`);
   }
@@ -144,4 +150,4 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   const audit = await housekeeping.writePurgeAudit({ record, compactTime });
   state.phase = 'done';
   return { ...base, approvedBy: record.approvedBy, audit, targets: record.targets };
-};
+});

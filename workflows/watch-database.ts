@@ -12,6 +12,7 @@ import {
 import type { NotificationEvent } from '../src/notify/events.js';
 import { bookkeeping, lookup } from './activities.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 /** Time to the next check after a check that failed. */
 const RETRY_CHECK_MS = 60_000;
@@ -69,7 +70,7 @@ function details(state: WatchState, check: WatchCheck): string {
  * database's bound it notifies `stale` once per incident, and `recovery` when it recovers. It
  * continues as new to bound its history and ends when the database is no longer configured.
  */
-export const watchDatabase: WorkflowTypes['watchDatabase'] = async (input) => {
+export const watchDatabase: WorkflowTypes['watchDatabase'] = withOutcome(async (input) => {
   const req = parseInput(WatchInputSchema, input, 'watchDatabase');
   const state: WatchState = { database: req.database, checks: 0, open: { ...req.open } };
   const watchingSince = req.watchingSince ?? workflowInfo().startTime.toISOString();
@@ -95,4 +96,4 @@ export const watchDatabase: WorkflowTypes['watchDatabase'] = async (input) => {
     }
     await sleep(wait);
   }
-};
+});

@@ -9,4 +9,5 @@ export * from './restore.js';
 export * from './retention.js';
 export * from './runbook.js';
 export * from './watch.js';
+export * from './search-attributes.js';
 export * from './workflows.js';

@@ -5,6 +5,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LifeboatConfig } from '../config/schema.js';
 import { WORKFLOWS, watchWorkflowId, type WorkflowTypes } from '../contracts/index.js';
 import { WATCH_DEFAULTS } from '../observability/config.js';
+import { runStartOptions } from '../temporal/run-metadata.js';
 
 export interface WatchChange {
   database: string;
@@ -52,8 +53,7 @@ export async function ensureWatch(client: Client, cfg: LifeboatConfig, database:
     workflowId,
     args: [{ database }],
     workflowIdConflictPolicy: 'USE_EXISTING',
-    staticSummary: `dead-man's switch of ${database}`,
-    staticDetails: `Alerts when no committed backup, or no passing verification, of ${database} arrived within its bound; started by lifeboat schedules apply.`,
+    ...(await runStartOptions(client, cfg.temporal.namespace, WORKFLOWS.watchDatabase, { database })),
   });
   return 'started';
 }

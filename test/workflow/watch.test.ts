@@ -12,11 +12,12 @@ import { createSampleDatabase } from '../../dev/sample-data.js';
 import { listBackups } from '../../src/catalog/catalog.js';
 import { main } from '../../src/cli/main.js';
 import { parseConfig } from '../../src/config/load.js';
-import { WORKFLOWS, watchStatusQuery, watchWorkflowId, type WorkflowTypes } from '../../src/contracts/index.js';
+import { SEARCH_ATTRIBUTES, WORKFLOWS, watchStatusQuery, watchWorkflowId, type WorkflowTypes } from '../../src/contracts/index.js';
 import { applySchedulePlan, planSchedules } from '../../src/schedules/reconcile.js';
 import { applyWatches } from '../../src/schedules/watches.js';
 import { openStorage } from '../../src/storage/index.js';
 import { waitFor } from '../harness/logic.js';
+import { saveHistory } from '../replay/histories.js';
 import { createBucket, createRole, pgUrl, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 
 interface Received {
@@ -36,6 +37,7 @@ let receiver: http.Server;
 let bucket: string;
 let w: RunningWorker;
 let client: Client;
+let role: { name: string; password: string };
 
 function configure(databases: Record<string, Record<string, unknown>>, port: number) {
   const s = services();
@@ -75,6 +77,12 @@ async function cli(args: string[]): Promise<{ code: number; out: string }> {
   }
 }
 
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const x of it) out.push(x);
+  return out;
+}
+
 const watched = {
   environment: 'development',
   rpo: '10s',
@@ -98,7 +106,7 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
   port = (receiver.address() as AddressInfo).port;
   bucket = await createBucket('lb-watch');
-  const role = await createRole();
+  role = await createRole();
   const db = uniqueName('lb_watch');
   await createSampleDatabase(services().pg.adminUrl, db, 0.02);
   process.env.LB_WATCH_DB_URL = pgUrl(db, role);
@@ -124,7 +132,11 @@ test('a paused schedule makes the watch alert once at the receiver; a new backup
   expect(applied.out).toContain(`Watches: ${database} started.`);
   expect((await cli(['schedules', 'apply'])).out).toContain(`Watches: ${database} running.`);
   const watch = client.workflow.getHandle<WorkflowTypes['watchDatabase']>(watchWorkflowId(database));
-  expect((await watch.describe()).type).toBe(WORKFLOWS.watchDatabase);
+  const described = await watch.describe();
+  expect(described.type).toBe(WORKFLOWS.watchDatabase);
+  expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.database)).toBe(database);
+  expect(described.typedSearchAttributes.get(SEARCH_ATTRIBUTES.kind)).toBe('watch');
+  expect(await described.staticSummary()).toBe(`dead-man's switch of ${database}`);
 
   // The schedule keeps the database fresh: the watch checks and stays quiet.
   const storage = openStorage(cfg, 'primary');
@@ -140,6 +152,14 @@ test('a paused schedule makes the watch alert once at the receiver; a new backup
     (s) => s.lastCheck?.problems.length === 0,
   );
   expect(healthy.open).toEqual({});
+  // Runs the schedule starts carry the search attributes; each upserts its outcome at the end.
+  const query = `LifeboatDatabase = '${database}' AND LifeboatKind = 'full' AND LifeboatOutcome = 'succeeded'`;
+  const [run] = await waitFor(
+    'a scheduled run listed by its attributes',
+    () => collect(client.workflow.list({ query })),
+    (l) => l.length > 0,
+  );
+  expect(run!.workflowId).toMatch(new RegExp(`^backup:${database}:full-`));
   expect(received).toEqual([]);
 
   expect((await cli(['schedules', 'pause', `${database}:full`])).code).toBe(0);
@@ -153,7 +173,12 @@ test('a paused schedule makes the watch alert once at the receiver; a new backup
   expect(Date.now() - pausedAt).toBeGreaterThan(3_000); // not before the newest backup outlived its 10s bound
   expect(alert).toMatchObject({ database, incident: { kind: 'stale' }, workflow: { workflowId: watchWorkflowId(database) } });
   expect(alert!.summary).toMatch(new RegExp(`^Backups of ${database} are stale: newest full backup .* old \\(RPO bound 10s\\)`));
-  const alerting = await watch.query(watchStatusQuery);
+  // The receiver has it before the watch records it (the delivery activity completes after sending).
+  const alerting = await waitFor(
+    'the incident recorded',
+    () => watch.query(watchStatusQuery),
+    (s) => s.open.stale !== undefined,
+  );
   expect(alerting.open).toEqual({ stale: alert!.incident.openedAt });
   // Deduplicated per incident: later checks see the same incident and send nothing new.
   await waitFor(
@@ -172,7 +197,11 @@ test('a paused schedule makes the watch alert once at the receiver; a new backup
     20_000,
   );
   expect(recovery).toMatchObject({ database, summary: `Backups of ${database} are fresh again`, incident: { key: alert!.incident.key } });
-  expect((await watch.query(watchStatusQuery)).open).toEqual({});
+  await waitFor(
+    'the incident closed',
+    () => watch.query(watchStatusQuery),
+    (s) => Object.keys(s.open).length === 0,
+  );
   expect(received.map((r) => r.type)).toEqual(['stale', 'recovery']);
 
   configure({}, port);
@@ -190,4 +219,47 @@ test('a paused schedule makes the watch alert once at the receiver; a new backup
   );
   expect(stopped.code).toBe(0);
   expect((await watch.describe()).status.name).toBe('TERMINATED');
+  // LIFEBOAT_RECORD_HISTORIES=1 refreshes the committed history of this run (alert, dedup, recovery).
+  if (process.env.LIFEBOAT_RECORD_HISTORIES === '1')
+    saveHistory(watch.workflowId, 'watchDatabase-alert-recovery', [role.password, services().s3.secretAccessKey]);
 }, 150_000);
+
+test('a watch continues as new after its checks per run, with the same id and its incidents carried', async () => {
+  const workflowId = uniqueName('watch-can');
+  const handle = await client.workflow.start<WorkflowTypes['watchDatabase']>(WORKFLOWS.watchDatabase, {
+    taskQueue,
+    workflowId,
+    args: [{ database: 'not-configured-here', checksPerRun: 1 }],
+  });
+  // A database the worker does not know ends the watch at its first check, with the reason.
+  expect(await handle.result()).toEqual({ database: 'not-configured-here', checks: 1, stopped: 'not-configured-here is no longer configured' });
+  // The database's newest backup outlives its bound again: one run notifies, the next ones carry it.
+  const chain = await client.workflow.start<WorkflowTypes['watchDatabase']>(WORKFLOWS.watchDatabase, {
+    taskQueue,
+    workflowId,
+    args: [{ database, checksPerRun: 1 }],
+  });
+  const stale = () => received.filter((r) => r.type === 'stale');
+  const [, second] = await waitFor(
+    'a second stale incident',
+    async () => stale(),
+    (r) => r.length === 2,
+    30_000,
+  );
+  const notifiedIn = (await chain.describe()).runId;
+  const later = await waitFor(
+    'two more runs',
+    () => chain.describe(),
+    (d) => d.runId !== notifiedIn,
+    20_000,
+  );
+  await waitFor(
+    'a check in the later run',
+    () => client.workflow.getHandle(workflowId, later.runId).query(watchStatusQuery),
+    (s) => s.checks >= 1,
+  );
+  const carried = await client.workflow.getHandle(workflowId, later.runId).query(watchStatusQuery);
+  expect(carried.open).toEqual({ stale: second!.incident.openedAt });
+  expect(stale()).toHaveLength(2);
+  await chain.terminate('test over');
+}, 60_000);
