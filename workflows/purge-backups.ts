@@ -37,6 +37,9 @@ function checkApproval(raw: unknown, p: { database: string; requestedBy?: string
 
 /** Tells whoever the routes name that the purge waits for an approval. */
 async function notifyWaiting(p: { database: string; before: string; reason?: string }, total: number, approvers: string[], deadline: string): Promise<void> {
+  setCurrentDetails(
+    `**waiting for approval** of the purge of ${total} object(s) of ${p.database} before ${p.before} by one of: ${approvers.join(', ')}; deadline ${deadline}.\n\nUse the Update form (update \`approve\`) with \`{"approver": "<your name>", "database": "${p.database}"}\`.`,
+  );
   await notify({
     type: 'approval-needed',
     database: p.database,
@@ -48,6 +51,7 @@ async function notifyWaiting(p: { database: string; before: string; reason?: str
 
 /** The approval in the audit log: the typed approver and the identity that sent the update. */
 async function auditApproval(p: { database: string; before: string; requestedBy?: string }, approval: Approved): Promise<void> {
+  setCurrentDetails(`approved by ${approval.approvedBy}: purging`);
   await auditLog({
     action: 'approval',
     outcome: 'approved',
@@ -105,12 +109,8 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = withOutcome(async (in
   state.phase = 'awaiting-approval';
   state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
   await notifyWaiting(p, total, approvers, state.approvalDeadline);
-  setCurrentDetails(
-    `**waiting for approval** of the purge of ${total} object(s) of ${p.database} before ${p.before} by one of: ${approvers.join(', ')}; deadline ${state.approvalDeadline}.\n\nUse the Update form (update \`approve\`) with \`{"approver": "<your name>", "database": "${p.database}"}\`.`,
-  );
-  const approved = await condition(() => approval !== undefined, timeoutMs);
-  setCurrentDetails(approved ? `approved by ${approval!.approvedBy}: purging` : 'no approval arrived: nothing deleted');
-  if (!approved) {
+  if (!(await condition(() => approval !== undefined, timeoutMs))) {
+    setCurrentDetails('no approval arrived: nothing deleted');
     state.phase = 'done';
     throw lifeboatFailure('NOT_APPROVED', `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`);
   }
