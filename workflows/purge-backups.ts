@@ -110,7 +110,6 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = withOutcome(async (in
   state.approvalDeadline = new Date(Date.now() + timeoutMs).toISOString();
   await notifyWaiting(p, total, approvers, state.approvalDeadline);
   if (!(await condition(() => approval !== undefined, timeoutMs))) {
-    setCurrentDetails('no approval arrived: nothing deleted');
     state.phase = 'done';
     throw lifeboatFailure('NOT_APPROVED', `Purge not approved: no approval within ${p.approvalTimeout} (approvers: ${approvers.join(', ')}); nothing deleted`);
   }
