@@ -2,7 +2,7 @@
 // the workflow list filtered by the LifeboatDatabase search attribute, a run's static summary,
 // and a restore waiting for approval approved from its workflow page's Update form with a
 // hand-typed JSON payload. Runs are started the way the CLI starts them (src/cli/shared.ts).
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { createSampleDatabase } from '../../dev/sample-data.js';
