@@ -8,7 +8,8 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { startWorkflow } from '../../src/cli/shared.js';
 import type { LifeboatConfig } from '../../src/config/schema.js';
-import { SEARCH_ATTRIBUTES, WORKFLOWS, restoreProgressQuery, type WorkflowTypes } from '../../src/contracts/index.js';
+import { SEARCH_ATTRIBUTES, SEARCH_ATTRIBUTE_NAMES, WORKFLOWS, restoreProgressQuery, type WorkflowTypes } from '../../src/contracts/index.js';
+import { registerSearchAttributes } from '../../src/temporal/run-metadata.js';
 import { waitFor } from '../harness/logic.js';
 import { createBucket, createRole, pgUrl, repoRoot, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
 
@@ -88,6 +89,8 @@ const start = <K extends 'backupDatabase' | 'restoreDatabase'>(type: K, input: P
   startWorkflow(w.client, cfg, WORKFLOWS[type], input, { workflowId, alreadyRunning: 'already running' });
 
 test('the Web UI filters runs by LifeboatDatabase, shows a run summary, and approves a waiting restore from its Update form', async () => {
+  // The suite's dev server registers the attributes at launch: registering again adds nothing.
+  expect(await registerSearchAttributes(w.client, 'default')).toEqual({ added: [], present: SEARCH_ATTRIBUTE_NAMES });
   const ordersBackup = await start('backupDatabase', { database: orders, kind: 'full' }, uniqueName(`backup-${orders}`));
   const crmBackup = await start('backupDatabase', { database: crm, kind: 'full' }, uniqueName(`backup-${crm}`));
   await Promise.all([ordersBackup.result(), crmBackup.result()]);
