@@ -6,6 +6,8 @@ import { deliver, openIncidents, type DeliveryReport } from '../src/notify/deliv
 import type { NotificationEvent } from '../src/notify/events.js';
 import { CatalogReader } from '../src/observability/catalog.js';
 import { evaluateFleet, type HealthReport } from '../src/observability/health.js';
+import { checkWatch } from '../src/observability/watch.js';
+import type { WatchCheck } from '../src/contracts/index.js';
 import { activityLogger, workflowRef } from './context.js';
 import type { ActivityDeps } from './deps.js';
 
@@ -58,6 +60,11 @@ export function createObserveActivities({ config, logger }: ActivityDeps) {
     /** Health of every configured database, read from storage (works while backups fail). */
     async checkHealth(): Promise<HealthReport> {
       return evaluateFleet(config, await new CatalogReader(config, 0).fleet());
+    },
+
+    /** One check of a database's watch (its dead-man's switch), read from storage. */
+    async checkWatch(input: { database: string; watchingSince: string }): Promise<WatchCheck> {
+      return checkWatch(config, input.database, input.watchingSince);
     },
 
     /** Notified incidents of a database not yet closed by a recovery. */

@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
+import { SEARCH_ATTRIBUTE_NAMES } from '../src/contracts/search-attributes.js';
 
 export interface ManagedService {
   name: string;
@@ -547,6 +548,8 @@ export async function startTemporalDevServer(
   if (opts.dbFile !== undefined) args.push('--db-filename', path.resolve(opts.dbFile));
   if (opts.headless === true) args.push('--headless');
   for (const ns of opts.namespaces ?? []) args.push('--namespace', ns);
+  // Lifeboat's search attributes, so the Web UI filters runs by database, kind and outcome.
+  for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
   args.push('--log-level', 'warn');
 
   const proc = spawnDetached(temporal, args, logFile);

@@ -4,6 +4,7 @@ import { ApplyRetentionInputSchema, lifeboatFailure, type RetentionEntry, type R
 import { housekeeping } from './activities.js';
 import { audit } from './observe.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 function entries(plan: TargetPlan, keep: boolean): RetentionEntry[] {
   return plan.plan.kinds.flatMap((k) =>
@@ -20,7 +21,7 @@ function entries(plan: TargetPlan, keep: boolean): RetentionEntry[] {
  * kind's backups look unhealthy (stale, or none good), nothing is deleted on that target and the
  * run fails with `RETENTION_HALTED` after the other targets are done, so the alarm is loud.
  */
-export const applyRetention: WorkflowTypes['applyRetention'] = async (input) => {
+export const applyRetention: WorkflowTypes['applyRetention'] = withOutcome(async (input) => {
   const { database, dryRun, storage } = parseInput(ApplyRetentionInputSchema, input, 'applyRetention');
   const { plannedAt, plans } = await housekeeping.planRetention({ database, storage });
   const targets: RetentionTargetResult[] = [];
@@ -75,4 +76,4 @@ export const applyRetention: WorkflowTypes['applyRetention'] = async (input) => 
     throw lifeboatFailure('RETENTION_HALTED', `Retention halted for ${database}: ${halts.join('; ')}`, [result]);
   }
   return result;
-};
+});

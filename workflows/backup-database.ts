@@ -4,6 +4,7 @@ import { dataMover } from './activities.js';
 import { copyToTargets } from './copy-backup.js';
 import { audit, notify, startedAt } from './observe.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 /**
  * Backs up one configured database: `{ "database": "orders", "kind": "full" }`.
@@ -11,7 +12,7 @@ import { parseInput } from './validation.js';
  * it was copied when the database lists several storage targets (a failed copy fails the run).
  * The outcome is appended to the audit log; a failure is notified (`backup-failed`).
  */
-export const backupDatabase: WorkflowTypes['backupDatabase'] = async (input) => {
+export const backupDatabase: WorkflowTypes['backupDatabase'] = withOutcome(async (input) => {
   const { database, kind } = parseInput(BackupInputSchema, input, 'backupDatabase');
   const backupId = `${compactTimestamp(workflowInfo().startTime)}-${kind}-${uuid4().slice(0, 8)}`;
   try {
@@ -43,4 +44,4 @@ export const backupDatabase: WorkflowTypes['backupDatabase'] = async (input) => 
     });
     throw err;
   }
-};
+});

@@ -1,6 +1,7 @@
 import { CopyBackupInputSchema, innermostMessage, lifeboatFailure, type CopyResult, type WorkflowTypes } from '../src/contracts/index.js';
 import { dataMover, localLookup } from './activities.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 /**
  * Copies a committed backup from `from` to every other storage target of its database, in
@@ -28,8 +29,8 @@ export async function copyToTargets(database: string, backupId: string, from?: s
  * Copies one committed backup to every storage target of its database that lacks it (e.g. after
  * an offsite target was down): `{ "database": "orders", "backupId": "20261123T020000Z-full-1a2b3c4d" }`.
  */
-export const copyBackup: WorkflowTypes['copyBackup'] = async (input) => {
+export const copyBackup: WorkflowTypes['copyBackup'] = withOutcome(async (input) => {
   const { database, backupId, from } = parseInput(CopyBackupInputSchema, input, 'copyBackup');
   const out = await copyToTargets(database, backupId, from);
   return { database, backupId, ...out };
-};
+});

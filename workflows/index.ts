@@ -10,3 +10,4 @@ export { pointInTimeRestore } from './pitr.js';
 export { verifyRecoveryPoint } from './pitr.js';
 export { checkWalArchive } from './pitr.js';
 export { createRestorePoint } from './pitr.js';
+export { watchDatabase } from './watch-database.js';

@@ -1,4 +1,4 @@
-import { condition, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, setCurrentDetails, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   PurgeApprovalSchema,
   PurgeInputSchema,
@@ -15,6 +15,7 @@ import {
 import { housekeeping } from './activities.js';
 import { audit as auditLog, notify, updateId } from './observe.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 type Approved = { approvedBy: string; approvedAt: string; updateId?: string };
 
@@ -36,6 +37,9 @@ function checkApproval(raw: unknown, p: { database: string; requestedBy?: string
 
 /** Tells whoever the routes name that the purge waits for an approval. */
 async function notifyWaiting(p: { database: string; before: string; reason?: string }, total: number, approvers: string[], deadline: string): Promise<void> {
+  setCurrentDetails(
+    `**waiting for approval** of the purge of ${total} object(s) of ${p.database} before ${p.before} by one of: ${approvers.join(', ')}; deadline ${deadline}.\n\nUse the Update form (update \`approve\`) with \`{"approver": "<your name>", "database": "${p.database}"}\`.`,
+  );
   await notify({
     type: 'approval-needed',
     database: p.database,
@@ -47,6 +51,7 @@ async function notifyWaiting(p: { database: string; before: string; reason?: str
 
 /** The approval in the audit log: the typed approver and the identity that sent the update. */
 async function auditApproval(p: { database: string; before: string; requestedBy?: string }, approval: Approved): Promise<void> {
+  setCurrentDetails(`approved by ${approval.approvedBy}: purging`);
   await auditLog({
     action: 'approval',
     outcome: 'approved',
@@ -65,7 +70,7 @@ async function auditApproval(p: { database: string; before: string; requestedBy?
  * without it nothing is deleted. An audit record `<db>/audit/<time>-purge.json` is written on every
  * target before deleting (approved) and after (completed).
  */
-export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
+export const purgeBackups: WorkflowTypes['purgeBackups'] = withOutcome(async (input) => {
   const p = parseInput(PurgeInputSchema, input, 'purgeBackups');
   const info = workflowInfo();
   if (Date.parse(p.before) > info.startTime.getTime()) {
@@ -144,4 +149,4 @@ export const purgeBackups: WorkflowTypes['purgeBackups'] = async (input) => {
   const audit = await housekeeping.writePurgeAudit({ record, compactTime });
   state.phase = 'done';
   return { ...base, approvedBy: record.approvedBy, audit, targets: record.targets };
-};
+});

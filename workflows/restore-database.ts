@@ -1,4 +1,4 @@
-import { CancellationScope, condition, isCancellation, setHandler } from '@temporalio/workflow';
+import { CancellationScope, condition, isCancellation, setCurrentDetails, setHandler } from '@temporalio/workflow';
 import {
   ApprovalSchema,
   RestoreInputSchema,
@@ -18,6 +18,7 @@ import {
 import { lookup, restorerOn } from './activities.js';
 import { audit, notify, updateId } from './observe.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 type Request = ReturnType<typeof parseRestore>;
 const parseRestore = (input: RestoreInput) => parseInput(RestoreInputSchema, input, 'restoreDatabase');
@@ -40,7 +41,14 @@ async function awaitApproval(req: Request, state: RestoreState, inspection: Targ
     details: `${inspection.reasons.join('; ')}. Approvers: ${approvers}. Deadline: ${state.approvalDeadline}.`,
     facts: { target: req.target, backup: state.backup?.backupId ?? '' },
   });
-  if (!(await condition(() => state.approvedBy !== undefined, timeoutMs))) {
+  setCurrentDetails(
+    `**waiting for approval** of the restore of ${req.database} into \`${req.target}\` (${inspection.reasons.join('; ')}) by one of: ${approvers}; deadline ${state.approvalDeadline}.\n\nUse the Update form (update \`approve\`) with \`{"approver": "<your name>", "target": "${req.target}"}\`.`,
+  );
+  const approved = await condition(() => state.approvedBy !== undefined, timeoutMs);
+  setCurrentDetails(
+    approved ? `approved by ${state.approvedBy}: restoring ${req.database} into \`${req.target}\`` : 'no approval arrived: nothing was changed',
+  );
+  if (!approved) {
     throw lifeboatFailure(
       'APPROVAL_REQUIRED',
       `Restore of ${req.database} into ${req.target} refused: approval required (${inspection.reasons.join('; ')}); none arrived within ${req.approvalTimeout}, nothing was changed`,
@@ -84,7 +92,7 @@ async function auditRestore(req: Request, state: RestoreState, approval: { updat
  * `approvalTimeout`, the workflow fails with "approval required" and nothing is changed.
  * Afterwards every restored table's row count must equal the manifest's.
  */
-export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) => {
+export const restoreDatabase: WorkflowTypes['restoreDatabase'] = withOutcome(async (input) => {
   const req = parseRestore(input);
   const state: RestoreState = { phase: 'resolving', database: req.database, target: req.target, requestedBy: req.requestedBy };
   const approval: { updateId?: string } = {};
@@ -147,4 +155,4 @@ export const restoreDatabase: WorkflowTypes['restoreDatabase'] = async (input) =
     await auditRestore(req, state, approval, err);
     throw err;
   }
-};
+});

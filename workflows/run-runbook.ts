@@ -5,6 +5,7 @@ import { createRun, showDetails } from './runbook/context.js';
 import { finish } from './runbook/finish.js';
 import { runStep } from './runbook/steps.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 /**
  * Runs a disaster-recovery runbook: `{ "runbook": "provider-outage", "params": { "database": "orders" }, "drill": false }`.
@@ -12,7 +13,7 @@ import { parseInput } from './validation.js';
  * `approve` update from someone holding the role. Rejection, abort or a failed step runs the
  * compensations of completed steps in reverse order. Every run is recorded with its RTO and RPO.
  */
-export const runRunbook: WorkflowTypes['runRunbook'] = async (raw) => {
+export const runRunbook: WorkflowTypes['runRunbook'] = withOutcome(async (raw) => {
   const input = parseInput(RunbookInputSchema, raw, 'runRunbook');
   const params = { ...input.params, ...(input.database !== undefined ? { database: input.database } : {}) };
   const run = createRun(input, await lookup.loadRunbook({ runbook: input.runbook, params, drill: input.drill }));
@@ -25,4 +26,4 @@ export const runRunbook: WorkflowTypes['runRunbook'] = async (raw) => {
     if (failure !== undefined) break;
   }
   return finish(run, failure);
-};
+});

@@ -18,6 +18,7 @@ import {
 import { lookup, restorerOn } from './activities.js';
 import { audit, notify } from './observe.js';
 import { parseInput } from './validation.js';
+import { withOutcome } from './outcome.js';
 
 function rowCountCheck(r: RestoreResult): VerificationCheck {
   if (!r.rowCounts) return { name: 'row counts', ok: true, skipped: true, value: 'not recorded in the manifest' };
@@ -62,7 +63,7 @@ async function reportVerification(record: VerificationRecord, kind: string, prob
  * scratch database is dropped in every outcome, including failure and cancellation. The outcome
  * is written next to the manifest as a verification record (with the measured restore time).
  */
-export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
+export const verifyBackup: WorkflowTypes['verifyBackup'] = withOutcome(async (input) => {
   const { database, backup: selector } = parseInput(VerifyInputSchema, input, 'verifyBackup');
   const info = workflowInfo();
   const state: VerifyState = { phase: 'resolving', database, checks: [] };
@@ -139,4 +140,4 @@ export const verifyBackup: WorkflowTypes['verifyBackup'] = async (input) => {
   }
   state.phase = 'done';
   return { ...record, recordKey };
-};
+});

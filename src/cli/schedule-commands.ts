@@ -4,6 +4,7 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { OVERLAP_POLICIES } from '../config/schema.js';
 import { failureCause } from '../contracts/index.js';
 import { describeTiming } from '../schedules/desired.js';
+import { applyWatches } from '../schedules/watches.js';
 import { applySchedulePlan, managedSchedule, planSchedules, triggerSchedule, type ScheduleChange, type SchedulePlan } from '../schedules/reconcile.js';
 import { follow } from './follow.js';
 import { shortIso, table } from './format.js';
@@ -109,12 +110,18 @@ function registerPlanAndApply(schedules: Command, config: ConfigLoader): void {
       connected(config, async (client, cfg) => {
         const plan = await planSchedules(client, cfg);
         const applied = await applySchedulePlan(client, cfg, plan);
-        const failed = applied.filter((a) => !a.ok);
-        print(opts.json, { ...planJson(plan), applied }, () => {
+        const watches = await applyWatches(client, cfg);
+        const failed = [
+          ...applied.filter((a) => !a.ok).map((a) => `${a.action} ${a.scheduleId}: ${a.error}`),
+          ...watches.filter((w) => !w.ok).map((w) => `${w.action === 'stopped' ? 'stop' : 'start'} ${w.workflowId}: ${w.error}`),
+        ];
+        print(opts.json, { ...planJson(plan), applied, watches }, () => {
           const lines = [formatSchedulePlan(plan)];
           const done = applied.filter((a) => a.ok);
           if (done.length) lines.push(`Applied: ${done.map((a) => `${a.action} ${a.scheduleId}`).join(', ')}.`);
-          for (const f of failed) lines.push(`Failed: ${f.action} ${f.scheduleId}: ${f.error}`);
+          const w = watches.filter((x) => x.ok);
+          if (w.length) lines.push(`Watches: ${w.map((x) => `${x.database} ${x.action}`).join(', ')}.`);
+          for (const f of failed) lines.push(`Failed: ${f}`);
           return lines.join('\n');
         });
         if (failed.length) throw new CliExit(EXIT.failed, `Schedules not fully applied: ${failed.length} change(s) failed`);

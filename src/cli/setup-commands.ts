@@ -6,7 +6,9 @@ import { configPath } from '../config/load.js';
 import type { DoctorCheck } from '../doctor/index.js';
 import { buildStarter, maskedUrl } from '../init/starter.js';
 import { table } from './format.js';
-import { CliExit, EXIT, print, type ConfigLoader } from './shared.js';
+import { SEARCH_ATTRIBUTE_NAMES } from '../contracts/index.js';
+import { registerSearchAttributes } from '../temporal/run-metadata.js';
+import { CliExit, EXIT, print, withClient, type ConfigLoader } from './shared.js';
 
 function formatDoctor(checks: DoctorCheck[]): string {
   const mark = { ok: 'ok', warn: 'WARN', fail: 'FAIL' } as const;
@@ -66,6 +68,22 @@ export function registerSetupCommands(program: Command, config: ConfigLoader): v
       for (const e of starter.env) lines.push(`  ${e.name}  ${e.holds}${e.name === (opts.env ?? starter.env[0]?.name) ? ` (${maskedUrl(url)})` : ''}`);
       lines.push(`Then check everything: lifeboat -c ${rel} doctor`);
       process.stdout.write(`${lines.join('\n')}\n`);
+    });
+
+  program
+    .command('register-search-attributes')
+    .description(`register ${SEARCH_ATTRIBUTE_NAMES.join(', ')} (Keyword) in the namespace, if missing (idempotent; self-hosted clusters)`)
+    .option('--json', 'print a machine-readable result')
+    .action((opts: { json?: boolean }) => {
+      const cfg = config();
+      return withClient(cfg, async (client) => {
+        const r = await registerSearchAttributes(client, cfg.temporal.namespace);
+        print(opts.json, { namespace: cfg.temporal.namespace, ...r }, () =>
+          r.added.length
+            ? `Registered in ${cfg.temporal.namespace}: ${r.added.join(', ')}${r.present.length ? ` (already there: ${r.present.join(', ')})` : ''}`
+            : `Already registered in ${cfg.temporal.namespace}: ${r.present.join(', ')}`,
+        );
+      });
     });
 
   program

@@ -8,6 +8,7 @@ import { failureCause, withSubject, type FailureCause, type WorkflowName, type W
 import { LifeboatError } from '../errors.js';
 import { connectClient, describeAddress } from '../temporal.js';
 import { follow, type FollowTick } from './follow.js';
+import { runStartOptions } from '../temporal/run-metadata.js';
 
 /** Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -109,6 +110,7 @@ export async function startWorkflow<K extends WorkflowName>(
       workflowId: opts.workflowId,
       args: [input] as Parameters<WorkflowTypes[K]>,
       memo: opts.memo,
+      ...(await runStartOptions(client, cfg.temporal.namespace, type, input)),
     });
   } catch (err) {
     if (err instanceof WorkflowExecutionAlreadyStartedError) throw new CliExit(EXIT.failed, opts.alreadyRunning);

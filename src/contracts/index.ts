@@ -10,4 +10,6 @@ export * from './retention.js';
 export * from './runbook.js';
 export * from './provider-steps.js';
 export * from './pitr.js';
+export * from './watch.js';
+export * from './search-attributes.js';
 export * from './workflows.js';

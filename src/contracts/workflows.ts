@@ -16,6 +16,7 @@ import type {
   RestorePointResult,
   VerifyRecoveryPointInput,
 } from './pitr.js';
+import type { WatchInput, WatchResult } from './watch.js';
 
 /** The signature of each workflow type, as a client sees it. */
 export interface WorkflowTypes {
@@ -31,6 +32,7 @@ export interface WorkflowTypes {
   checkWalArchive: (input: ArchiveCheckInput) => Promise<ArchiveCheckResult>;
   verifyRecoveryPoint: (input: VerifyRecoveryPointInput) => Promise<RecoveryPointVerification>;
   createRestorePoint: (input: RestorePointInput) => Promise<RestorePointResult>;
+  watchDatabase: (input: WatchInput) => Promise<WatchResult>;
 }
 
 export type WorkflowName = keyof WorkflowTypes;
@@ -49,4 +51,5 @@ export const WORKFLOWS: { readonly [K in WorkflowName]: K } = {
   checkWalArchive: 'checkWalArchive',
   verifyRecoveryPoint: 'verifyRecoveryPoint',
   createRestorePoint: 'createRestorePoint',
+  watchDatabase: 'watchDatabase',
 };

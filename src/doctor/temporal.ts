@@ -1,6 +1,7 @@
 import type { Client } from '@temporalio/client';
 import protoPkg from '@temporalio/proto';
 import type { LifeboatConfig } from '../config/schema.js';
+import { SEARCH_ATTRIBUTE_NAMES } from '../contracts/index.js';
 import { connectClient, describeAddress } from '../temporal.js';
 import { fail, ok, warn, within, type DoctorCheck } from './types.js';
 
@@ -17,7 +18,24 @@ async function pollers(client: Client, cfg: LifeboatConfig, type: TaskQueueType)
   return r.pollers?.length ?? 0;
 }
 
-/** Temporal reachable, the namespace exists, and a worker polls the task queue. */
+/** Lifeboat's search attributes in the namespace (runs work without them; the Web UI cannot filter by them). */
+async function searchAttributes(client: Client, cfg: LifeboatConfig): Promise<DoctorCheck> {
+  try {
+    const r = await within(client.connection.operatorService.listSearchAttributes({ namespace: cfg.temporal.namespace }), 8000, 'listSearchAttributes');
+    const missing = SEARCH_ATTRIBUTE_NAMES.filter((n) => r.customAttributes?.[n] === undefined);
+    if (missing.length === 0) return ok(PART, 'search attributes', SEARCH_ATTRIBUTE_NAMES.join(', '));
+    return warn(
+      PART,
+      'search attributes',
+      `not registered in ${cfg.temporal.namespace}: ${missing.join(', ')} (runs start without them; the Web UI cannot filter by database or outcome)`,
+      `\`lifeboat register-search-attributes\` (self-hosted), or on Temporal Cloud: ${missing.map((n) => `tcld namespace search-attributes add -n ${cfg.temporal.namespace} --sa "${n}=Keyword"`).join('; ')}`,
+    );
+  } catch (err) {
+    return warn(PART, 'search attributes', `cannot list them: ${(err as Error).message.split('\n')[0]}`, 'check the operator API permissions of this identity');
+  }
+}
+
+/** Temporal reachable, the namespace exists, its search attributes, and a worker polls the task queue. */
 export async function checkTemporal(cfg: LifeboatConfig): Promise<DoctorCheck[]> {
   const where = describeAddress(cfg);
   let client: Client;
@@ -49,6 +67,7 @@ export async function checkTemporal(cfg: LifeboatConfig): Promise<DoctorCheck[]>
       );
       return checks;
     }
+    checks.push(await searchAttributes(client, cfg));
     const [workflows, activities] = await Promise.all([
       pollers(client, cfg, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW),
       pollers(client, cfg, proto.api.enums.v1.TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY),

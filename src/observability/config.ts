@@ -41,11 +41,23 @@ export const SizeDropAlertSchema = z.union(
 /**
  * Health bounds of one database, spread into `databases.<name>`: how old its newest backup
  * (`rpo`) and its newest verification (`verifyWithin`) may be, and how much smaller a backup
- * may be than the previous one of its kind (`sizeDropAlert`). Derived from the schedules when
+ * may be than the previous one of its kind (`sizeDropAlert`), and how often its watch checks
+ * (`watch`). Derived from the schedules when
  * omitted (see `healthBounds`).
  */
+/** `watch:` of a database — its dead-man's switch (see `watchDatabase`). */
+export const WatchConfigSchema = z.strictObject({
+  /** Run a watch for this database (started by `lifeboat schedules apply`). */
+  enabled: z.boolean().default(true),
+  /** Time between two checks of the catalog. */
+  every: durationField({ min: 1000, max: 86_400_000, describe: 'expected a duration from 1s to 1d, such as "5m"' }).default('5m'),
+});
+export type WatchConfig = z.infer<typeof WatchConfigSchema>;
+export const WATCH_DEFAULTS: WatchConfig = WatchConfigSchema.parse({});
+
 export const databaseHealthShape = {
   rpo: durationField({ min: 1000, describe: 'expected a duration such as "26h"' }).optional(),
   verifyWithin: durationField({ min: 1000, describe: 'expected a duration such as "8d"' }).optional(),
   sizeDropAlert: SizeDropAlertSchema.optional(),
+  watch: WatchConfigSchema.optional(),
 };

@@ -11,6 +11,7 @@ import {
 } from '@temporalio/client';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
+import { runStartOptions } from '../temporal/run-metadata.js';
 import { MANAGED_MEMO_KEY, SCHEDULE_ID_PREFIX, canonicalJson, describeTiming, desiredSchedules, sha256Hex, type DesiredSchedule } from './desired.js';
 
 /** What Lifeboat stores in a schedule's action memo (the only memo Temporal lets us update). */
@@ -214,10 +215,14 @@ export async function planSchedules(client: Client, cfg: LifeboatConfig): Promis
   return diffSchedules(desired, await observeSchedules(client, desired, scope), scope, cfg.temporal.namespace);
 }
 
+/** What the runs a schedule starts show in the Web UI (summary, details, search attributes when registered). */
+type RunMetadata = Awaited<ReturnType<typeof runStartOptions>>;
+
 function updateOptions(
   d: DesiredSchedule,
   stored: StoredState,
   state: ScheduleUpdateOptions['state'],
+  meta: RunMetadata,
 ): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
   return {
     spec: {
@@ -233,6 +238,7 @@ function updateOptions(
       taskQueue: d.taskQueue,
       args: d.args,
       memo: { database: d.database, kind: d.kind, lifeboatSchedule: stored },
+      ...meta,
     },
     policies: { overlap: d.policies.overlap, catchupWindow: d.policies.catchupWindowMs, pauseOnFailure: d.policies.pauseOnFailure },
     state,
@@ -243,13 +249,13 @@ function updateOptions(
  * Writes the desired definition, keeping the schedule's pause state and note (an operator may have
  * paused it in the UI), then records the server's fingerprint of it so later drift is noticed.
  */
-async function writeDefinition(handle: ScheduleHandle, d: DesiredSchedule, created = false): Promise<void> {
+async function writeDefinition(handle: ScheduleHandle, d: DesiredSchedule, meta: RunMetadata, created = false): Promise<void> {
   const { hash: _hash, ...body } = d;
   const keepState = (prev: ScheduleDescription) => ({ paused: prev.state.paused, note: prev.state.note, remainingActions: prev.state.remainingActions });
-  if (!created) await handle.update((prev) => updateOptions(d, { hash: d.hash, desired: body }, keepState(prev)));
+  if (!created) await handle.update((prev) => updateOptions(d, { hash: d.hash, desired: body }, keepState(prev), meta));
   // Only the action memo changes now, so the server's description (and its fingerprint) stays.
   const fingerprint = fingerprintDescription(await handle.describe());
-  await handle.update((prev) => updateOptions(d, { hash: d.hash, fingerprint, desired: body }, keepState(prev)));
+  await handle.update((prev) => updateOptions(d, { hash: d.hash, fingerprint, desired: body }, keepState(prev), meta));
 }
 
 export interface AppliedChange {
@@ -274,9 +280,10 @@ export async function applySchedulePlan(client: Client, cfg: LifeboatConfig, pla
         await client.schedule.getHandle(c.scheduleId).delete();
       } else if (c.action === 'create') {
         const d = c.desired;
+        const meta = await runStartOptions(client, cfg.temporal.namespace, d.workflowType, d.args[0]);
         const { hash: _hash, ...body } = d;
         const marker: ManagedMarker = { managedBy: 'lifeboat', scope: cfg.temporal.taskQueue, database: d.database, kind: d.kind };
-        const opts = updateOptions(d, { hash: d.hash, desired: body }, { note: 'managed by lifeboat schedules apply' });
+        const opts = updateOptions(d, { hash: d.hash, desired: body }, { note: 'managed by lifeboat schedules apply' }, meta);
         const handle = await client.schedule.create({
           scheduleId: d.scheduleId,
           spec: opts.spec,
@@ -285,9 +292,10 @@ export async function applySchedulePlan(client: Client, cfg: LifeboatConfig, pla
           state: opts.state,
           memo: { [MANAGED_MEMO_KEY]: marker },
         });
-        await writeDefinition(handle, d, true);
+        await writeDefinition(handle, d, meta, true);
       } else {
-        await writeDefinition(client.schedule.getHandle(c.scheduleId), c.desired);
+        const meta = await runStartOptions(client, cfg.temporal.namespace, c.desired.workflowType, c.desired.args[0]);
+        await writeDefinition(client.schedule.getHandle(c.scheduleId), c.desired, meta);
       }
       results.push({ scheduleId: c.scheduleId, action: c.action, ok: true });
     } catch (err) {

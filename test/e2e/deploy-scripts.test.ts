@@ -5,6 +5,7 @@ import path from 'node:path';
 import { HeadBucketCommand } from '@aws-sdk/client-s3';
 import { toolPath } from '../../dev/services.js';
 import { repoRoot, s3Client, services } from '../harness/services.js';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../src/contracts/index.js';
 
 // The one-shot scripts of deploy/compose.yaml, run against the suite's real servers: the bucket
 // script against SeaweedFS (the image it runs in ships curl), the namespace script against
@@ -47,7 +48,7 @@ if (!hasCurl) console.warn('deploy/scripts/s3-bucket.sh is not tested: curl is n
   expect(wrong.out).not.toContain(s.secretAccessKey);
 });
 
-test('temporal-namespace.sh creates the namespace once and leaves an existing one alone', async () => {
+test('temporal-namespace.sh creates the namespace and its search attributes once and leaves existing ones alone', async () => {
   const namespace = `lb-deploy-${randomBytes(4).toString('hex')}`;
   const env = {
     PATH: `${path.dirname(toolPath('temporal'))}${path.delimiter}${process.env.PATH ?? ''}`,
@@ -58,5 +59,9 @@ test('temporal-namespace.sh creates the namespace once and leaves an existing on
   const first = await run('temporal-namespace.sh', env);
   expect(first).toMatchObject({ code: 0 });
   expect(first.out).toContain(`created namespace ${namespace} (retention 3d)`);
-  expect(await run('temporal-namespace.sh', env)).toEqual({ code: 0, out: `namespace ${namespace} already exists\n` });
+  for (const name of SEARCH_ATTRIBUTE_NAMES) expect(first.out).toContain(`registered search attribute ${name}\n`);
+  expect(await run('temporal-namespace.sh', env)).toEqual({
+    code: 0,
+    out: `namespace ${namespace} already exists\nsearch attributes of ${namespace} already registered\n`,
+  });
 });

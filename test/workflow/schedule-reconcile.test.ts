@@ -11,6 +11,7 @@ import { listBackups } from '../../src/catalog/catalog.js';
 import { toolPath } from '../../dev/services.js';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { applySchedulePlan, planSchedules } from '../../src/schedules/reconcile.js';
+import { applyWatches } from '../../src/schedules/watches.js';
 import { openStorage } from '../../src/storage/index.js';
 import type { BackupResult } from '../../src/contracts/index.js';
 import { createBucket, createRole, pgUrl, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
@@ -110,10 +111,11 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  // Leave nothing scheduled behind: an empty configuration deletes this scope's schedules.
+  // Leave nothing scheduled behind: an empty configuration deletes this scope's schedules and watches.
   if (client) {
     const cfg = configure({});
     await applySchedulePlan(client, cfg, await planSchedules(client, cfg)).catch(() => undefined);
+    await applyWatches(client, cfg).catch(() => undefined);
   }
   await w?.stop();
 });

@@ -3,6 +3,7 @@ import { executeChild, startChild } from '@temporalio/workflow';
 import { WORKFLOWS, type WorkflowTypes } from '../../src/contracts/index.js';
 import { bookkeeping } from '../activities.js';
 import type { Executor, RunContext, StepCall } from './context.js';
+import { childMetadata } from '../outcome.js';
 
 const CHILD_TIMEOUT_MS = 12 * 3_600_000;
 
@@ -20,7 +21,11 @@ export const restoreStep: Executor<'restore'> = async (w, call, run) => {
   const drill = run.input.drill;
   const target = drill ? (drillTarget ?? `${w.target}_drill_${run.scope.run.id}`) : w.target;
   const startedAt = Date.now();
-  const child = await startChild<WorkflowTypes['restoreDatabase']>(WORKFLOWS.restoreDatabase, { args: [{ ...request, target }], ...childOptions(run, call) });
+  const child = await startChild<WorkflowTypes['restoreDatabase']>(WORKFLOWS.restoreDatabase, {
+    args: [{ ...request, target }],
+    ...childOptions(run, call),
+    ...childMetadata({ database: w.database, kind: 'restore' }, `restore of ${w.database} into ${target} (runbook ${run.def.name}, step ${call.id})`),
+  });
   if (approvedBy) await bookkeeping.forwardRestoreApproval({ workflowId: child.workflowId, approver: approvedBy, target });
   const result = await child.result();
   run.recovery.restored({ database: w.database, target, startedAt, backupStartedAt: result.backupStartedAt, drill });
@@ -29,6 +34,10 @@ export const restoreStep: Executor<'restore'> = async (w, call, run) => {
 
 /** Verifies a backup with `verifyBackup` (which fails when a check fails). */
 export const verifyStep: Executor<'verify'> = async (w, call, run) => {
-  const result = await executeChild<WorkflowTypes['verifyBackup']>(WORKFLOWS.verifyBackup, { args: [w], ...childOptions(run, call) });
+  const result = await executeChild<WorkflowTypes['verifyBackup']>(WORKFLOWS.verifyBackup, {
+    args: [w],
+    ...childOptions(run, call),
+    ...childMetadata({ database: w.database, kind: 'verify' }, `verification of ${w.database} (runbook ${run.def.name}, step ${call.id})`),
+  });
   return { output: result, summary: `verification ${result.outcome}` };
 };

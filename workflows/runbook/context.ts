@@ -109,7 +109,9 @@ export function showDetails(run: RunContext): void {
   const lines = [`**${run.def.name}**${p.drill ? ' (drill)' : ''}: ${p.status}`];
   if (current) lines.push(`step ${p.steps.indexOf(current) + 1}/${p.steps.length} \`${current.id}\` (${current.type}): ${current.state}`);
   if (p.waitingFor)
-    lines.push(`waiting for approval by role **${p.waitingFor.role}**: \`lifeboat runbook approve ${run.workflowId} --step ${p.waitingFor.step} --as <name>\``);
+    lines.push(
+      `waiting for approval by role **${p.waitingFor.role}** of step \`${p.waitingFor.step}\`: use the Update form (update \`approve\`) with \`{"step": "${p.waitingFor.step}", "by": "<your name>"}\`, or \`lifeboat runbook approve ${run.workflowId} --step ${p.waitingFor.step} --as <name>\``,
+    );
   for (const s of p.steps) lines.push(`- ${s.id}: ${s.state}${s.summary ? `: ${s.summary}` : ''}`);
   setCurrentDetails(lines.join('\n'));
 }
