@@ -16,7 +16,7 @@ export const COMMAND_GROUPS: { commands: string[]; load: () => Promise<Register>
   { commands: ['schedules'], load: async () => (await import('./schedule-commands.js')).registerScheduleCommands },
   { commands: ['prune', 'purge', 'catalog'], load: async () => (await import('./retention-commands.js')).registerRetentionCommands },
   { commands: ['runbook', 'drills'], load: async () => (await import('./runbook-commands.js')).registerRunbookCommands },
-  { commands: ['init', 'doctor'], load: async () => (await import('./setup-commands.js')).registerSetupCommands },
+  { commands: ['init', 'doctor', 'register-search-attributes'], load: async () => (await import('./setup-commands.js')).registerSetupCommands },
   { commands: ['status', 'audit'], load: async () => (await import('./observe-commands.js')).registerObserveCommands },
   {
     commands: ['base-backup', 'restore-point', 'verify-point', 'archive-check', 'pitr-retention', 'wal-push', 'wal-fetch'],
