@@ -11,7 +11,7 @@ function backoff(initial: string, max: string, attempts: number): ActivityOption
 
 export const PROFILES = {
   lookup: { startToCloseTimeout: '2 minutes', retry: backoff('1 second', '4 seconds', 4) },
-  dataMover: { startToCloseTimeout: '10 minutes', heartbeatTimeout: '5 seconds', retry: backoff('2 seconds', '8 seconds', 4) },
+  dataMover: { startToCloseTimeout: '10 minutes', heartbeatTimeout: '5 seconds', retry: backoff('2 seconds', '8 seconds', 6) },
   restorer: {
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '5 seconds',

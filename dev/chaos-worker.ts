@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load.js';
 import { createLogger } from '../src/logger.js';
+import { connectWorkerConnection } from '../src/temporal.js';
 import { createWorker, installRuntime } from '../src/worker.js';
 
 async function main(): Promise<void> {
@@ -12,7 +13,9 @@ async function main(): Promise<void> {
   const cfg = loadConfig(values.config);
   const logger = createLogger({ level: 'debug' });
   installRuntime(logger);
+  const connection = await connectWorkerConnection(cfg);
   const worker = await createWorker(cfg, logger, {
+    connection,
     workflowBundle: { codePath: values.bundle },
     heartbeatIntervalMs: 500,
     maxHeartbeatThrottleInterval: '500ms',
@@ -22,7 +25,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   logger.info({ taskQueue: cfg.temporal.taskQueue, pid: process.pid }, 'worker started');
-  await worker.run();
+  try {
+    await worker.run();
+  } finally {
+    await connection.close();
+  }
   logger.info('worker stopped');
 }
 

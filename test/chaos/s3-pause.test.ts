@@ -17,7 +17,7 @@ const workers: ChaosWorker[] = [];
 let paused = false;
 
 beforeAll(async () => {
-  [s3] = await Promise.all([startS3Server({}), createSlowDatabase(db, 900_000)]);
+  [s3] = await Promise.all([startS3Server({}), createSlowDatabase(db)]);
   client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: s3 });
   conn = await connectClient();
 }, 120_000);

@@ -96,6 +96,8 @@ export function writeChaosConfig(opts: {
   s3?: { endpoint: string; accessKeyId: string; secretAccessKey: string };
   storage?: Record<string, unknown>;
   primary?: Record<string, unknown>;
+  /** More top-level sections, e.g. `{ restore: { tempDir } }`. */
+  more?: Record<string, unknown>;
 }): ChaosSetup {
   const s3 = opts.s3 ?? services().s3;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-chaos-'));
@@ -124,6 +126,7 @@ export function writeChaosConfig(opts: {
     },
     databases,
     log: { level: 'debug' },
+    ...(opts.more ?? {}),
   };
   const configFile = path.join(dir, 'lifeboat.yaml');
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
@@ -166,13 +169,13 @@ export async function checkCommitted(bucket: string, manifestKey: string, prefix
 /** Unfinished multipart uploads in `bucket`. */
 export const openUploads = listMultipart;
 
-/** Pids of running processes named `comm` whose environment has `NAME=value`. */
-export function processesWithEnv(comm: string, env: string): number[] {
+/** Pids of running processes named `comm` (whose environment has `NAME=value`, when given). */
+export function processesWithEnv(comm: string, env?: string): number[] {
   const out: number[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== comm) continue;
-      if (readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(env)) out.push(Number(pid));
+      if (env === undefined || readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').includes(env)) out.push(Number(pid));
     } catch {
       /* gone */
     }
@@ -180,11 +183,13 @@ export function processesWithEnv(comm: string, env: string): number[] {
   return out;
 }
 
+export const processesNamed = (comm: string) => processesWithEnv(comm);
+
 /** Waits until `cond` holds (polling every 100 ms); fails with `what` after `timeoutMs`. */
-export async function waitUntil(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 60_000): Promise<void> {
+export async function waitUntil(what: string, cond: () => Promise<boolean> | boolean, timeoutMs = 60_000, state?: () => Promise<string>): Promise<void> {
   const start = Date.now();
   while (!(await cond())) {
-    if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting: ${what}`);
+    if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting: ${what}${state ? ` (now: ${await state()})` : ''}`);
     await sleep(100);
   }
 }
