@@ -68,7 +68,7 @@ export class S3Storage implements Storage {
       // Integrity is ours (sha256 over the stored bytes); don't rely on server-side checksums.
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
-      requestHandler: { connectionTimeout: 30_000, requestTimeout: cfg.requestTimeoutSeconds * 1000 },
+      requestHandler: { connectionTimeout: 30_000, requestTimeout: cfg.requestTimeoutSeconds * 1000, throwOnRequestTimeout: true },
     });
     this.prefix = cfg.prefix && !cfg.prefix.endsWith('/') ? `${cfg.prefix}/` : cfg.prefix;
     this.protection = new S3Protection(cfg, label, baseDir);

@@ -131,7 +131,9 @@ afterAll(() => {
       const restore = await failureOf(run2(WORKFLOWS.restoreDatabase, { database: 'shop', backup: good.backupId, target }));
       expect(restore.type).toBe('INSUFFICIENT_SPACE');
       expect(restore.message).toMatch(
-        new RegExp(`^Restore of shop into ${target} failed: ${tmpfs} has \\d+ MiB free and the dump needs \\d+ MiB; set restore.tempDir to a larger disk`),
+        new RegExp(
+          `^Restore of shop into ${target} failed: ${tmpfs}/lifeboat-restore-\\w+ has \\d+ MiB free and the dump needs \\d+ MiB; set restore.tempDir to a larger disk`,
+        ),
       );
       expect(await databaseExists(target)).toBe(false);
       const verify = await failureOf(run2(WORKFLOWS.verifyBackup, { database: 'shop', backup: good.backupId }));
