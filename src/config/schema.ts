@@ -39,6 +39,7 @@ export const TemporalConfigSchema = z
   })
   .transform(resolveTemporalSection);
 
+const PART_SIZE = 'expected an integer from 5 to 5120';
 const S3StorageSchema = z.strictObject({
   type: z.literal('s3'),
   bucket: z.string().min(3, 'expected a bucket name'),
@@ -53,11 +54,7 @@ const S3StorageSchema = z.strictObject({
   secretAccessKey: SecretRefSchema.optional(),
   sessionToken: SecretRefSchema.optional(),
   /** Multipart part size; by default derived from the database size (S3 allows 10,000 parts). */
-  partSizeMiB: z
-    .int({ error: 'expected an integer from 5 to 5120' })
-    .min(5, 'expected an integer from 5 to 5120')
-    .max(5120, 'expected an integer from 5 to 5120')
-    .optional(),
+  partSizeMiB: z.int({ error: PART_SIZE }).min(5, PART_SIZE).max(5120, PART_SIZE).optional(),
   queueSize: z.int().min(1).max(16).default(4),
   /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
   verifyUpload: z.boolean().default(false),

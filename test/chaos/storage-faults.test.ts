@@ -95,7 +95,7 @@ test('a corrupted artifact: verification fails naming it, the backup counts as c
 }, 180_000);
 
 test('the primary target lost (its S3 server killed): latest-verified restores from the filesystem target', async () => {
-  spawnSync('kill', ['-KILL', `-${s3.pid}`]);
+  await s3.stop(); // SIGKILL: its state is gone with it
   const target = uniqueName('lb_chaos_dr');
   const started = Date.now();
   const restored = await run<RestoreResult>(WORKFLOWS.restoreDatabase, { database: 'shop', backup: 'latest-verified', target });

@@ -1,7 +1,7 @@
 // Helpers of the chaos suite: worker processes (dev/chaos-worker.ts, loading the bundle with
 // activity timeouts of seconds), configuration files, a slow-to-dump database, and what a
 // scenario asserts about storage afterwards.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -192,11 +192,6 @@ export async function waitUntil(what: string, cond: () => Promise<boolean> | boo
     if (Date.now() - start > timeoutMs) throw new Error(`Timed out waiting: ${what}${state ? ` (now: ${await state()})` : ''}`);
     await sleep(100);
   }
-}
-
-/** Sends `signal` to a process group or process (`kill -SIG pid`). */
-export function signalPid(pid: number, signal: 'STOP' | 'CONT' | 'KILL'): void {
-  spawnSync('kill', [`-${signal}`, String(pid)]);
 }
 
 const suiteStart = Date.now();
