@@ -1,7 +1,7 @@
 // Chaos: the S3 server (its own SeaweedFS here, so the rest of the suite is not frozen) stops
 // answering mid-backup (SIGSTOP of its process group). Requests idle past the target's
 // `requestTimeoutSeconds` fail and are retried, then the activity is retried with backoff.
-import { CreateBucketCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { startS3Server, type S3Server } from '../../dev/services.js';
 import { failureCause } from '../../src/cli/follow.js';
@@ -69,7 +69,6 @@ test('S3 paused 40 s mid-backup: requests time out, are retried with backoff, an
   const seconds = Math.round((Date.now() - pausedAt) / 1000);
   const manifests = (await keys(bucket)).filter((k) => k.endsWith('/manifest.json'));
   expect(manifests).toEqual([`noise/backups/${result.backupId}/manifest.json`]);
-  const { GetObjectCommand } = await import('@aws-sdk/client-s3');
   const stored = await client.send(new GetObjectCommand({ Bucket: bucket, Key: result.key }));
   expect(sha256(Buffer.from(await stored.Body!.transformToByteArray()))).toBe(result.sha256);
   await waitUntil('no upload is left open', async () => (await uploads(bucket)).length === 0, 30_000);

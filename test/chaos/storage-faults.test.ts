@@ -4,10 +4,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { WorkflowFailedError } from '@temporalio/client';
 import { createSampleDatabase } from '../../dev/sample-data.js';
-import { makeTempDir, startS3Server, type S3Server } from '../../dev/services.js';
+import { makeTempDir, rmrfSync, startS3Server, type S3Server } from '../../dev/services.js';
 import { failureCause } from '../../src/contracts/failures.js';
 import { WORKFLOWS, type ApplyRetentionResult, type BackupResult, type RestoreResult, type VerifyResult } from '../../src/contracts/index.js';
 import { pgUrl, services, uniqueName, withPg } from '../harness/services.js';
@@ -28,7 +28,6 @@ beforeAll(async () => {
   dir = makeTempDir('lb-chaos-store-');
   [s3] = await Promise.all([startS3Server({}), createSampleDatabase(services().pg.adminUrl, source, 0.2)]);
   client = new S3Client({ endpoint: s3.endpoint, region: s3.region, forcePathStyle: true, credentials: s3 });
-  const { CreateBucketCommand } = await import('@aws-sdk/client-s3');
   await client.send(new CreateBucketCommand({ Bucket: bucket }));
   setup = writeChaosConfig({
     bucket,
@@ -111,6 +110,7 @@ const mounted = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4m', 'tmpfs', tmp
 if (!mounted) console.warn('Scratch space too small is skipped: a 4 MiB tmpfs cannot be mounted here (needs root)');
 afterAll(() => {
   if (mounted) execFileSync('umount', [tmpfs]);
+  rmrfSync(path.dirname(tmpfs));
 });
 
 (mounted ? test : test.skip)(
