@@ -83,7 +83,14 @@ export function loadConfig(file?: string): LifeboatConfig {
       doc.errors.map((e) => `(yaml) line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
     );
   }
-  return parseConfig(doc.toJS(), source);
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    // e.g. an alias to an anchor that does not exist, or an alias bomb
+    throw new ConfigError(source, [`(yaml): ${(err as Error).message.split('\n')[0]}`]);
+  }
+  return parseConfig(raw, source);
 }
 
 export function getDatabase(cfg: LifeboatConfig, name: string): DatabaseConfig {

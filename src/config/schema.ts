@@ -61,6 +61,7 @@ const S3StorageSchema = z.strictObject({
   queueSize: z.int().min(1).max(16).default(4),
   /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
   verifyUpload: z.boolean().default(false),
+  requestTimeoutSeconds: z.int().min(1).max(3600).default(300), // a request idle this long fails (and is retried): a hung server cannot stall a backup
   ...s3ProtectionShape(SecretRefSchema),
 });
 

@@ -71,6 +71,8 @@ export class S3Storage implements Storage {
           // Integrity is ours (sha256 over the stored bytes); don't rely on server-side checksums.
           requestChecksumCalculation: 'WHEN_REQUIRED',
           responseChecksumValidation: 'WHEN_REQUIRED',
+          // A hung server fails the request (and the activity retries) instead of stalling a backup.
+          requestHandler: { connectionTimeout: 30_000, requestTimeout: this.cfg.requestTimeoutSeconds * 1000, throwOnRequestTimeout: true },
         }),
     ));
   }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { createSampleDatabase } from '../../dev/sample-data.js';
+import { SecretCanary } from '../harness/canary.js';
 import { chinookPostgresScript, countAllTables, loadChinook } from '../harness/chinook.js';
 import { createBucket, createRole, getObject, listKeys, listMultipart, pgUrl, repoRoot, services, uniqueName } from '../harness/services.js';
 
@@ -18,6 +19,8 @@ const env: Record<string, string> = {};
 const workers: ChildProcess[] = [];
 const workerOutput: string[] = [];
 const chinook = chinookPostgresScript();
+const canary = new SecretCanary();
+const taskQueue = uniqueName('lb-e2e');
 const dbs = { shop: uniqueName('lb_e2e_shop'), big: uniqueName('lb_e2e_big'), chinook: uniqueName('lb_e2e_chinook') };
 
 function startWorker(): ChildProcess {
@@ -60,7 +63,8 @@ beforeAll(async () => {
   const s = services();
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-e2e-'));
   bucket = await createBucket('lb-e2e');
-  role = await createRole('lb_e2e');
+  role = await createRole('lb_e2e', canary.secret);
+  canary.startSampling();
   await createSampleDatabase(s.pg.adminUrl, dbs.shop, 1);
   await createSampleDatabase(s.pg.adminUrl, dbs.big, 4);
   if (chinook) await loadChinook(chinook, dbs.chinook);
@@ -74,7 +78,7 @@ beforeAll(async () => {
   configFile = path.join(dir, 'lifeboat.yaml');
   writeFileSync(
     configFile,
-    `temporal: { address: "${s.temporal.address}", namespace: default, taskQueue: ${uniqueName('lb-e2e')} }
+    `temporal: { address: "${s.temporal.address}", namespace: default, taskQueue: ${taskQueue} }
 storage:
   primary:
     type: s3
@@ -97,6 +101,7 @@ log: { level: debug }
 }, 120_000);
 
 afterAll(async () => {
+  canary.stopSampling();
   for (const w of workers) if (w.exitCode === null) w.kill('SIGKILL');
 });
 
@@ -190,4 +195,15 @@ test('SIGTERM stops the worker cleanly mid-backup: the dump is killed, the uploa
   expect(Object.keys(expected)).toHaveLength(11);
   expect(manifest.rowCounts.tables).toEqual(expected);
   expect(expected['public.track']).toBe(3503);
+});
+
+test('secrets canary: the database password is in no workflow history, memo, search attribute, log, stored object, object metadata or sampled argv', async () => {
+  const samples = canary.stopSampling();
+  expect(samples).toBeGreaterThan(100);
+  expect(await canary.checkHistories(taskQueue)).toBeGreaterThan(2);
+  expect(await canary.checkBucket(bucket)).toBeGreaterThan(2);
+  canary.checkText('worker logs', workerOutput.join(''));
+  expect(canary.found).toEqual([]);
+  // The check can fail: the secret is really where the configuration points.
+  expect(env.E2E_SHOP_URL).toContain(canary.secret);
 });

@@ -55,9 +55,9 @@ export async function withPg<T>(database: string, fn: (c: pg.Client) => Promise<
   }
 }
 
-/** Creates a login role with a password and returns it. */
-export async function createRole(prefix = 'lb_role'): Promise<{ name: string; password: string }> {
-  const role = { name: uniqueName(prefix), password: `pw-${randomBytes(12).toString('hex')}` };
+/** Creates a login role with a password (random unless given, e.g. a {@link SecretCanary}'s) and returns it. */
+export async function createRole(prefix = 'lb_role', password = `pw-${randomBytes(12).toString('hex')}`): Promise<{ name: string; password: string }> {
+  const role = { name: uniqueName(prefix), password };
   await withPg('postgres', (c) => c.query(`create role ${role.name} login superuser password '${role.password}'`));
   return role;
 }
