@@ -4,7 +4,6 @@ import { cronProblem } from '../schedules/cron.js';
 import { DURATION_MESSAGE, parseDuration } from '../contracts/duration.js';
 import { resolveTemporalSection } from '../temporal-env.js';
 import { EncryptionSchema } from '../crypto/config.js';
-import { s3ProtectionShape } from '../storage/s3-protection.js';
 import { payloadCodecSchema } from '../temporal/codec-config.js';
 import { SecretRefSchema, ValueOrRefSchema } from './refs.js';
 import { ObservabilitySchema, databaseHealthShape } from '../observability/config.js';
@@ -39,44 +38,8 @@ export const TemporalConfigSchema = z
   })
   .transform(resolveTemporalSection);
 
-const PART_SIZE_RANGE = 'expected an integer from 5 to 5120';
-const S3StorageSchema = z.strictObject({
-  type: z.literal('s3'),
-  bucket: z.string().min(3, 'expected a bucket name'),
-  prefix: z
-    .string()
-    .default('')
-    .refine((p) => !p.startsWith('/'), 'must not start with "/"'),
-  region: z.string().min(1).default('us-east-1'),
-  endpoint: z.url({ protocol: /^https?$/, error: 'expected a URL such as http://127.0.0.1:9000' }).optional(),
-  forcePathStyle: z.boolean().default(false),
-  accessKeyId: ValueOrRefSchema.optional(),
-  secretAccessKey: SecretRefSchema.optional(),
-  sessionToken: SecretRefSchema.optional(),
-  /** Multipart part size; by default from the database size so that a dump fits in `maxParts`. */
-  partSizeMiB: z.int({ error: PART_SIZE_RANGE }).min(5, PART_SIZE_RANGE).max(5120, PART_SIZE_RANGE).optional(),
-  /** The provider's multipart part limit: 10,000 on S3, lower on some (e.g. 1,000). */
-  maxParts: z.int().min(100).max(10_000).default(10_000),
-  /** Parts in flight; the worker buffers about (queueSize + 1) x part size per upload. */
-  queueSize: z.int().min(1).max(16).default(4),
-  /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
-  verifyUpload: z.boolean().default(false),
-  requestTimeoutSeconds: z.int().min(1).max(3600).default(300), // a request idle this long fails (and is retried): a hung server cannot stall a backup
-  ...s3ProtectionShape(SecretRefSchema),
-});
-
-const FilesystemStorageSchema = z.strictObject({
-  type: z.literal('filesystem'),
-  path: z.string().min(1, 'expected a directory path'),
-  prefix: z.string().default(''),
-});
-
-export const StorageSchema = z.discriminatedUnion('type', [S3StorageSchema, FilesystemStorageSchema], {
-  error: 'expected type "s3" or "filesystem"',
-});
-export type StorageConfig = z.infer<typeof StorageSchema>;
-export type S3StorageConfig = z.infer<typeof S3StorageSchema>;
-export type FilesystemStorageConfig = z.infer<typeof FilesystemStorageSchema>;
+export { StorageSchema, type FilesystemStorageConfig, type S3StorageConfig, type StorageConfig } from './storage-schema.js';
+import { StorageSchema } from './storage-schema.js';
 
 export const PROVIDERS = ['self-hosted', 'supabase', 'neon', 'railway', 'vercel', 'rds', 'digitalocean', 'planetscale', 'azure'] as const;
 export const ENGINES = ['postgres', 'mysql'] as const;
