@@ -2,6 +2,17 @@ import { z } from 'zod';
 
 export const MANIFEST_FORMAT = 1;
 
+/** The stored object of a backup: where it is, its size and SHA-256, how it was compressed and encrypted. */
+export const ArtifactSchema = z.object({
+  storage: z.string(),
+  key: z.string(),
+  bytes: z.number(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  compression: z.object({ codec: z.enum(['zstd', 'gzip', 'none']), level: z.number() }),
+  /** `age`/`gpg` after compression; `recipients` are public fingerprints (age1…, `ssh-ed25519 SHA256:…`, GPG). */
+  encryption: z.null().or(z.object({ type: z.enum(['age', 'gpg']), recipients: z.array(z.string()) })),
+});
+
 export const ManifestSchema = z.object({
   formatVersion: z.literal(MANIFEST_FORMAT),
   backupId: z.string(),
@@ -18,15 +29,7 @@ export const ManifestSchema = z.object({
   finishedAt: z.string(),
   durationMs: z.number(),
   rawBytes: z.number(),
-  artifact: z.object({
-    storage: z.string(),
-    key: z.string(),
-    bytes: z.number(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    compression: z.object({ codec: z.enum(['zstd', 'gzip', 'none']), level: z.number() }),
-    /** `age`/`gpg` after compression; `recipients` are public fingerprints (age1…, `ssh-ed25519 SHA256:…`, GPG). */
-    encryption: z.null().or(z.object({ type: z.enum(['age', 'gpg']), recipients: z.array(z.string()) })),
-  }),
+  artifact: ArtifactSchema,
   rowCounts: z.union([
     z.null(),
     z.object({

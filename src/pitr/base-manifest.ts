@@ -1,6 +1,7 @@
 // Base backups of the WAL archive: `<db>/pitr/base/<id>/base.tar.zst[.age|.gpg]` (the tar that
 // `pg_basebackup -Ft -D -` writes) and `manifest.json`, committed last and create-if-absent.
 import { z } from 'zod';
+import { ArtifactSchema } from '../catalog/manifest.js';
 import { LifeboatError } from '../errors.js';
 import type { Storage } from '../storage/index.js';
 
@@ -26,14 +27,7 @@ export const BaseManifestSchema = z.object({
   finishedAt: z.string(),
   durationMs: z.number(),
   rawBytes: z.number(),
-  artifact: z.object({
-    storage: z.string(),
-    key: z.string(),
-    bytes: z.number(),
-    sha256: z.string().regex(/^[0-9a-f]{64}$/),
-    compression: z.object({ codec: z.enum(['zstd', 'gzip', 'none']), level: z.number() }),
-    encryption: z.null().or(z.object({ type: z.enum(['age', 'gpg']), recipients: z.array(z.string()) })),
-  }),
+  artifact: ArtifactSchema,
   workflow: z.object({ workflowId: z.string(), runId: z.string(), attempt: z.number() }).optional(),
   lifeboatVersion: z.string(),
 });

@@ -160,20 +160,15 @@ export class S3Storage implements Storage {
     }
   }
 
+  private async putObject(key: string, data: Buffer | string, contentType: string, ifAbsent: boolean): Promise<void> {
+    const { PutObjectCommand } = await loadSdk();
+    const body = { Bucket: this.cfg.bucket, Key: this.full(key), Body: data, ContentType: contentType, ...this.protection.write() };
+    await (await this.client()).send(new PutObjectCommand(ifAbsent ? { ...body, IfNoneMatch: '*' } : body));
+  }
+
   async putIfAbsent(key: string, data: Buffer | string, contentType = 'application/json'): Promise<boolean> {
     try {
-      await (
-        await this.client()
-      ).send(
-        new (await loadSdk()).PutObjectCommand({
-          Bucket: this.cfg.bucket,
-          Key: this.full(key),
-          Body: data,
-          ContentType: contentType,
-          IfNoneMatch: '*',
-          ...this.protection.write(),
-        }),
-      );
+      await this.putObject(key, data, contentType, true);
       return true;
     } catch (err) {
       if (isPreconditionFailed(err) || (err as S3ServiceException)?.$metadata?.httpStatusCode === 409) return false;
@@ -183,17 +178,7 @@ export class S3Storage implements Storage {
 
   async put(key: string, data: Buffer | string, contentType = 'application/json'): Promise<void> {
     try {
-      await (
-        await this.client()
-      ).send(
-        new (await loadSdk()).PutObjectCommand({
-          Bucket: this.cfg.bucket,
-          Key: this.full(key),
-          Body: data,
-          ContentType: contentType,
-          ...this.protection.write(),
-        }),
-      );
+      await this.putObject(key, data, contentType, false);
     } catch (err) {
       throw this.fail('Write', key, err);
     }
