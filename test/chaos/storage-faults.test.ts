@@ -121,7 +121,8 @@ afterAll(() => {
       s3,
       storage: { local: { type: 'filesystem', path: path.join(dir, 'store') } },
       databases: { shop: { url: pgUrl(source), extra: { storage: ['local'] } } },
-      more: { restore: { tempDir: tmpfs } },
+      // `jobs` keeps the checksummed temporary file (a whole restore into a new database streams and needs no scratch).
+      more: { restore: { tempDir: tmpfs, jobs: 1 } },
     });
     const w = await startChaosWorker(small.configFile, small.env);
     try {
