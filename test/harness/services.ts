@@ -97,6 +97,22 @@ export async function getObject(bucket: string, key: string): Promise<Buffer> {
  * A configuration for the test services. Database URLs are passed as `{ env }` references:
  * each URL is put into a fresh environment variable, as an operator would.
  */
+/** A storage target (as written in a config file) on the suite's S3 server; its secret by env reference. */
+export function s3Target(bucket: string, prefix = ''): Record<string, unknown> {
+  const s = services();
+  process.env.LB_TEST_S3_SECRET = s.s3.secretAccessKey;
+  return {
+    type: 's3',
+    bucket,
+    prefix,
+    region: s.s3.region,
+    endpoint: s.s3.endpoint,
+    forcePathStyle: true,
+    accessKeyId: s.s3.accessKeyId,
+    secretAccessKey: { env: 'LB_TEST_S3_SECRET' },
+  };
+}
+
 export function testConfig(opts: {
   bucket: string;
   databases: Record<string, { url: string; compression?: { codec: string; level?: number }; extra?: Record<string, unknown> }>;
@@ -114,19 +130,7 @@ export function testConfig(opts: {
   }
   return parseConfig({
     temporal: { address: s.temporal.address, namespace: 'default', taskQueue: opts.taskQueue ?? uniqueName('lifeboat-test') },
-    storage: {
-      primary: {
-        type: 's3',
-        bucket: opts.bucket,
-        prefix: opts.prefix ?? '',
-        region: s.s3.region,
-        endpoint: s.s3.endpoint,
-        forcePathStyle: true,
-        accessKeyId: s.s3.accessKeyId,
-        secretAccessKey: { env: 'LB_TEST_S3_SECRET' },
-      },
-      ...(opts.extraStorage ?? {}),
-    },
+    storage: { primary: s3Target(opts.bucket, opts.prefix), ...(opts.extraStorage ?? {}) },
     databases,
     log: { level: 'debug' },
   });

@@ -21,6 +21,7 @@ import {
   listKeys,
   pgUrl,
   s3Client,
+  s3Target,
   services,
   startWorker,
   testConfig,
@@ -45,20 +46,10 @@ beforeAll(async () => {
   const role = await createRole();
   const db = uniqueName('lb_copies');
   await createSampleDatabase(services().pg.adminUrl, db, 1);
-  const s = services().s3;
   cfg = testConfig({
     bucket: primary,
     extraStorage: {
-      offsite: {
-        type: 's3',
-        bucket: offsite,
-        prefix: 'dr/',
-        region: s.region,
-        endpoint: s.endpoint,
-        forcePathStyle: true,
-        accessKeyId: s.accessKeyId,
-        secretAccessKey: { env: 'LB_TEST_S3_SECRET' },
-      },
+      offsite: s3Target(offsite, 'dr/'),
       local: { type: 'filesystem', path: localDir },
     },
     databases: {

@@ -14,7 +14,7 @@ import { applySchedulePlan, planSchedules } from '../../src/schedules/reconcile.
 import { applyWatches } from '../../src/schedules/watches.js';
 import { openStorage } from '../../src/storage/index.js';
 import type { BackupResult } from '../../src/contracts/index.js';
-import { createBucket, createRole, pgUrl, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
+import { createBucket, createRole, pgUrl, s3Target, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 
 // `lifeboat schedules plan/apply` against a real Temporal dev server.
 
@@ -33,17 +33,7 @@ function raw(databases: Record<string, Record<string, unknown>>) {
   const s = services();
   return {
     temporal: { address: s.temporal.address, namespace: 'default', taskQueue },
-    storage: {
-      primary: {
-        type: 's3',
-        bucket,
-        region: s.s3.region,
-        endpoint: s.s3.endpoint,
-        forcePathStyle: true,
-        accessKeyId: s.s3.accessKeyId,
-        secretAccessKey: { env: 'LB_TEST_S3_SECRET' },
-      },
-    },
+    storage: { primary: s3Target(bucket) },
     databases: Object.fromEntries(Object.entries(databases).map(([k, v]) => [k, { engine: 'postgres', url: { env: 'LB_SCHED_DB_URL' }, ...v }])),
     log: { level: 'warn' },
   };

@@ -18,7 +18,7 @@ import { applyWatches } from '../../src/schedules/watches.js';
 import { openStorage } from '../../src/storage/index.js';
 import { waitFor } from '../harness/logic.js';
 import { saveHistory } from '../replay/histories.js';
-import { createBucket, createRole, pgUrl, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
+import { createBucket, createRole, pgUrl, s3Target, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
 
 interface Received {
   type: string;
@@ -43,17 +43,7 @@ function configure(databases: Record<string, Record<string, unknown>>, port: num
   const s = services();
   const raw = {
     temporal: { address: s.temporal.address, namespace: 'default', taskQueue },
-    storage: {
-      primary: {
-        type: 's3',
-        bucket,
-        region: s.s3.region,
-        endpoint: s.s3.endpoint,
-        forcePathStyle: true,
-        accessKeyId: s.s3.accessKeyId,
-        secretAccessKey: { env: 'LB_TEST_S3_SECRET' },
-      },
-    },
+    storage: { primary: s3Target(bucket) },
     databases: Object.fromEntries(Object.entries(databases).map(([k, v]) => [k, { engine: 'postgres', url: { env: 'LB_WATCH_DB_URL' }, ...v }])),
     notifications: {
       channels: { hook: { type: 'webhook', url: `http://127.0.0.1:${port}/hook` } },
