@@ -84,7 +84,7 @@ databases:
 approvers: [carol]
 runbooks:
   paths: ["${path.join(dir, 'runbooks')}"]
-  roles: { incident-commander: [carol], dba: [alice] }
+  roles: { incident-commander: [carol, "${os.userInfo().username}"], dba: [alice] }
   targets: { rtoMinutes: 60, rpoMinutes: 60 }
   commands:
     mark: { program: "${process.execPath}", args: ["${mark}", "${path.join(dir, 'marks.txt')}"], allowExtraArgs: true }
@@ -140,12 +140,17 @@ test('a provider-outage drill runs on real databases, takes approval from the CL
     throw new Error(`the drill did not reach its approval: ${JSON.stringify(p)}\n${(await run.catch((e: unknown) => e as never))?.stderr ?? ''}`);
   expect(p.waitingFor).toMatchObject({ step: 'approve-cutover', role: 'incident-commander' });
 
-  const refused = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover', '--as', 'alice']);
-  expect(refused.exitCode).toBe(1);
-  expect(refused.stderr.trim()).toBe('Approval refused: alice may not approve step "approve-cutover": it requires role incident-commander (held by: carol)');
+  const me = os.userInfo().username;
+  const impostor = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover', '--as', 'carol']);
+  expect(impostor.exitCode).toBe(2);
+  expect(impostor.stderr.trim()).toBe(`--as carol refused: runbook decisions are made as the OS user running lifeboat (${me}); run lifeboat as carol instead`);
+  const refused = await handle.executeUpdate('approve', { args: [{ step: 'approve-cutover', by: 'alice' }] }).catch((e: unknown) => e as Error);
+  expect((refused as { cause?: Error }).cause?.message).toBe(
+    `alice may not approve step "approve-cutover": it requires role incident-commander (held by: carol, ${me})`,
+  );
   const status = await lifeboat(['runbook', 'status', id]);
   expect(status.stdout).toMatch(/restore\s+restore\s+succeeded/);
-  const approved = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover', '--as', 'carol']);
+  const approved = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover']);
   expect(approved.exitCode).toBe(0);
 
   const res = await run;
