@@ -85,7 +85,7 @@ async function drill(ctx: LoopContext, database: string, table: string): Promise
     if (!progress) continue;
     if (progress.waitingFor) {
       ctx.say(`  step ${progress.waitingFor.step} waits for an approval by role ${progress.waitingFor.role}`);
-      approved = (await lifeboat(ctx, ['runbook', 'approve', workflowId, '--as', ctx.approver, '--comment', 'demo drill', '--json'])).ok;
+      approved = (await lifeboat(ctx, ['runbook', 'approve', workflowId, '--comment', 'demo drill', '--json'])).ok;
       if (!approved) break;
     }
     if (!['running', 'waiting-approval'].includes(progress.status)) break;

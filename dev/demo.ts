@@ -5,6 +5,7 @@ import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadConfig } from '../src/config/load.js';
+import { osUser } from '../src/identity.js';
 import { createLogger } from '../src/logger.js';
 import { createWorker, installRuntime } from '../src/worker.js';
 import { runLoop, summaryTable } from './demo-loop.js';
@@ -20,7 +21,8 @@ function portFree(port: number): Promise<boolean> {
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
-const DEMO_APPROVER = 'demo-operator';
+// Runbook decisions are made as the OS user running lifeboat: the demo's approver is you.
+const DEMO_APPROVER = osUser();
 
 /**
  * The main job on embedded defaults: a Temporal dev server (Web UI on 8233 when free), a local

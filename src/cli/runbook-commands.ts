@@ -44,7 +44,7 @@ function runbookTick(handle: RunbookHandle, json: boolean | undefined): FollowTi
     const steps = p.steps.map((s) => `${s.id}=${s.state}`).join(' ');
     const cur = p.steps.find((s) => s.id === p.current);
     if (steps !== last && !json) {
-      const approve = p.waitingFor ? ` · approve with: lifeboat runbook approve ${handle.workflowId} --step ${p.waitingFor.step} --as <name>` : '';
+      const approve = p.waitingFor ? ` · approve with: lifeboat runbook approve ${handle.workflowId} --step ${p.waitingFor.step}` : '';
       writer.note(`${new Date().toISOString().slice(11, 19)} ${p.status}${cur ? ` · ${cur.id}: ${cur.state}` : ''}${approve}`);
     }
     last = steps;
@@ -59,6 +59,18 @@ function runbookSummary(name: string, r: RunbookResult): string {
     `  RTO ${durationOrDash(r.rtoMs)}${met(r.targets.rtoMinutes, r.met.rto)}`,
     `  RPO ${durationOrDash(r.rpoMs)}${met(r.targets.rpoMinutes, r.met.rpo)}`,
   ].join('\n');
+}
+
+/**
+ * Who acts: the OS user running lifeboat. `--as` is only a check that it is who you think: any
+ * other name is refused (a typed name would let anyone approve as a role holder, and a requester
+ * approve their own run).
+ */
+export function actingUser(as: string | undefined): string {
+  const me = osUser();
+  if (as !== undefined && as !== me)
+    throw new CliExit(EXIT.usage, `--as ${as} refused: runbook decisions are made as the OS user running lifeboat (${me}); run lifeboat as ${as} instead`);
+  return me;
 }
 
 /** The step to approve or reject: `--step`, else the only one waiting for approval. */
@@ -109,16 +121,17 @@ function registerDecisions(rb: Command, config: ConfigLoader): void {
       .description(approve ? 'approve the step waiting for approval' : 'reject it: compensations run in reverse order')
       .argument('<workflowId>')
       .option('--step <step>', 'the step waiting for approval (default: the only one waiting)')
-      .requiredOption('--as <who>', 'your name, as listed under runbooks.roles')
+      .option('--as <who>', 'must be the OS user running lifeboat, who is the approver (as listed under runbooks.roles)')
       .option(approve ? '--comment <text>' : '--reason <text>', approve ? 'a comment' : 'why')
       .option('--json', 'machine-readable output')
-      .action(async (workflowId: string, opts: { step?: string; as: string; comment?: string; reason?: string; json?: boolean }) => {
+      .action(async (workflowId: string, opts: { step?: string; as?: string; comment?: string; reason?: string; json?: boolean }) => {
+        const by = actingUser(opts.as);
         await withClient(config(), async (client) => {
           const handle = client.workflow.getHandle<WorkflowTypes['runRunbook']>(workflowId);
           const step = await waitingStep(handle, opts.step);
           try {
-            if (approve) await handle.executeUpdate(runbookApproveUpdate, { args: [{ step, by: opts.as, comment: opts.comment }] });
-            else await handle.executeUpdate(runbookRejectUpdate, { args: [{ step, by: opts.as, reason: opts.reason }] });
+            if (approve) await handle.executeUpdate(runbookApproveUpdate, { args: [{ step, by, comment: opts.comment }] });
+            else await handle.executeUpdate(runbookRejectUpdate, { args: [{ step, by, reason: opts.reason }] });
           } catch (err) {
             if (err instanceof WorkflowUpdateFailedError)
               throw new CliExit(EXIT.failed, `${approve ? 'Approval' : 'Rejection'} refused: ${(err.cause as Error)?.message ?? err.message}`);
@@ -126,8 +139,8 @@ function registerDecisions(rb: Command, config: ConfigLoader): void {
           }
           print(
             opts.json,
-            { ok: true, workflowId, step, [approve ? 'approvedBy' : 'rejectedBy']: opts.as },
-            () => `${approve ? 'Approved' : 'Rejected'} step ${step} of ${workflowId} as ${opts.as}`,
+            { ok: true, workflowId, step, [approve ? 'approvedBy' : 'rejectedBy']: by },
+            () => `${approve ? 'Approved' : 'Rejected'} step ${step} of ${workflowId} as ${by}`,
           );
         });
       });
@@ -136,13 +149,14 @@ function registerDecisions(rb: Command, config: ConfigLoader): void {
   rb.command('abort')
     .description('stop a run: the current step is cancelled and compensations run')
     .argument('<workflowId>')
-    .option('--as <who>', 'your name')
+    .option('--as <who>', 'must be the OS user running lifeboat')
     .option('--reason <text>', 'why')
     .option('--json', 'machine-readable output')
     .action(async (workflowId: string, opts: { as?: string; reason?: string; json?: boolean }) => {
+      const by = actingUser(opts.as);
       await withClient(config(), async (client) => {
-        await client.workflow.getHandle<WorkflowTypes['runRunbook']>(workflowId).signal(runbookAbortSignal, { by: opts.as, reason: opts.reason });
-        print(opts.json, { ok: true, workflowId, abortedBy: opts.as ?? null }, () => `Abort sent to ${workflowId}`);
+        await client.workflow.getHandle<WorkflowTypes['runRunbook']>(workflowId).signal(runbookAbortSignal, { by, reason: opts.reason });
+        print(opts.json, { ok: true, workflowId, abortedBy: by }, () => `Abort sent to ${workflowId}`);
       });
     });
 }

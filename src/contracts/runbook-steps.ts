@@ -101,6 +101,8 @@ export const ApprovalStepWithSchema = z.strictObject({
   escalateAfter: runbookDuration.optional(),
   /** Notification channel of the escalation: `log` or a name under `runbooks.notify`. */
   escalateTo: z.string().min(1).default('log'),
+  /** Four eyes for this step (the starter of a live run may not approve it); default: the database's `fourEyes`. */
+  fourEyes: z.boolean({ error: 'expected true or false' }).optional(),
 });
 
 /** `notify`: a message to `log` (the worker's log) or a channel under `runbooks.notify`. */

@@ -11,6 +11,8 @@ export interface LoadedRunbook {
   definition: RunbookDefinition;
   params: Record<string, string | number | boolean>;
   roles: Record<string, string[]>;
+  /** Four eyes on the run's approval steps: `databases.<db>.fourEyes` of its database (on by default for production); a step's `fourEyes` overrides it. */
+  fourEyes?: boolean;
 }
 
 export const RunbookInputSchema = z.strictObject({
@@ -21,7 +23,7 @@ export const RunbookInputSchema = z.strictObject({
   drill: z.boolean({ error: 'expected true or false' }).default(false),
   /** Shorthand the UI form makes easy: `{"runbook":"provider-outage","database":"orders"}`. */
   database: databaseName.optional(),
-  /** Who starts the run (the CLI sends the OS user): in a live run they may not approve its steps (four eyes). */
+  /** Who starts the run (the CLI sends the OS user): with four eyes, they may not approve the steps of a live run. */
   requestedBy: personName('requester').optional(),
 });
 export type RunbookInput = z.input<typeof RunbookInputSchema>;
@@ -49,7 +51,9 @@ export interface RunbookProgress {
   drill: boolean;
   status: 'running' | 'waiting-approval' | 'compensating' | 'succeeded' | 'failed' | 'rejected' | 'aborted';
   current?: string;
-  waitingFor?: { step: string; role: string; since: string };
+  waitingFor?: { step: string; role: string; since: string; fourEyes?: boolean };
+  /** Who started the run (`requestedBy`), when known. */
+  requestedBy?: string;
   steps: StepProgress[];
 }
 

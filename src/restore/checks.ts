@@ -2,6 +2,7 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { getDatabase } from '../config/load.js';
 import { shortMessage } from '../errors.js';
 import type { VerificationCheck } from '../contracts/index.js';
+import type { Connection, Engine } from '../engines/index.js';
 import { resolveTarget } from './target.js';
 
 /** How long one check may run. */
@@ -13,16 +14,15 @@ function plain(v: unknown): string | number | boolean | null {
   return JSON.stringify(v).slice(0, 200);
 }
 
-/**
- * Runs the database's configured SQL assertions (`verify.checks`) in a restored scratch database,
- * each read-only with a statement timeout. A check passes when its first column of its first row
- * is `true`; an error is the check's failed result.
- */
-export async function runVerifyChecks(cfg: LifeboatConfig, database: string, scratch: string): Promise<VerificationCheck[]> {
-  const checks = getDatabase(cfg, database).verify?.checks ?? [];
+/** Runs SQL assertions in database `dbname` of the server `conn` points at (see {@link runVerifyChecks}). */
+export async function runChecksIn(
+  engine: Engine,
+  conn: Connection,
+  dbname: string,
+  checks: Array<{ name: string; sql: string }>,
+): Promise<VerificationCheck[]> {
   if (checks.length === 0) return [];
-  const { engine, conn } = resolveTarget(cfg, database, scratch, true);
-  const session = await engine.openDatabase(conn, scratch);
+  const session = await engine.openDatabase(conn, dbname);
   const out: VerificationCheck[] = [];
   try {
     for (const check of checks) {
@@ -37,4 +37,16 @@ export async function runVerifyChecks(cfg: LifeboatConfig, database: string, scr
     await session.close();
   }
   return out;
+}
+
+/**
+ * Runs the database's configured SQL assertions (`verify.checks`) in a restored scratch database,
+ * each read-only with a statement timeout. A check passes when its first column of its first row
+ * is `true`; an error is the check's failed result.
+ */
+export async function runVerifyChecks(cfg: LifeboatConfig, database: string, scratch: string): Promise<VerificationCheck[]> {
+  const checks = getDatabase(cfg, database).verify?.checks ?? [];
+  if (checks.length === 0) return [];
+  const { engine, conn } = resolveTarget(cfg, database, scratch, true);
+  return runChecksIn(engine, conn, scratch, checks);
 }

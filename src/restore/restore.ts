@@ -2,6 +2,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { rm } from 'node:fs/promises';
 import type { LifeboatConfig } from '../config/schema.js';
+import { getDatabase } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { tableKey, type Connection, type Engine, type RestorePlan, type ServerSession, type TableRef, type Tool } from '../engines/index.js';
@@ -9,7 +10,8 @@ import type { Manifest } from '../catalog/manifest.js';
 import type { OverwriteMode, PrivilegeMode, RestoreHeartbeat, RestoreMode, RestoreResult, RowCountComparison, RowCountMismatch } from '../contracts/index.js';
 import { checkFreeSpace, fetchArtifact, type FetchResult } from './artifact.js';
 import { selectBackup, type SelectedBackup } from './select.js';
-import { checkBeforeSwap, planSwap, SWAP_LOCK_TIMEOUT_MS, type SwapPlan } from './swap.js';
+import { checkAssertionsBeforeSwap, checkBeforeSwap, planSwap, SWAP_LOCK_TIMEOUT_MS, type SwapPlan } from './swap.js';
+import { runChecksIn } from './checks.js';
 import { ownerMarker, resolveTarget, type ResolvedTarget } from './target.js';
 import { openWorkDir, tempBase } from './workdir.js';
 import { restoreStreamed, streamable } from './streamed.js';
@@ -237,9 +239,12 @@ async function swapFor(req: RestoreRequest, target: ResolvedTarget, label: strin
   return planSwap(req, target, canSwap);
 }
 
-/** Row counts proven, the restored database replaces the target; the old one is kept. */
+/** Row counts and `verify.checks` proven, the restored database replaces the target; the old one is kept. */
 async function swapIn(run: Run, target: ResolvedTarget, swap: SwapPlan, rowCounts: RowCountComparison | null): Promise<void> {
   checkBeforeSwap(rowCounts, run.label, run.req.target);
+  const checks = await runChecksIn(run.target.engine, run.target.conn, run.target.conn.database, getDatabase(run.cfg, run.req.database).verify?.checks ?? []);
+  checkAssertionsBeforeSwap(checks, run.label, run.req.target);
+  if (checks.length) run.notes.push(`${checks.length}/${checks.length} checks passed in the restored database before the swap`);
   const name = target.conn.database;
   const { terminated } = await withServer(target, run.label, (s) => s.swap!(name, swap.incoming, swap.keepAs, SWAP_LOCK_TIMEOUT_MS));
   run.created = false; // it is the target now: never dropped after this

@@ -2,7 +2,14 @@
 // it, proven by its row counts, and only then swapped in under the old name; the old database is
 // kept as `<name>_before_<time>`.
 import { LifeboatError } from '../errors.js';
-import { compactTimestamp, describeRowCountMismatches, type OverwriteMode, type RestoreMode, type RowCountComparison } from '../contracts/index.js';
+import {
+  compactTimestamp,
+  describeRowCountMismatches,
+  type OverwriteMode,
+  type RestoreMode,
+  type RowCountComparison,
+  type VerificationCheck,
+} from '../contracts/index.js';
 import type { ResolvedTarget } from './target.js';
 
 /** How long the swap waits for a lock before it fails (the old database is then left as it was). */
@@ -39,6 +46,18 @@ export function checkBeforeSwap(rowCounts: RowCountComparison | null, label: str
     throw new LifeboatError(
       'ROW_COUNT_MISMATCH',
       `Restore of ${label} failed: row counts of the restored database differ from the manifest, nothing was swapped: ${describeRowCountMismatches(rowCounts.mismatches)}`,
+      { subject },
+    );
+  }
+}
+
+/** A swap only goes ahead with every configured `verify.checks` assertion true in the restored database. */
+export function checkAssertionsBeforeSwap(checks: VerificationCheck[], label: string, subject: string): void {
+  const failed = checks.filter((c) => !c.ok);
+  if (failed.length > 0) {
+    throw new LifeboatError(
+      'VERIFICATION_FAILED',
+      `Restore of ${label} failed: ${failed.length} of ${checks.length} checks failed in the restored database, nothing was swapped: ${failed.map((c) => `${c.name} (${String(c.value)})`).join(', ')}`,
       { subject },
     );
   }

@@ -12,6 +12,8 @@ export interface RunbookRunRecord {
   runbook: string;
   workflowId: string;
   drill: boolean;
+  /** Who started the run (`requestedBy`), when known. */
+  requestedBy?: string;
   status: 'succeeded' | 'failed' | 'rejected' | 'aborted';
   startedAt: string;
   finishedAt: string;

@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import type { LifeboatConfig } from '../config/schema.js';
 import { formatIssues } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
+import { fourEyesFor } from '../restore/target.js';
 import { RunbookFileSchema, type LoadedRunbook, type RunbookDefinition } from '../contracts/runbook.js';
 
 /** The runbooks shipped with Lifeboat (`runbooks/` at the package root). */
@@ -92,5 +93,7 @@ export function loadRunbook(cfg: LifeboatConfig, name: string, given: Record<str
   }
   if (problems.length) throw new LifeboatError('INVALID_INPUT', `Invalid parameters for runbook ${name}: ${problems.join('; ')}`, { subject: name });
   const targets = { ...(cfg.runbooks?.targets ?? {}), ...def.targets };
-  return { definition: { ...def, targets }, params, roles: cfg.runbooks?.roles ?? {} };
+  const db = params.database;
+  const fourEyes = typeof db === 'string' && cfg.databases[db] ? fourEyesFor(cfg, db) : false;
+  return { definition: { ...def, targets }, params, roles: cfg.runbooks?.roles ?? {}, fourEyes };
 }

@@ -62,7 +62,7 @@ beforeAll(async () => {
       big: { engine: 'postgres', url: { env: 'LB_PROG_BIG_URL' }, storage: ['primary', 'offsite'], compression: { codec: 'none' }, rowCounts: 'off' },
       gone: { engine: 'postgres', url: { env: 'LB_PROG_GONE_URL' }, storage: ['primary'] },
     },
-    runbooks: { paths: [path.join(dir, 'runbooks')], roles: { dba: ['alice'] } },
+    runbooks: { paths: [path.join(dir, 'runbooks')], roles: { dba: [os.userInfo().username] } },
     log: { level: 'warn' },
   };
   writeFileSync(configFile, JSON.stringify(raw));
@@ -148,11 +148,17 @@ test('runbook approve picks the only step waiting for approval; with none waitin
   for (let i = 0; i < 200 && (await handle.query(runbookProgressQuery).catch(() => undefined))?.status !== 'waiting-approval'; i++)
     await new Promise((r) => setTimeout(r, 100));
 
-  const approved = await lifeboat(['runbook', 'approve', id, '--as', 'alice', '--json'], viaProfile);
+  const me = os.userInfo().username;
+  const impostor = await lifeboat(['runbook', 'approve', id, '--as', `not-${me}`], viaProfile);
+  expect(impostor).toMatchObject({
+    exitCode: 2,
+    stderr: `--as not-${me} refused: runbook decisions are made as the OS user running lifeboat (${me}); run lifeboat as not-${me} instead`,
+  });
+  const approved = await lifeboat(['runbook', 'approve', id, '--json'], viaProfile);
   expect(approved).toMatchObject({ exitCode: 0 });
-  expect(JSON.parse(approved.stdout)).toEqual({ ok: true, workflowId: id, step: 'go', approvedBy: 'alice' });
+  expect(JSON.parse(approved.stdout)).toEqual({ ok: true, workflowId: id, step: 'go', approvedBy: me });
   expect(await handle.result()).toMatchObject({ runbook: 'cli-approve', status: 'succeeded' });
 
-  const again = await lifeboat(['runbook', 'approve', id, '--as', 'alice'], viaProfile);
+  const again = await lifeboat(['runbook', 'approve', id, '--as', me], viaProfile);
   expect(again).toMatchObject({ exitCode: 1, stderr: `Nothing to approve: no step of ${id} waits for approval (the run is succeeded)` });
 });

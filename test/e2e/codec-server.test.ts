@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
+import { SecretCanary } from '../harness/canary.js';
 import { repoRoot } from '../harness/services.js';
 import { removeTempDirs, tempDir } from '../harness/keys.js';
 
@@ -22,6 +23,9 @@ databases: {}
 `,
   );
   const key = randomBytes(32).toString('base64');
+  // The codec key is this process's secret: never in its argv or output.
+  const canary = new SecretCanary(key);
+  canary.startSampling();
   const child = spawn(
     process.execPath,
     [path.join(repoRoot, 'bin/lifeboat.js'), '--config', configFile, 'codec-server', '--listen', '127.0.0.1:0', '--origin', 'http://ui.example:8080'],
@@ -32,6 +36,8 @@ databases: {}
   );
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const output: string[] = [];
+  const errors: string[] = [];
+  child.stderr!.on('data', (d: Buffer) => errors.push(d.toString()));
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`codec server did not start: ${output.join('')}`)), 30_000);
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -66,4 +72,7 @@ databases: {}
     child.kill('SIGTERM');
   }
   expect(await exited).toBe(0);
+  expect(canary.stopSampling()).toBeGreaterThan(3);
+  canary.checkText('codec server output', `${output.join('\n')}\n${errors.join('')}`);
+  expect(canary.found).toEqual([]);
 });

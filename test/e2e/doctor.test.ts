@@ -5,6 +5,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import mysql from 'mysql2/promise';
 import { mariadbServerBinaries, startEphemeralMariadb } from '../../dev/mariadb.js';
+import { SecretCanary } from '../harness/canary.js';
 import { createBucket, pgUrl, repoRoot, services, uniqueName, withPg } from '../harness/services.js';
 
 // `lifeboat init` and `lifeboat doctor` through the CLI against the suite's real Temporal server,
@@ -14,15 +15,20 @@ const bin = path.join(repoRoot, 'bin', 'lifeboat.js');
 let dir: string;
 let database: string;
 let role: { name: string; password: string };
+const canary = new SecretCanary();
+const outputs: string[] = [];
+let bucket: string;
 
-function lifeboat(args: string[], env: Record<string, string>) {
+async function lifeboat(args: string[], env: Record<string, string>) {
   const clean = { ...process.env };
   for (const k of Object.keys(clean)) if (k.startsWith('TEMPORAL_')) delete clean[k];
-  return execa(process.execPath, [bin, ...args], {
+  const r = await execa(process.execPath, [bin, ...args], {
     env: { ...clean, TEMPORAL_CONFIG_FILE: path.join(dir, 'none.toml'), ...env },
     reject: false,
     timeout: 90_000,
   });
+  outputs.push(String(r.stdout), String(r.stderr));
+  return r;
 }
 
 function freePort(): Promise<number> {
@@ -38,7 +44,8 @@ function freePort(): Promise<number> {
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-doctor-'));
   database = uniqueName('doctor');
-  role = { name: uniqueName('doctor_role'), password: `pw-${Date.now()}-secret` };
+  role = { name: uniqueName('doctor_role'), password: canary.secret };
+  canary.startSampling();
   await withPg('postgres', async (c) => {
     await c.query(`create database ${database}`);
     await c.query(`create role ${role.name} login password '${role.password}'`);
@@ -52,7 +59,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 test('init writes a configuration without the password that doctor accepts (exit 0)', async () => {
   const s = services();
-  const bucket = await createBucket('lb-doctor');
+  bucket = await createBucket('lb-doctor');
   const file = path.join(dir, 'lifeboat.yaml');
   const url = pgUrl(database, role);
   const init = await lifeboat(
@@ -69,7 +76,7 @@ test('init writes a configuration without the password that doctor accepts (exit
   expect(yaml).not.toContain(role.password);
   expect(yaml).toContain('url: { env: SHOP_DATABASE_URL }');
   // A second init does not overwrite the file.
-  const again = await lifeboat(['-c', file, 'init', '--url', url], {});
+  const again = await lifeboat(['-c', file, 'init', '--env', 'SHOP_DATABASE_URL'], { SHOP_DATABASE_URL: url });
   expect(again.exitCode).toBe(2);
   expect(again.stderr).toMatch(/exists \(pass --force/);
 
@@ -167,4 +174,14 @@ databases:
   } finally {
     await server.stop();
   }
+});
+
+test('secrets canary: the database password is in no CLI output, written configuration, stored object or sampled argv', async () => {
+  expect(canary.stopSampling()).toBeGreaterThan(20);
+  await canary.checkBucket(bucket);
+  canary.checkText('CLI output', outputs.join('\n'));
+  canary.checkText('lifeboat.yaml', readFileSync(path.join(dir, 'lifeboat.yaml'), 'utf8'));
+  expect(canary.found).toEqual([]);
+  // The check can fail: the secret is really the password doctor logged in with.
+  expect(pgUrl(database, role)).toContain(canary.secret);
 });

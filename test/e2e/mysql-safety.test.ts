@@ -10,15 +10,18 @@ import { startEphemeralMariadb, type MariadbServer } from '../../dev/mariadb.js'
 import { findFreePort } from '../../dev/services.js';
 import { LifeboatError } from '../../src/errors.js';
 import { parseMysqlUrl, prepareDump, prepareRestore, runChecks, withDatabase, type MysqlConnection, type PreparedDump } from '../../src/engines/mysql/index.js';
+import { SecretCanary } from '../harness/canary.js';
 import { adminClient, createDb, runDump, runRestore, silentLog, ToolRunError } from './mysql-support.js';
 
 let server: MariadbServer;
 let work: string;
 let conn: MysqlConnection;
 let c: mysql.Connection;
+const canary = new SecretCanary();
 
 beforeAll(async () => {
-  server = await startEphemeralMariadb();
+  server = await startEphemeralMariadb({ password: canary.secret });
+  canary.startSampling();
   work = mkdtempSync(path.join(os.tmpdir(), 'lifeboat-mysql-safety-'));
   await createDb(server, 'ddl', async (k) => {
     for (const t of ['t1', 't2', 't3']) {
@@ -223,4 +226,11 @@ describe('SQL checks', () => {
     const [rows] = await c.query<mysql.RowDataPacket[]>('SELECT COUNT(*) AS n FROM t1');
     expect(Number(rows[0]!.n)).toBe(50);
   });
+});
+
+test('secrets canary: the server password is in no sampled argv of the dump, restore and check tools', () => {
+  expect(canary.stopSampling()).toBeGreaterThan(20);
+  expect(canary.found).toEqual([]);
+  // The check can fail: the secret is really the password the tools logged in with.
+  expect(server.password).toBe(canary.secret);
 });

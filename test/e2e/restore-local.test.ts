@@ -6,7 +6,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { takeBackup } from '../../src/backup/backup.js';
+import { listAudit } from '../../src/audit/log.js';
+import type { LifeboatConfig } from '../../src/config/schema.js';
 import type { RestoreResult } from '../../src/contracts/index.js';
+import { openStorage } from '../../src/storage/index.js';
+import { SecretCanary } from '../harness/canary.js';
 import { captureLogger, createBucket, createRole, pgUrl, repoRoot, services, testConfig, uniqueName, withPg } from '../harness/services.js';
 
 const exec = promisify(execFile);
@@ -15,6 +19,10 @@ let configFile: string;
 let dir: string;
 let env: NodeJS.ProcessEnv;
 let role: { name: string; password: string };
+let bucket: string;
+let cfg: LifeboatConfig;
+const canary = new SecretCanary();
+const outputs: string[] = [];
 const db = { shop: uniqueName('lb_lshop'), prot: uniqueName('lb_lprot') };
 
 /** A port nothing listens on: the configured Temporal server is down. */
@@ -28,14 +36,15 @@ async function closedPort(): Promise<number> {
 
 beforeAll(async () => {
   const s = services();
-  const bucket = await createBucket();
-  role = await createRole();
+  bucket = await createBucket();
+  role = await createRole(undefined, canary.secret);
+  canary.startSampling();
   await createSampleDatabase(s.pg.adminUrl, db.shop, 0.2);
   await withPg('postgres', (c) => c.query(`create database ${db.prot}`));
   await withPg(db.prot, (c) => c.query(`create table keep_me (id int); insert into keep_me values (7)`));
 
   // The backup is taken without Temporal too, straight through the backup code.
-  const cfg = testConfig({ bucket, databases: { shop: { url: pgUrl(db.shop, role) }, shop4: { url: pgUrl(db.shop, role) } } });
+  cfg = testConfig({ bucket, databases: { shop: { url: pgUrl(db.shop, role) }, shop4: { url: pgUrl(db.shop, role) } } });
   for (const database of ['shop', 'shop4']) {
     await takeBackup(
       cfg,
@@ -84,9 +93,11 @@ approvers: [${os.userInfo().username}]
 async function lifeboat(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const r = await exec(process.execPath, [path.join(repoRoot, 'bin/lifeboat.js'), '--config', configFile, ...args], { env, timeout: 60_000 });
+    outputs.push(r.stdout, r.stderr);
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
+    outputs.push(e.stdout ?? '', e.stderr ?? '');
     return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   }
 }
@@ -143,4 +154,32 @@ test('--local keeps the safety rules: a protected target needs --approve with it
   expect(JSON.parse(approved.stdout)).toMatchObject({ ok: true, created: false, approvedBy: os.userInfo().username });
   expect(await count(db.prot, 'shop.orders')).toBe(await count(db.shop, 'shop.orders'));
   expect(await count(db.prot, 'keep_me')).toBe(1);
+});
+
+test('--local writes the same audit records as the workflow: approvals, refusals with their reason, and each outcome, by the OS user', async () => {
+  const me = os.userInfo().username;
+  const { entries, problems } = await listAudit(openStorage(cfg, 'primary'), { database: ['shop', 'shop4'] });
+  expect(problems).toEqual([]);
+  const brief = entries.map(
+    (e) => `${e.database} ${e.action} ${e.outcome} ${e.target?.database?.startsWith('lb_local_restored') ? 'new' : e.target?.database}`,
+  );
+  expect(brief).toEqual(['shop restore succeeded new', 'shop4 approval rejected prot', 'shop approval approved prot', 'shop restore succeeded prot']);
+  for (const e of entries) {
+    expect(e.actor).toEqual({ name: me, source: 'cli', identity: expect.stringMatching(new RegExp(`^${me}@.+ \\(lifeboat, pid \\d+\\)$`)) });
+    expect(e.target?.backupId).toBe('20260101T000000Z-full-local001');
+    expect(e.details?.workflow).toBe('restore --local');
+  }
+  expect(entries[1]!.message).toContain(`${me} requested this restore and may not approve it: four eyes apply (databases.shop4.fourEyes)`);
+  expect(entries[2]!.details).toMatchObject({ reasons: ['prot is protected', 'prot exists and is not empty (1 objects)'], requestedBy: me });
+  expect(entries[3]!.details).toMatchObject({ approvedBy: me, created: false });
+  expect(entries[0]!.details).toMatchObject({ approvedBy: null, created: true });
+});
+
+test('secrets canary: the database password is in no CLI output, stored object, object metadata or sampled argv', async () => {
+  expect(canary.stopSampling()).toBeGreaterThan(20);
+  expect(await canary.checkBucket(bucket)).toBeGreaterThan(5);
+  canary.checkText('CLI output', outputs.join('\n'));
+  expect(canary.found).toEqual([]);
+  // The check can fail: the secret is really where the configuration points.
+  expect(env.LB_E2E_SHOP_URL).toContain(canary.secret);
 });

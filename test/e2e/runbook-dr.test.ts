@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import type { RunbookProgress, RunbookResult } from '../../src/contracts/runbook.js';
+import { SecretCanary } from '../harness/canary.js';
 import { createBucket, createRole, pgUrl, repoRoot, services, uniqueName, withPg } from '../harness/services.js';
 
 // Disaster-recovery runbooks end to end: worker processes, the CLI, real PostgreSQL, S3, Temporal.
@@ -20,6 +21,8 @@ let client: Client;
 const env: Record<string, string> = {};
 const workers: ChildProcess[] = [];
 const output: string[] = [];
+const canary = new SecretCanary();
+let bucket: string;
 const dbs = { orders: uniqueName('lb_dr_orders'), big: uniqueName('lb_dr_big') };
 const marks = () => (existsSync(path.join(dir, 'marks.txt')) ? readFileSync(path.join(dir, 'marks.txt'), 'utf8').trim().split('\n') : []);
 
@@ -39,14 +42,17 @@ async function waitForLog(text: string, from = 0): Promise<void> {
   throw new Error(`worker did not log "${text}":\n${output.join('').slice(-2000)}`);
 }
 
-function lifeboat(args: string[]) {
-  return execa(process.execPath, [bin, '--config', configFile, ...args], { env: { ...process.env, ...env }, reject: false, timeout: 240_000 });
+async function lifeboat(args: string[]) {
+  const r = await execa(process.execPath, [bin, '--config', configFile, ...args], { env: { ...process.env, ...env }, reject: false, timeout: 240_000 });
+  output.push(String(r.stdout), String(r.stderr));
+  return r;
 }
 
 beforeAll(async () => {
   const s = services();
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-dr-'));
-  const role = await createRole('lb_dr');
+  const role = await createRole('lb_dr', canary.secret);
+  canary.startSampling();
   await createSampleDatabase(s.pg.adminUrl, dbs.orders, 0.5);
   await createSampleDatabase(s.pg.adminUrl, dbs.big, 6);
   health = createServer((_req, res) => res.writeHead(200).end('ok'));
@@ -70,7 +76,7 @@ steps:
   );
   Object.assign(env, { DR_ORDERS_URL: pgUrl(dbs.orders, role), DR_BIG_URL: pgUrl(dbs.big, role), DR_S3: s.s3.secretAccessKey });
   configFile = path.join(dir, 'lifeboat.yaml');
-  const bucket = await createBucket('lb-dr');
+  bucket = await createBucket('lb-dr');
   const markCmd = (label: string) =>
     `{ program: "${process.execPath}", args: ["${mark}", "${path.join(dir, 'marks.txt')}", "${label}"], allowExtraArgs: true }`;
   writeFileSync(
@@ -84,7 +90,7 @@ databases:
 approvers: [carol]
 runbooks:
   paths: ["${path.join(dir, 'runbooks')}"]
-  roles: { incident-commander: [carol], dba: [alice] }
+  roles: { incident-commander: [carol, "${os.userInfo().username}"], dba: [alice] }
   targets: { rtoMinutes: 60, rpoMinutes: 60 }
   commands:
     mark: { program: "${process.execPath}", args: ["${mark}", "${path.join(dir, 'marks.txt')}"], allowExtraArgs: true }
@@ -140,12 +146,17 @@ test('a provider-outage drill runs on real databases, takes approval from the CL
     throw new Error(`the drill did not reach its approval: ${JSON.stringify(p)}\n${(await run.catch((e: unknown) => e as never))?.stderr ?? ''}`);
   expect(p.waitingFor).toMatchObject({ step: 'approve-cutover', role: 'incident-commander' });
 
-  const refused = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover', '--as', 'alice']);
-  expect(refused.exitCode).toBe(1);
-  expect(refused.stderr.trim()).toBe('Approval refused: alice may not approve step "approve-cutover": it requires role incident-commander (held by: carol)');
+  const me = os.userInfo().username;
+  const impostor = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover', '--as', 'carol']);
+  expect(impostor.exitCode).toBe(2);
+  expect(impostor.stderr.trim()).toBe(`--as carol refused: runbook decisions are made as the OS user running lifeboat (${me}); run lifeboat as carol instead`);
+  const refused = await handle.executeUpdate('approve', { args: [{ step: 'approve-cutover', by: 'alice' }] }).catch((e: unknown) => e as Error);
+  expect((refused as { cause?: Error }).cause?.message).toBe(
+    `alice may not approve step "approve-cutover": it requires role incident-commander (held by: carol, ${me})`,
+  );
   const status = await lifeboat(['runbook', 'status', id]);
   expect(status.stdout).toMatch(/restore\s+restore\s+succeeded/);
-  const approved = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover', '--as', 'carol']);
+  const approved = await lifeboat(['runbook', 'approve', id, '--step', 'approve-cutover']);
   expect(approved.exitCode).toBe(0);
 
   const res = await run;
@@ -233,4 +244,14 @@ test('live runs are recorded too: lifeboat drills lists them next to the drills'
   expect(runs.map((r) => `${r.drill ? 'drill' : 'live'} ${r.status}`)).toEqual(['live succeeded']);
   expect(runs[0]!.rtoMs).toBeGreaterThan(0);
   expect(runs[0]!.rpoMs).toBeGreaterThan(0);
+});
+
+test('secrets canary: the database password is in no workflow history, memo, search attribute, log, CLI output, stored object or sampled argv', async () => {
+  expect(canary.stopSampling()).toBeGreaterThan(100);
+  expect(await canary.checkHistories(/taskQueue: (\S+) }/.exec(readFileSync(configFile, 'utf8'))![1]!)).toBeGreaterThan(3);
+  expect(await canary.checkBucket(bucket)).toBeGreaterThan(3);
+  canary.checkText('worker logs and CLI output', output.join(''));
+  expect(canary.found).toEqual([]);
+  // The check can fail: the secret is really where the configuration points.
+  expect(env.DR_ORDERS_URL).toContain(canary.secret);
 });

@@ -20,11 +20,16 @@ function expose(value: unknown): string {
 
 export class SecretCanary {
   /** The password to give the database (letters and digits: it survives URLs and shells unchanged). */
-  readonly secret = `cnry${randomBytes(12).toString('hex')}`;
+  readonly secret: string;
   /** Where the secret was found; a test asserts this stays empty. */
   readonly found: string[] = [];
   private argvSamples = 0;
   private sampling: NodeJS.Timeout | undefined;
+
+  /** A random secret, or one the test must use as it is (a key of a fixed format, a password with awkward characters). */
+  constructor(secret = `cnry${randomBytes(12).toString('hex')}`) {
+    this.secret = secret;
+  }
 
   /** Samples every process's argv every `everyMs` until {@link stopSampling}. */
   startSampling(everyMs = 20): void {

@@ -127,7 +127,14 @@ test('a failed backup is audited with its starter and notified once at the webho
 });
 
 test('a restore waiting for approval notifies; the approval is audited with the typed name and the identity that sent it', async () => {
-  const handle = await start('restoreDatabase', { database: 'anshop', target: 'staging', approvalTimeout: '2 minutes', requestedBy: 'bob' });
+  // In place: anshop's verify.checks fail on purpose (below), and a swap would run them first.
+  const handle = await start('restoreDatabase', {
+    database: 'anshop',
+    target: 'staging',
+    approvalTimeout: '2 minutes',
+    requestedBy: 'bob',
+    overwrite: 'in-place',
+  });
   const waiting = await until('approval-needed at the receiver', () => of(handle.workflowId)[0]);
   expect(waiting.body).toMatchObject({ type: 'approval-needed', database: 'anshop', facts: { target: 'staging' } });
   expect((await handle.query(restoreProgressQuery)).phase).toBe('awaiting-approval');

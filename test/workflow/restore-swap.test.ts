@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { WorkflowFailedError } from '@temporalio/client';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { approveRestoreUpdate, restoreProgressQuery, type RestoreResult } from '../../src/contracts/index.js';
 import { createBucket, createRole, pgUrl, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
@@ -15,10 +16,22 @@ beforeAll(async () => {
   const bucket = await createBucket();
   const role = await createRole();
   await createSampleDatabase(services().pg.adminUrl, source, 0.2);
-  cfg = testConfig({ bucket, databases: { shop: { url: pgUrl(source, role) } } });
+  const ordersExist = { name: 'orders exist', sql: 'select count(*) > 0 from shop.orders' };
+  cfg = testConfig({
+    bucket,
+    databases: {
+      shop: { url: pgUrl(source, role), extra: { verify: { checks: [ordersExist] } } },
+      // The same data with an assertion that fails: such a restore is never swapped in.
+      shopchk: {
+        url: pgUrl(source, role),
+        extra: { verify: { checks: [ordersExist, { name: 'no orders at all', sql: 'select count(*) = 0 from shop.orders' }] } },
+      },
+    },
+  });
   cfg.approvers = ['alice'];
   w = await startWorker(cfg);
-  await w.client.workflow.execute('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName('backup'), args: [{ database: 'shop' }] });
+  for (const database of ['shop', 'shopchk'])
+    await w.client.workflow.execute('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName('backup'), args: [{ database }] });
 });
 
 afterAll(async () => {
@@ -39,11 +52,11 @@ async function liveDatabase(): Promise<{ name: string; app: pg.Client; appError:
   return { name, app, appError };
 }
 
-async function approvedRestore(target: string, overwrite?: 'swap' | 'in-place'): Promise<RestoreResult> {
+async function approvedRestore(target: string, overwrite?: 'swap' | 'in-place', database = 'shop'): Promise<RestoreResult> {
   const handle = await w.client.workflow.start('restoreDatabase', {
     taskQueue: cfg.temporal.taskQueue,
     workflowId: uniqueName('restore-live'),
-    args: [{ database: 'shop', target, approvalTimeout: '1 minute', requestedBy: 'bob', ...(overwrite ? { overwrite } : {}) }],
+    args: [{ database, target, approvalTimeout: '1 minute', requestedBy: 'bob', ...(overwrite ? { overwrite } : {}) }],
   });
   for (let i = 0; i < 200 && (await handle.query(restoreProgressQuery).catch(() => undefined))?.phase !== 'awaiting-approval'; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -67,6 +80,7 @@ test('restore-and-swap over a database with an open long transaction: new data u
   expect(r.keptAs).toMatch(new RegExp(`^${live.name}_before_\\d{8}t\\d{6}z$`));
   expect(r).toMatchObject({ target: live.name, targetDatabase: live.name, created: false, rowCounts: { mismatches: [] } });
   expect(r.notes.join('\n')).toContain(`the previous database is kept as ${r.keptAs}`);
+  expect(r.notes).toContain('1/1 checks passed in the restored database before the swap');
   // The backup's data under the old name; nothing of the old database in it.
   expect(await tables(live.name)).toEqual(await tables(source));
   expect(await count(live.name, 'shop.orders')).toBe(await count(source, 'shop.orders'));
@@ -79,6 +93,24 @@ test('restore-and-swap over a database with an open long transaction: new data u
   const leftovers = await withPg('postgres', (c) =>
     c.query<{ d: string }>(`select datname as d from pg_database where datname like $1`, [`${live.name}_lbnew_%`]),
   );
+  expect(leftovers.rows).toEqual([]);
+});
+
+test('restore-and-swap runs verify.checks in the restored database first: a failing check fails the restore, the old database untouched, the new one dropped', async () => {
+  const live = await liveDatabase();
+  const err = await approvedRestore(live.name, undefined, 'shopchk').catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(WorkflowFailedError);
+  const cause = (err as WorkflowFailedError).cause as { cause?: { type?: string; message?: string } };
+  expect(cause.cause?.type).toBe('VERIFICATION_FAILED');
+  expect(cause.cause?.message).toContain(
+    `Restore of shopchk into ${live.name} failed: 1 of 2 checks failed in the restored database, nothing was swapped: no orders at all (false)`,
+  );
+  // The old database is as it was, its session never ended; nothing else is left on the server.
+  await live.app.query('select 1');
+  await live.app.end();
+  expect(await tables(live.name)).toEqual(['public.keep_me', 'shop.orders']);
+  expect(await count(live.name, 'keep_me')).toBe(2);
+  const leftovers = await withPg('postgres', (c) => c.query<{ d: string }>(`select datname as d from pg_database where datname like $1`, [`${live.name}_%`]));
   expect(leftovers.rows).toEqual([]);
 });
 

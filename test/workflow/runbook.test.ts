@@ -74,12 +74,21 @@ steps:
     with: { role: dba, escalateAfter: 1s }
 `;
 
+// Four eyes asked for by the step itself, on a run that names no database.
+const STRICT_RUNBOOK = `name: test-strict
+steps:
+  - id: go
+    type: approval
+    with: { role: dba, fourEyes: true }
+`;
+
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'lb-runbook-'));
   mkdirSync(path.join(dir, 'runbooks'));
   writeFileSync(path.join(dir, 'runbooks', 'test-basic.yaml'), RUNBOOK);
   writeFileSync(path.join(dir, 'runbooks', 'test-render.yaml'), RENDER_RUNBOOK);
   writeFileSync(path.join(dir, 'runbooks', 'test-timeout.yaml'), TIMEOUT_RUNBOOK);
+  writeFileSync(path.join(dir, 'runbooks', 'test-strict.yaml'), STRICT_RUNBOOK);
   const script = path.join(dir, 'mark.cjs');
   writeFileSync(script, "require('fs').appendFileSync(process.argv[2], process.argv[3] + '\\n');\n");
   bucket = await createBucket('lb-rb');
@@ -101,10 +110,13 @@ beforeAll(async () => {
         secretAccessKey: { env: 'LB_RB_S3' },
       },
     },
-    databases: { shop: { engine: 'postgres', url: { env: 'LB_RB_URL' } } },
+    databases: {
+      shop: { engine: 'postgres', url: { env: 'LB_RB_URL' }, fourEyes: false },
+      prodshop: { engine: 'postgres', url: { env: 'LB_RB_URL' }, environment: 'production' },
+    },
     runbooks: {
       paths: [path.join(dir, 'runbooks')],
-      roles: { dba: ['alice'], 'incident-commander': ['carol'] },
+      roles: { dba: ['alice', 'bob'], 'incident-commander': ['carol'] },
       commands: { mark: { program: process.execPath, args: [script, marker()], allowExtraArgs: true } },
     },
   });
@@ -134,7 +146,7 @@ test('a run waits for approval; a disallowed approver is refused; an allowed one
 
   const refused = await handle.executeUpdate('approve', { args: [{ step: 'go', by: 'mallory' }] }).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
-  expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toBe('mallory may not approve step "go": it requires role dba (held by: alice)');
+  expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toBe('mallory may not approve step "go": it requires role dba (held by: alice, bob)');
   const wrongStep = await handle.executeUpdate('approve', { args: [{ step: 'final', by: 'alice' }] }).catch((e: unknown) => e);
   expect(((wrongStep as WorkflowUpdateFailedError).cause as Error).message).toBe('Cannot approve step "final": it is not waiting for approval (waiting: go)');
 
@@ -154,22 +166,62 @@ test('a run waits for approval; a disallowed approver is refused; an allowed one
   expect(result.met.rto).toBe(true);
 });
 
-test('four eyes: whoever started a live run may not approve its step, even holding the role', async () => {
+test('four eyes on a production database: the starter of a live run may not approve its step, even holding the role; another holder may', async () => {
   writeFileSync(marker(), '');
   const handle = await w.client.workflow.start('runRunbook', {
     taskQueue,
     workflowId: uniqueName('runbook-4eyes'),
-    args: [{ runbook: 'test-basic', database: 'shop', requestedBy: 'alice' }],
+    args: [{ runbook: 'test-basic', database: 'prodshop', requestedBy: 'alice' }],
   });
-  await waitFor(handle, (p) => p.status === 'waiting-approval');
+  const waiting = await waitFor(handle, (p) => p.status === 'waiting-approval');
+  expect(waiting).toMatchObject({ requestedBy: 'alice', waitingFor: { step: 'go', role: 'dba', fourEyes: true } });
   const refused = await handle.executeUpdate('approve', { args: [{ step: 'go', by: 'alice' }] }).catch((e: unknown) => e);
   expect(refused).toBeInstanceOf(WorkflowUpdateFailedError);
   expect(((refused as WorkflowUpdateFailedError).cause as Error).message).toBe(
-    'alice started this run and may not approve step "go": four eyes apply to live runs, another holder of the role must approve',
+    'alice started this run and may not approve step "go": four eyes apply, another holder of the role must approve',
   );
   expect((await handle.query('progress')) as RunbookProgress).toMatchObject({ status: 'waiting-approval' });
-  await handle.signal('abort', { by: 'test', reason: 'done' });
-  await handle.result().catch(() => undefined);
+  await handle.executeUpdate('approve', { args: [{ step: 'go', by: 'bob' }] });
+  const result = (await handle.result()) as RunbookResult;
+  expect(result.steps.find((s) => s.id === 'go')).toMatchObject({ state: 'succeeded', approvedBy: 'bob' });
+  expect(marks()).toEqual(['first', 'second-prodshop-x', 'final']);
+});
+
+test('four eyes: a starter may approve on a database with fourEyes: false; a step asking for them, or an unknown starter, is refused', async () => {
+  writeFileSync(marker(), '');
+  const own = await w.client.workflow.start('runRunbook', {
+    taskQueue,
+    workflowId: uniqueName('runbook-own'),
+    args: [{ runbook: 'test-basic', database: 'shop', requestedBy: 'alice' }],
+  });
+  expect(await waitFor(own, (p) => p.status === 'waiting-approval')).toMatchObject({ waitingFor: { fourEyes: false } });
+  await own.executeUpdate('approve', { args: [{ step: 'go', by: 'alice' }] });
+  expect(await own.result()).toMatchObject({ status: 'succeeded' });
+
+  const strict = await w.client.workflow.start('runRunbook', {
+    taskQueue,
+    workflowId: uniqueName('runbook-strict'),
+    args: [{ runbook: 'test-strict', requestedBy: 'alice' }],
+  });
+  const anonymous = await w.client.workflow.start('runRunbook', {
+    taskQueue,
+    workflowId: uniqueName('runbook-anon'),
+    args: [{ runbook: 'test-basic', database: 'prodshop' }],
+  });
+  await waitFor(strict, (p) => p.status === 'waiting-approval');
+  await waitFor(anonymous, (p) => p.status === 'waiting-approval');
+  const self = await strict.executeUpdate('approve', { args: [{ step: 'go', by: 'alice' }] }).catch((e: unknown) => e);
+  expect(((self as WorkflowUpdateFailedError).cause as Error).message).toBe(
+    'alice started this run and may not approve step "go": four eyes apply, another holder of the role must approve',
+  );
+  const unknown = await anonymous.executeUpdate('approve', { args: [{ step: 'go', by: 'bob' }] }).catch((e: unknown) => e);
+  expect(((unknown as WorkflowUpdateFailedError).cause as Error).message).toBe(
+    'four eyes apply to step "go" and the starter of this run is unknown: start it with requestedBy, as the CLI does',
+  );
+  for (const h of [strict, anonymous]) {
+    await h.signal('abort', { by: 'test', reason: 'done' });
+    await h.result().catch(() => undefined);
+  }
 });
 
 test('rejection runs the compensations of completed steps in reverse order and fails the run', async () => {
@@ -280,19 +332,31 @@ test('every run is recorded, live runs with drill: false and failed runs with th
   const records = async (runbook: string) => {
     const keys = await listKeys(bucket, `runbooks/${runbook}/runs/`);
     return Promise.all(
-      keys.map(async (k) => ({ key: k, ...(JSON.parse((await getObject(bucket, k)).toString()) as { drill: boolean; status: string; workflowId: string }) })),
+      keys.map(async (k) => ({
+        key: k,
+        ...(JSON.parse((await getObject(bucket, k)).toString()) as { drill: boolean; status: string; workflowId: string; requestedBy?: string }),
+      })),
     );
   };
   const basic = await records('test-basic');
   const summary = (rs: typeof basic) => rs.map((r) => `${r.workflowId.replace(/_[0-9a-f]{8}$/, '')} ${r.drill ? 'drill' : 'live'} ${r.status}`).sort();
   expect(summary(basic)).toEqual([
-    'runbook-4eyes live aborted',
+    'runbook-4eyes live succeeded',
     'runbook-abort live aborted',
+    'runbook-anon live aborted',
     'runbook-basic live succeeded',
     'runbook-drill drill succeeded',
+    'runbook-own live succeeded',
     'runbook-reject live rejected',
   ]);
   expect(basic.every((r) => r.key.includes(r.drill ? '-drill-' : '-live-'))).toBe(true);
+  // Who started each run is recorded with it.
+  expect(
+    basic
+      .filter((r) => r.requestedBy === 'alice')
+      .map((r) => r.workflowId.replace(/_[0-9a-f]{8}$/, ''))
+      .sort(),
+  ).toEqual(['runbook-4eyes', 'runbook-own']);
   expect(summary(await records('test-render'))).toEqual(['runbook-render-bad live failed', 'runbook-render-ok live succeeded']);
 });
 

@@ -23,6 +23,18 @@ import { ms } from './options.js';
 
 const APPROVAL_TIMEOUT_MS = 4 * 3_600_000;
 
+/**
+ * Why `by` may not approve `step` under four eyes (the step's `fourEyes`, else its database's), or
+ * undefined: whoever started a live run does not approve its protected steps; drills rehearse alone.
+ */
+function selfApprovalRefusal(run: RunContext, step: string, by: string): string | undefined {
+  if (run.input.drill || !run.progress.waitingFor?.fourEyes) return undefined;
+  const starter = run.input.requestedBy;
+  if (starter === undefined) return `four eyes apply to step "${step}" and the starter of this run is unknown: start it with requestedBy, as the CLI does`;
+  if (starter === by) return `${by} started this run and may not approve step "${step}": four eyes apply, another holder of the role must approve`;
+  return undefined;
+}
+
 /** Refuses a decision unless `step` is the one waiting and `by` holds its role. */
 function checkDecider(run: RunContext, action: 'approve' | 'reject', schema: z.ZodType<{ step: string; by: string }>, raw: unknown): void {
   const parsed = schema.safeParse(raw);
@@ -32,12 +44,9 @@ function checkDecider(run: RunContext, action: 'approve' | 'reject', schema: z.Z
   if (!waiting || waiting.id !== step || !run.progress.waitingFor) {
     throw lifeboatFailure('INVALID_INPUT', `Cannot ${action} step "${step}": it is not waiting for approval${waiting ? ` (waiting: ${waiting.id})` : ''}`);
   }
-  // Four eyes: whoever started a live run does not approve its steps (drills rehearse alone).
-  if (action === 'approve' && !run.input.drill && run.input.requestedBy === by) {
-    throw lifeboatFailure(
-      'NOT_APPROVED',
-      `${by} started this run and may not approve step "${step}": four eyes apply to live runs, another holder of the role must approve`,
-    );
+  if (action === 'approve') {
+    const why = selfApprovalRefusal(run, step, by);
+    if (why) throw lifeboatFailure('NOT_APPROVED', why);
   }
   const role = run.progress.waitingFor.role;
   const holders = run.roles[role] ?? [];
@@ -73,7 +82,7 @@ export function installHandlers(run: RunContext): void {
 export const approvalStep: Executor<'approval'> = async (w, call, run) => {
   const sp = call.progress;
   const timeoutMs = call.timeoutMs ?? APPROVAL_TIMEOUT_MS;
-  run.progress.waitingFor = { step: call.id, role: w.role, since: new Date().toISOString() };
+  run.progress.waitingFor = { step: call.id, role: w.role, since: new Date().toISOString(), fourEyes: w.fourEyes ?? run.fourEyes };
   sp.state = 'waiting-approval';
   run.progress.status = 'waiting-approval';
   showDetails(run);
@@ -85,7 +94,7 @@ export const approvalStep: Executor<'approval'> = async (w, call, run) => {
     runbook: run.def.name,
     openedAt: run.progress.waitingFor.since,
     summary: `Runbook ${run.def.name}${run.input.drill ? ' (drill)' : ''} waits for approval of step ${call.id} by role ${w.role}`.slice(0, 300),
-    details: `Approve with the Update form (update "approve") and {"step": "${call.id}", "by": "<your name>"}, or: lifeboat runbook approve ${run.workflowId} --step ${call.id} --as <name>`,
+    details: `Approve with the Update form (update "approve") and {"step": "${call.id}", "by": "<your name>"}, or: lifeboat runbook approve ${run.workflowId} --step ${call.id} (run by a holder of the role as their OS user)`,
     facts: { step: call.id, role: w.role, drill: run.input.drill },
   });
   const decided = () => run.decision?.step === call.id;
@@ -125,7 +134,7 @@ export const approvalStep: Executor<'approval'> = async (w, call, run) => {
       approver: d.by,
       updateId: d.updateId,
       target: { runbook: run.def.name, step: call.id },
-      details: { role: w.role, drill: run.input.drill, ...(d.reason ? { reason: d.reason.slice(0, 500) } : {}) },
+      details: { role: w.role, drill: run.input.drill, requestedBy: run.input.requestedBy ?? null, ...(d.reason ? { reason: d.reason.slice(0, 500) } : {}) },
     });
   if (d.kind === 'rejected') {
     sp.summary = `rejected by ${d.by}${because}`;

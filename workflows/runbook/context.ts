@@ -21,6 +21,8 @@ export interface RunContext {
   readonly workflowId: string;
   readonly def: RunbookDefinition;
   readonly roles: Record<string, string[]>;
+  /** Four eyes on approval steps unless a step says otherwise (the database's `fourEyes`). */
+  readonly fourEyes: boolean;
   /** What templates see: parameters, step outputs, `drill`, `run`. */
   readonly scope: TemplateScope;
   /** What the `progress` query returns. */
@@ -79,10 +81,12 @@ export function createRun(input: RunbookRequest, loaded: LoadedRunbook): RunCont
     workflowId: info.workflowId,
     def,
     roles: loaded.roles,
+    fourEyes: loaded.fourEyes ?? false,
     scope,
     progress: {
       runbook: def.name,
       drill: input.drill,
+      ...(input.requestedBy !== undefined ? { requestedBy: input.requestedBy } : {}),
       status: 'running',
       steps: def.steps.map((s) => ({ id: s.id, type: s.type, state: 'pending', attempts: 0 })),
     },
@@ -110,7 +114,7 @@ export function showDetails(run: RunContext): void {
   if (current) lines.push(`step ${p.steps.indexOf(current) + 1}/${p.steps.length} \`${current.id}\` (${current.type}): ${current.state}`);
   if (p.waitingFor)
     lines.push(
-      `waiting for approval by role **${p.waitingFor.role}** of step \`${p.waitingFor.step}\`: use the Update form (update \`approve\`) with \`{"step": "${p.waitingFor.step}", "by": "<your name>"}\`, or \`lifeboat runbook approve ${run.workflowId} --step ${p.waitingFor.step} --as <name>\``,
+      `waiting for approval by role **${p.waitingFor.role}** of step \`${p.waitingFor.step}\`: use the Update form (update \`approve\`) with \`{"step": "${p.waitingFor.step}", "by": "<your name>"}\`, or \`lifeboat runbook approve ${run.workflowId} --step ${p.waitingFor.step}\` as a role holder's OS user`,
     );
   for (const s of p.steps) lines.push(`- ${s.id}: ${s.state}${s.summary ? `: ${s.summary}` : ''}`);
   setCurrentDetails(lines.join('\n'));
