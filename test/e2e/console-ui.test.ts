@@ -4,7 +4,8 @@
 // hand-typed JSON payload. Runs are started the way the CLI starts them (src/cli/shared.ts).
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../harness/browser.js';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { startWorkflow } from '../../src/cli/shared.js';
 import type { LifeboatConfig } from '../../src/config/schema.js';
@@ -13,7 +14,6 @@ import { registerSearchAttributes } from '../../src/temporal/run-metadata.js';
 import { waitFor } from '../harness/logic.js';
 import { createBucket, createRole, pgUrl, repoRoot, services, startWorker, testConfig, uniqueName, withPg, type RunningWorker } from '../harness/services.js';
 
-const CHROMIUM = process.env.LIFEBOAT_CHROMIUM ?? '/usr/bin/chromium';
 const outDir = path.join(repoRoot, 'test-output');
 const suffix = uniqueName('c').slice(2);
 const orders = `orders-${suffix}`;
@@ -39,19 +39,7 @@ beforeAll(async () => {
   cfg.targets = { staging: { engine: 'postgres', url: { env: 'LB_UI_STAGING_URL' }, protected: true } } as LifeboatConfig['targets'];
   cfg.approvers = ['alice'];
   w = await startWorker(cfg);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(outDir, { recursive: true });
 }, 120_000);
 

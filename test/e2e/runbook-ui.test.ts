@@ -1,7 +1,8 @@
 import { mkdirSync, mkdtempSync, writeFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from '../harness/browser.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { RunbookProgress } from '../../src/contracts/runbook.js';
 import { createBucket, repoRoot, services, startWorker, uniqueName, type RunningWorker } from '../harness/services.js';
@@ -9,7 +10,6 @@ import { createBucket, repoRoot, services, startWorker, uniqueName, type Running
 // An operator starts a runbook from the Temporal Web UI's Start Workflow form, typing the JSON
 // input by hand, and sees the run's current details. Headless Debian Chromium via playwright-core.
 
-const CHROMIUM = process.env.LIFEBOAT_CHROMIUM ?? '/usr/bin/chromium';
 const outDir = path.join(repoRoot, 'test-output');
 let w: RunningWorker;
 let browser: Browser;
@@ -47,19 +47,7 @@ steps:
     runbooks: { paths: [dir], roles: { 'incident-commander': ['carol'] } },
   });
   w = await startWorker(cfg);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  browser = await launchChromium();
   mkdirSync(outDir, { recursive: true });
 }, 120_000);
 
