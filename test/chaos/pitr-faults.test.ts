@@ -126,9 +126,11 @@ test('wal-push SIGKILLed repeatedly while a load switches WAL: every segment mar
   const ready = () => readdirSync(statusDir).filter((f) => f.endsWith('.ready')).length;
   let rows = 0;
   let switches = 0;
-  const until = Date.now() + 90_000;
-  while ((switches < 20 || kills < 6) && Date.now() < until) {
-    if (ready() < 3) {
+  const until = Date.now() + 75_000;
+  while ((switches < 8 || kills < 5) && Date.now() < until) {
+    // A connection wakes the postmaster, which then restarts the archiver a kill made exit.
+    if (ready() >= 3) await src.sql('select 1');
+    else {
       await src.sql(`insert into ticks (id) select g from generate_series($1::int, $1::int + 99) g`, [rows + 1]);
       rows += 100;
       await src.sql('select pg_switch_wal()');
@@ -144,13 +146,13 @@ test('wal-push SIGKILLed repeatedly while a load switches WAL: every segment mar
     .sort((a, b) => a - b);
   step(`wal-push lifetimes seen (ms): median ${spared[spared.length >> 1]}, max ${spared[spared.length - 1]}`);
   step(`load done: ${rows} rows, ${switches} switches, ${fate.size} wal-push processes seen, ${kills} wal-push processes killed`);
-  expect(kills).toBeGreaterThanOrEqual(6);
+  expect(kills).toBeGreaterThanOrEqual(5);
   loadEnd = { at: (await src.sql<{ t: Date }>('select clock_timestamp() as t'))[0]!.t.toISOString(), rows };
   await sleep(200);
   await src.sql('insert into ticks (id) values (-1)'); // after the recovery target
   const last = await src.switchAndWait();
 
-  await waitUntil('no segment is waiting to be archived', () => ready() === 0, 90_000);
+  await waitUntil('no segment is waiting to be archived', async () => (await src.sql('select 1')) && ready() === 0, 90_000);
   const [st] = await src.sql<{ last: string; archived: string; failed: string }>(
     'select last_archived_wal as last, archived_count as archived, failed_count as failed from pg_stat_archiver',
   );
@@ -166,7 +168,7 @@ test('wal-push SIGKILLed repeatedly while a load switches WAL: every segment mar
   const storage = walStorage(src.cfg, 'src');
   let comparedWithPgWal = 0;
   for (const seg of done) {
-    expect(keys.filter((k) => k.includes(`/${seg}.`))).toEqual([`src/pitr/wal/${seg}.json`, `src/pitr/wal/${seg}.zst`]);
+    expect(keys.filter((k) => new RegExp(`/${seg}\\.(json|zst(\\.age|\\.gpg)?)$`).test(k))).toEqual([`src/pitr/wal/${seg}.json`, `src/pitr/wal/${seg}.zst`]);
     const record = (await readWalRecord(storage, 'src', seg))!;
     const fetched = await fetchWalBuffer(src.cfg, 'src', seg);
     expect(sha256(fetched)).toBe(record.rawSha256);
@@ -178,8 +180,8 @@ test('wal-push SIGKILLed repeatedly while a load switches WAL: every segment mar
   }
   step(`${done.length} segments marked .done checked (${comparedWithPgWal} also against pg_wal)`);
   // Every stored segment is whole: a record and its data, never one without the other.
-  const records = keys.filter((k) => k.endsWith('.json')).map((k) => k.slice(-29, -5));
-  expect(keys.filter((k) => k.endsWith('.zst')).map((k) => k.slice(-28, -4))).toEqual(records);
+  const records = keys.filter((k) => k.endsWith('.json')).map((k) => k.replace(/\.json$/, ''));
+  expect(keys.filter((k) => k.endsWith('.zst')).map((k) => k.replace(/\.zst$/, ''))).toEqual(records);
 }, 180_000);
 
 test('after the kills the archive check passes (no gap) and a point-in-time restore from the base backup has every row of the load', async () => {
