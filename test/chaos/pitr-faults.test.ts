@@ -51,13 +51,14 @@ function run<T>(type: string, input: Record<string, unknown>): Promise<T> {
 
 const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
 
-/** Pids of running processes whose command line contains every one of `parts`. */
-function processesWith(...parts: string[]): number[] {
+/** Pids of running processes whose command line contains every one of `parts` (not shells, unless `shells`). */
+function processesWith(parts: string[], shells = false): number[] {
   const out: number[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (parts.every((p) => cmd.some((a) => a.includes(p)))) out.push(Number(pid));
+      if (!parts.every((p) => cmd.some((a) => a.includes(p)))) continue;
+      if (shells || !/^(ba|da)?sh$/.test(readFileSync(`/proc/${pid}/comm`, 'utf8').trim())) out.push(Number(pid));
     } catch {
       /* gone */
     }
@@ -66,7 +67,7 @@ function processesWith(...parts: string[]): number[] {
 }
 
 /** The `lifeboat wal-push` processes of the cluster (node, not the `sh -c` around it). */
-const walPushes = () => processesWith('wal-push', src.configFile).filter((pid) => !readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('sh'));
+const walPushes = () => processesWith(['wal-push', src.configFile]);
 
 test('worker SIGKILLed mid-stream of a base backup: a second worker completes it; one manifest, sha256 matches, no upload left open', async () => {
   const first = await worker();
@@ -75,7 +76,7 @@ test('worker SIGKILLed mid-stream of a base backup: a second worker completes it
     workflowId: uniqueName('chaos-base'),
     args: [{ database: 'src', maxRate: '6M' }],
   });
-  const streaming = () => processesWith('pg_basebackup', '--max-rate=6M').filter((p) => parentOf(p) === first.pid);
+  const streaming = () => processesWith(['pg_basebackup', '--max-rate=6M']).filter((p) => parentOf(p) === first.pid);
   await waitUntil('pg_basebackup streams into a multipart upload', async () => streaming().length > 0 && (await openUploads(src.bucket)).length > 0, 90_000);
   const killedStream = streaming()[0]!;
   step(`base backup streaming (pg_basebackup ${killedStream}, upload open); SIGKILL worker ${first.pid}`);
