@@ -49,7 +49,13 @@ function run<T>(type: string, input: Record<string, unknown>): Promise<T> {
   return conn.client.workflow.execute(type, { taskQueue: src.cfg.temporal.taskQueue, workflowId: uniqueName(type), args: [input] }) as Promise<T>;
 }
 
-const parentOf = (pid: number) => Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+function parentOf(pid: number): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
+  } catch {
+    return -1; // gone
+  }
+}
 
 /** Pids of running processes whose command line contains every one of `parts` (not shells, unless `shells`). */
 function processesWith(parts: string[], shells = false): number[] {
