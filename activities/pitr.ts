@@ -27,7 +27,7 @@ export function createPitrActivities(deps: ActivityDeps) {
   const interval = deps.heartbeatIntervalMs ?? 2000;
   return {
     /** `pg_basebackup` of a database into its first storage target; a retry returns the committed backup. */
-    async takeBaseBackup(input: { database: string; backupId: string }): Promise<BaseBackupResult> {
+    async takeBaseBackup(input: { database: string; backupId: string; maxRate?: string }): Promise<BaseBackupResult> {
       let stored = 0;
       const ref = workflowRef();
       const m = await withHeartbeat(
@@ -37,6 +37,7 @@ export function createPitrActivities(deps: ActivityDeps) {
           runBaseBackup(deps.config, input.database, {
             backupId: input.backupId,
             attempt: ref.attempt,
+            maxRate: input.maxRate,
             workflow: ref,
             signal: Context.current().cancellationSignal,
             onProgress: (p) => (stored = p.storedBytes),

@@ -17,7 +17,7 @@ import { withOutcome } from './outcome.js';
 export const baseBackup: WorkflowTypes['baseBackup'] = withOutcome(async (raw) => {
   const input = parseInput(BaseBackupInputSchema, raw, 'baseBackup');
   const backupId = `${compactTimestamp(new Date())}-base-${uuid4().slice(0, 8)}`;
-  return dataMover.takeBaseBackup({ database: input.database, backupId });
+  return dataMover.takeBaseBackup({ database: input.database, backupId, ...(input.maxRate ? { maxRate: input.maxRate } : {}) });
 });
 
 /** Recovery to a time, LSN or restore point into a new server: `{ "database": "orders", "toTime": "…" }`. */

@@ -76,7 +76,8 @@ function registerBaseBackup(program: Command, config: ConfigLoader): void {
     .option('-w, --wait', 'follow the base backup until it ends')
     .option('--json', 'print a machine-readable result')
     .option('--id <workflowId>', 'workflow id (default: base:<db>:<time>)')
-    .action(async (database: string, opts: { wait?: boolean; json?: boolean; id?: string }) => {
+    .option('--max-rate <rate>', 'cap the read rate on the server (pg_basebackup --max-rate), e.g. 50M')
+    .action(async (database: string, opts: { wait?: boolean; json?: boolean; id?: string; maxRate?: string }) => {
       const cfg = config();
       getDatabase(cfg, database);
       const workflowId = opts.id ?? `base:${database}:${compactTimestamp(new Date())}`;
@@ -85,7 +86,7 @@ function registerBaseBackup(program: Command, config: ConfigLoader): void {
           client,
           cfg,
           WORKFLOWS.baseBackup,
-          { database },
+          { database, ...(opts.maxRate ? { maxRate: opts.maxRate } : {}) },
           {
             workflowId,
             memo: { database },

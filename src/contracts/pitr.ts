@@ -8,8 +8,17 @@ const lsn = z.string().regex(/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/, 'expected a
 const pointName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'expected a restore point name (letters, digits, ".", "_" or "-")');
 const baseId = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'expected a base backup id');
 
-/** `{ "database": "orders" }`: a base backup of a database whose WAL is archived. */
-export const BaseBackupInputSchema = z.strictObject({ database: databaseName });
+/**
+ * `{ "database": "orders" }`: a base backup of a database whose WAL is archived. `maxRate` caps
+ * the read rate on the server (`pg_basebackup --max-rate`: kB/s, or with a `k`/`M` suffix; 32k to 1024M).
+ */
+export const BaseBackupInputSchema = z.strictObject({
+  database: databaseName,
+  maxRate: z
+    .string()
+    .regex(/^[1-9]\d{0,6}[kM]?$/, 'expected a rate such as 50M or 800k (pg_basebackup --max-rate)')
+    .optional(),
+});
 export type BaseBackupInput = z.input<typeof BaseBackupInputSchema>;
 
 export interface BaseBackupResult {

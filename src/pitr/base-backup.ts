@@ -21,6 +21,8 @@ import { segmentName, segmentIndexOf } from './wal-names.js';
 export interface BaseBackupOptions {
   backupId: string;
   attempt?: number;
+  /** `pg_basebackup --max-rate`, e.g. `50M`: spares a busy server's disks. */
+  maxRate?: string;
   signal?: AbortSignal;
   onProgress?: (p: StreamProgress) => void;
   workflow?: BaseManifest['workflow'];
@@ -123,7 +125,7 @@ export async function runBaseBackup(cfg: LifeboatConfig, database: string, opts:
       dump: {
         tool: 'pg_basebackup',
         file: tool.path,
-        args: ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '--no-password', '-l', label],
+        args: ['-D', '-', '-Ft', '-X', 'none', '--checkpoint=fast', '--no-password', '-l', label, ...(opts.maxRate ? [`--max-rate=${opts.maxRate}`] : [])],
         env,
       },
       observe: stream.observe,

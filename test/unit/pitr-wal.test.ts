@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import os from 'node:os';
 import path from 'node:path';
 import { parseConfig } from '../../src/config/load.js';
-import { PitrRestoreInputSchema } from '../../src/contracts/index.js';
+import { BaseBackupInputSchema, PitrRestoreInputSchema } from '../../src/contracts/index.js';
 import { parseBaseBackupStream } from '../../src/pitr/base-backup.js';
 import { pgTimestamp } from '../../src/pitr/recover.js';
 import { fetchWal, fetchWalBuffer, pushWal, WalMissing } from '../../src/pitr/wal-archive.js';
@@ -80,6 +80,11 @@ test('recovery targets: an ISO time becomes what recovery_target_time parses; tw
   expect(() => pgTimestamp('yesterday')).toThrow(/not an ISO time/);
   expect(PitrRestoreInputSchema.safeParse({ database: 'orders', toTime: '2026-12-03T14:40:15Z', toLsn: '0/1' }).success).toBe(false);
   expect(PitrRestoreInputSchema.safeParse({ database: 'orders', toLsn: '0/3000028' }).success).toBe(true);
+});
+
+test('the maxRate of a base backup takes pg_basebackup --max-rate values (kB/s, k or M suffix) and nothing else', () => {
+  for (const ok of ['50M', '800k', '32768']) expect(BaseBackupInputSchema.safeParse({ database: 'orders', maxRate: ok }).success).toBe(true);
+  for (const bad of ['50G', '0', '-5M', '5 M', '']) expect(BaseBackupInputSchema.safeParse({ database: 'orders', maxRate: bad }).success).toBe(false);
 });
 
 test('wal command arguments: config and database flags anywhere, exact positional count', () => {
