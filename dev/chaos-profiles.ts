@@ -1,9 +1,8 @@
-// The activity profiles of workflows/activities.ts with timeouts of seconds, for the chaos suite:
-// the chaos workers' workflow bundle has this module in place of that one, so a worker that stops
-// heartbeating is replaced in seconds rather than a minute. Same exports, same shapes.
-import { ActivityCancellationType, proxyActivities, proxyLocalActivities, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
-import type * as Real from '../workflows/activities.js';
+// The activity profiles of workflows/activity-profiles.ts with timeouts of seconds, for the chaos
+// suite: the chaos workers' workflow bundle has this module in place of that one, so a worker that
+// stops heartbeating is replaced in seconds rather than a minute. Same exports, same shapes.
+import { ActivityCancellationType, type ActivityOptions, type LocalActivityOptions } from '@temporalio/workflow';
+import type * as Real from '../workflows/activity-profiles.js';
 
 function backoff(initial: string, max: string, attempts: number): ActivityOptions['retry'] {
   return { initialInterval: initial as '1s', backoffCoefficient: 2, maximumInterval: max as '1s', maximumAttempts: attempts };
@@ -22,25 +21,7 @@ export const PROFILES = {
   bookkeeping: { startToCloseTimeout: '1 minute', retry: backoff('1 second', '4 seconds', 4) },
 } as const satisfies Record<keyof typeof Real.PROFILES, ActivityOptions>;
 
-const LOCAL_LOOKUP: LocalActivityOptions = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } };
+export const LOCAL_LOOKUP: LocalActivityOptions = { startToCloseTimeout: '30 seconds', retry: { maximumAttempts: 3 } };
 
-export const lookup = proxyActivities<Activities>(PROFILES.lookup);
-export const dataMover = proxyActivities<Activities>(PROFILES.dataMover);
-export const restorer = proxyActivities<Activities>(PROFILES.restorer);
-export const housekeeping = proxyActivities<Activities>(PROFILES.housekeeping);
-export const bookkeeping = proxyActivities<Activities>(PROFILES.bookkeeping);
-export function restorerOn(taskQueue: string | undefined): typeof restorer {
-  return taskQueue ? proxyActivities<Activities>({ ...PROFILES.restorer, taskQueue }) : restorer;
-}
-export const localLookup = proxyLocalActivities<Activities>(LOCAL_LOOKUP);
-
-/** Fails to compile when workflows/activities.ts gains an export this module lacks. */
-export const SAME_EXPORTS: Record<Exclude<keyof typeof Real, 'PROFILES'>, true> = {
-  lookup: true,
-  dataMover: true,
-  restorer: true,
-  housekeeping: true,
-  bookkeeping: true,
-  restorerOn: true,
-  localLookup: true,
-};
+/** Fails to compile when workflows/activity-profiles.ts gains an export this module lacks. */
+export const SAME_EXPORTS: Record<keyof typeof Real, true> = { PROFILES: true, LOCAL_LOOKUP: true };
