@@ -1,8 +1,7 @@
 // 3-2-1 copies: a committed backup is copied to another storage target, its sha256 checked while
 // streaming (the source) and again by reading the copy back (the destination), and the manifest
 // committed last on the destination with a create-if-absent write.
-import { createHash } from 'node:crypto';
-import { pipeline, Transform } from 'node:stream';
+import { pipeline } from 'node:stream';
 import { readManifest } from '../catalog/catalog.js';
 import { commitArtifact, type StagedArtifact } from '../catalog/commit.js';
 import { keys, type Manifest } from '../catalog/manifest.js';
@@ -13,6 +12,7 @@ import type { Logger } from '../logger.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import type { CopyResult } from '../contracts/index.js';
 import { copyVerifications } from '../restore/verification.js';
+import { hashTap } from '../pipeline/hash-tap.js';
 
 export interface CopyRequest {
   database: string;
@@ -55,22 +55,14 @@ async function streamCopy(
   log: Logger,
   hooks: CopyHooks,
 ): Promise<StagedArtifact<Record<string, unknown>>> {
-  const hash = createHash('sha256');
-  let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      bytes += chunk.length;
-      hooks.onProgress?.(bytes, manifest.artifact.bytes);
-      cb(null, chunk);
-    },
-  });
+  const tap = hashTap((bytes) => hooks.onProgress?.(bytes, manifest.artifact.bytes));
   const source = await src.getStream(manifest.artifact.key, hooks.signal);
-  pipeline(source, tap, () => undefined); // a source error destroys `tap`, which fails the upload
+  pipeline(source, tap.stream, () => undefined); // a source error destroys `tap`, which fails the upload
   log.info({ backupId: req.backupId, from: src.describe(manifest.artifact.key), to: dst.describe(key) }, 'copy started');
-  await dst.putStream(key, tap, { sizeHint: manifest.artifact.bytes, signal: hooks.signal });
+  await dst.putStream(key, tap.stream, { sizeHint: manifest.artifact.bytes, signal: hooks.signal });
 
-  const streamed = hash.digest('hex');
+  const streamed = tap.digest();
+  const bytes = tap.bytes();
   if (streamed !== manifest.artifact.sha256 || bytes !== manifest.artifact.bytes) {
     throw new LifeboatError(
       'CHECKSUM_MISMATCH',

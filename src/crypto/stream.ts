@@ -1,9 +1,8 @@
 // The two ends of encryption at rest: the backup-side stage (compressed bytes in, ciphertext out)
 // and the restore-side decryption (stored bytes in, compressed plaintext out, checksum over the
 // stored bytes).
-import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { Transform, type Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LifeboatConfig } from '../config/schema.js';
 import { getDatabase } from '../config/load.js';
@@ -13,6 +12,7 @@ import { gpgDecryptFilter, gpgEncryptFilter } from './gpg.js';
 import { matchIdentities, resolveIdentities, type ArtifactEncryption, type Identity } from './identities.js';
 import type { Manifest } from '../catalog/manifest.js';
 import { parseAgeRecipient, type AgeRecipient } from './keys.js';
+import { hashTap } from '../pipeline/hash-tap.js';
 
 export type { Filter } from './filter.js';
 
@@ -93,24 +93,15 @@ export function decryptStream(opts: {
   signal: AbortSignal;
 }): { plaintext: Readable; done: Promise<{ sha256: string; storedBytes: number }> } {
   const decryptor = startDecryptor(opts);
-  const hash = createHash('sha256');
-  let storedBytes = 0;
-  const hasher = new Transform({
-    highWaterMark: 1 << 20,
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      storedBytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  const feeding = pipeline(opts.source, hasher, decryptor.input);
+  const tap = hashTap();
+  const feeding = pipeline(opts.source, tap.stream, decryptor.input);
   const done = Promise.all([
     decryptor.done,
     feeding.catch(async (err: Error) => {
       await decryptor.done; // the decryptor's own failure explains a broken pipe best
       throw err;
     }),
-  ]).then(() => ({ sha256: hash.digest('hex'), storedBytes }));
+  ]).then(() => ({ sha256: tap.digest(), storedBytes: tap.bytes() }));
   done.catch(() => undefined);
   return { plaintext: decryptor.output, done };
 }

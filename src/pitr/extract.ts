@@ -1,7 +1,6 @@
 // Unpacks a stored base backup into a data directory: the stored bytes are hashed (and compared
 // with the manifest), decrypted when encrypted, decompressed and untarred, without a local copy.
-import { createHash } from 'node:crypto';
-import { Transform, type Writable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { LifeboatConfig } from '../config/schema.js';
 import { resolveIdentities } from '../crypto/identities.js';
@@ -11,6 +10,7 @@ import { startChild, startZstd } from '../pipeline/child.js';
 import { describeExit } from '../pipeline/process.js';
 import type { Storage } from '../storage/index.js';
 import type { BaseManifest } from './base-manifest.js';
+import { hashTap } from '../pipeline/hash-tap.js';
 
 export async function extractBaseBackup(opts: {
   cfg: LifeboatConfig;
@@ -28,20 +28,11 @@ export async function extractBaseBackup(opts: {
     ? startDecryptor({ encryption: m.artifact.encryption, identities, what, backupId: m.backupId, signal: opts.signal })
     : undefined;
   const source = await opts.storage.getStream(m.artifact.key, opts.signal);
-  const hash = createHash('sha256');
-  let stored = 0;
-  const hasher = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      stored += chunk.length;
-      opts.onBytes?.(stored);
-      cb(null, chunk);
-    },
-  });
+  const tap = hashTap(opts.onBytes);
   const zstd = startZstd(['-d'], opts.signal);
   const tar = startChild({ tool: 'tar', args: ['-x', '-f', '-', '-C', opts.dataDir, '--no-same-owner'] }, opts.signal);
   tar.output.resume();
-  const into = (w: Writable) => pipeline(source, hasher, w);
+  const into = (w: Writable) => pipeline(source, tap.stream, w);
   const feeds = decryptor ? [into(decryptor.input), pipeline(decryptor.output, zstd.input)] : [into(zstd.input)];
   const results = await Promise.allSettled([...feeds, pipeline(zstd.output, tar.input), decryptor?.done, zstd.exit, tar.exit]);
   const [zExit, tExit] = [await zstd.exit, await tar.exit];
@@ -50,7 +41,8 @@ export async function extractBaseBackup(opts: {
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed)
     throw failed.reason instanceof LifeboatError ? failed.reason : new LifeboatError('RESTORE_FAILED', `${what} failed: ${(failed.reason as Error).message}`);
-  const sha = hash.digest('hex');
+  const sha = tap.digest();
+  const stored = tap.bytes();
   if (sha !== m.artifact.sha256 || stored !== m.artifact.bytes) {
     throw new LifeboatError(
       'CHECKSUM_MISMATCH',
