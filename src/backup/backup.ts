@@ -3,7 +3,8 @@ import { getDatabase, databaseStorageNames } from '../config/load.js';
 import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { engineFor, resolveConnection, type Connection, type Engine, type PreparedDump } from '../engines/index.js';
-import { compressionSuffix, streamBackup, type StreamProgress } from '../pipeline/backup-stream.js';
+import { compressionSuffix, streamBackup, type StreamBackupResult, type StreamProgress } from '../pipeline/backup-stream.js';
+import { streamDirectoryBackup, type DirectoryBackupResult } from './directory.js';
 import { backupEncryption } from '../crypto/stream.js';
 import { openStorage, type Storage } from '../storage/index.js';
 import type { Manifest } from '../catalog/manifest.js';
@@ -44,6 +45,45 @@ interface DumpContext {
   encryption?: ReturnType<typeof backupEncryption>;
 }
 
+/** Streams the dump into `key`: one stream, or a directory dump's files under `key/`. */
+async function streamDump(
+  ctx: DumpContext,
+  prepared: PreparedDump,
+  key: string,
+): Promise<StreamBackupResult & Partial<Pick<DirectoryBackupResult, 'files' | 'parts'>>> {
+  const db = getDatabase(ctx.cfg, ctx.req.database);
+  const onProgress = (p: StreamProgress) => ctx.progress({ phase: 'dumping', ...p });
+  const { directory } = prepared;
+  if (directory) {
+    const { storage, encryption, log, cfg } = ctx;
+    return streamDirectoryBackup({
+      cfg,
+      prepared: { ...prepared, directory },
+      compression: db.compression,
+      encryption,
+      storage,
+      key,
+      signal: ctx.hooks.signal,
+      onProgress,
+      log,
+    });
+  }
+  const streaming = streamBackup({
+    dump: prepared.command,
+    compression: db.compression,
+    storage: ctx.storage,
+    key,
+    sizeHint: prepared.server.sizeBytes,
+    signal: ctx.hooks.signal,
+    onProgress,
+    classifyDumpFailure: prepared.classifyFailure,
+    encrypt: ctx.encryption?.filter,
+    observe: prepared.observe,
+  });
+  prepared.started();
+  return streaming;
+}
+
 /** Runs the prepared dump into `key`: the pipeline streams it, the engine counts rows in its snapshot. */
 async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): Promise<StagedArtifact<Manifest>> {
   const { req, log } = ctx;
@@ -60,20 +100,7 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
     },
     'dump started',
   );
-  const streaming = streamBackup({
-    dump: prepared.command,
-    compression: db.compression,
-    storage: ctx.storage,
-    key,
-    sizeHint: prepared.server.sizeBytes,
-    signal: ctx.hooks.signal,
-    onProgress: (p: StreamProgress) => ctx.progress({ phase: 'dumping', ...p }),
-    classifyDumpFailure: prepared.classifyFailure,
-    encrypt: ctx.encryption?.filter,
-    observe: prepared.observe,
-  });
-  prepared.started();
-  const streamed = await streaming;
+  const streamed = await streamDump(ctx, prepared, key);
   log.debug({ backupId: req.backupId, rawBytes: streamed.rawBytes, storedBytes: streamed.storedBytes }, 'dump streamed');
   const dumped = await prepared.finish();
   log.debug({ backupId: req.backupId }, 'dump finished');
@@ -82,6 +109,7 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
   return {
     bytes: streamed.storedBytes,
     sha256: streamed.sha256,
+    ...(streamed.parts ? { parts: streamed.parts } : {}),
     manifest: () => {
       const finishedAt = new Date();
       return {
@@ -103,6 +131,7 @@ async function dumpInto(ctx: DumpContext, prepared: PreparedDump, key: string): 
           key,
           bytes: streamed.storedBytes,
           sha256: streamed.sha256,
+          ...(streamed.files ? { files: streamed.files } : {}),
           compression: db.compression,
           encryption: ctx.encryption?.manifest ?? null,
         },
@@ -128,7 +157,14 @@ async function dumpAndCommit(ctx: DumpContext): Promise<BackupResult> {
   const db = getDatabase(ctx.cfg, req.database);
   const prepared = await ctx.engine.prepareDump(
     ctx.conn,
-    { label: req.database, kind: req.kind, rowCounts: db.rowCounts === 'exact', toolsDir: db.toolsDir, session: `lifeboat:${req.database}:${req.backupId}` },
+    {
+      label: req.database,
+      kind: req.kind,
+      rowCounts: db.rowCounts === 'exact',
+      toolsDir: db.toolsDir,
+      session: `lifeboat:${req.database}:${req.backupId}`,
+      ...(db.dump?.format === 'directory' ? { directoryJobs: db.dump.jobs } : {}),
+    },
     log,
   );
   try {
@@ -139,7 +175,8 @@ async function dumpAndCommit(ctx: DumpContext): Promise<BackupResult> {
       backupId: req.backupId,
       attempt: req.workflow.attempt,
       tag: 'a',
-      extension: `${prepared.extension}${compressionSuffix(db.compression.codec)}${ctx.encryption?.suffix ?? ''}`,
+      // A directory artifact's key is a prefix; each of its files carries the suffixes.
+      extension: prepared.directory ? prepared.extension : `${prepared.extension}${compressionSuffix(db.compression.codec)}${ctx.encryption?.suffix ?? ''}`,
       what: `Backup of ${req.database}`,
       subject: req.database,
       reread: false,

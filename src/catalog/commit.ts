@@ -7,10 +7,13 @@ import type { Confirmation, Storage } from '../storage/index.js';
 import { readManifest } from './catalog.js';
 import { keys, type Manifest } from './manifest.js';
 import { ensureRecoveryReadme } from './readme.js';
+import type { StoredPart } from './artifact-files.js';
 
 export interface StagedArtifact<M extends object> {
   bytes: number;
   sha256: string;
+  /** A directory artifact: its objects under `<key>/`, each confirmed on its own (`bytes`/`sha256` then stand for them all). */
+  parts?: StoredPart[];
   /** The manifest to commit (it names the staging key), built once the artifact is confirmed. */
   manifest(): M;
 }
@@ -69,7 +72,7 @@ export function stagingKey(database: string, backupId: string, tag: 'a' | 'c', a
 function confirmationError<M extends object>(
   req: CommitRequest<M>,
   key: string,
-  staged: StagedArtifact<M>,
+  staged: { bytes: number; sha256: string },
   found: Exclude<Confirmation, { ok: true }>,
 ): LifeboatError {
   const where = req.storage.describe(key);
@@ -87,8 +90,23 @@ function confirmationError<M extends object>(
   );
 }
 
+/** Deletes a staged artifact: its key and, for a directory artifact, everything under `<key>/`. */
+async function deleteStaged(storage: Storage, key: string): Promise<void> {
+  await storage.delete(key).catch(() => undefined);
+  const under = await storage.list(`${key}/`).catch(() => []);
+  for (const o of under) await storage.delete(o.key).catch(() => undefined);
+}
+
+/** Confirms every stored object of the staged artifact (each part of a directory artifact). */
+async function confirmStaged<M extends object>(req: CommitRequest<M>, key: string, staged: StagedArtifact<M>): Promise<void> {
+  for (const part of staged.parts ?? [{ key, bytes: staged.bytes, sha256: staged.sha256 }]) {
+    const found = await req.storage.confirm(part.key, part, { reread: req.reread, signal: req.signal });
+    if (!found.ok) throw confirmationError(req, part.key, part, found);
+  }
+}
+
 async function settleLoss<M extends object>(req: CommitRequest<M>, key: string): Promise<CommitOutcome<M>> {
-  await req.storage.delete(key).catch(() => undefined);
+  await deleteStaged(req.storage, key);
   const winner = await readManifest(req.storage, req.database, req.backupId);
   if (!winner || (req.accept && !req.accept(winner))) {
     throw new LifeboatError('MANIFEST_CONFLICT', `${req.what} failed: another manifest for backup ${req.backupId} was committed on ${req.storage.name} first`, {
@@ -113,8 +131,7 @@ export async function commitArtifact<M extends object>(req: CommitRequest<M>): P
   try {
     const staged = await req.stage(key);
     req.onPhase?.('confirming');
-    const found = await req.storage.confirm(key, staged, { reread: req.reread, signal: req.signal });
-    if (!found.ok) throw confirmationError(req, key, staged, found);
+    await confirmStaged(req, key, staged);
     req.onPhase?.('committing');
     const manifest = staged.manifest();
     const won = await req.storage.putIfAbsent(keys.manifest(req.database, req.backupId), `${JSON.stringify(manifest, null, 2)}\n`);
@@ -123,7 +140,7 @@ export async function commitArtifact<M extends object>(req: CommitRequest<M>): P
     await ensureRecoveryReadme(req.storage, req.log);
     return { status: 'committed', key, manifest };
   } catch (err) {
-    if (!committed) await req.storage.delete(key).catch(() => undefined);
+    if (!committed) await deleteStaged(req.storage, key);
     throw err;
   }
 }

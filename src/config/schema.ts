@@ -8,6 +8,7 @@ import { payloadCodecSchema } from '../temporal/codec-config.js';
 import { SecretRefSchema, ValueOrRefSchema } from './refs.js';
 import { ObservabilitySchema, databaseHealthShape } from '../observability/config.js';
 import { NotificationsSchema, routeDatabaseProblems } from '../notify/config.js';
+import { DumpSchema } from './dump-schema.js';
 
 export { SecretRefSchema, ValueOrRefSchema, type SecretRef, type ValueOrRef } from './refs.js';
 
@@ -193,6 +194,8 @@ export const DatabaseSchema = z.strictObject({
   environment: z.enum(ENVIRONMENTS, { error: `expected one of ${ENVIRONMENTS.join(', ')}` }).default('production'),
   storage: z.array(z.string().regex(NAME_RE, NAME_MESSAGE)).min(1, 'expected at least one storage target').optional(),
   compression: CompressionSchema.default({ codec: 'zstd', level: 1 }),
+  /** `{ format: directory, jobs: 2 }`: parallel `pg_dump -Fd` (PostgreSQL only); one `-Fc` stream by default. */
+  dump: DumpSchema.optional(),
   /** Encryption at rest after compression: `{ age: { recipients } }` or `{ gpg: { recipients, keyring } }`. */
   encryption: EncryptionSchema.optional(),
   protected: z.boolean().default(false),
@@ -280,6 +283,13 @@ export const ConfigSchema = z
           code: 'custom',
           path: ['databases', name, 'storage'],
           message: `required when several storage targets are defined (${storageNames.join(', ')})`,
+        });
+      }
+      if (db.dump?.format === 'directory' && db.engine !== 'postgres') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['databases', name, 'dump', 'format'],
+          message: `"directory" is a PostgreSQL format (pg_dump -Fd); engine ${db.engine} dumps plain SQL`,
         });
       }
       if (typeof db.url === 'string') {

@@ -13,6 +13,7 @@ import { openStorage, type Storage } from '../storage/index.js';
 import type { CopyResult } from '../contracts/index.js';
 import { copyVerifications } from '../restore/verification.js';
 import { hashTap } from '../pipeline/hash-tap.js';
+import { partKey, storedParts } from '../catalog/artifact-files.js';
 
 export interface CopyRequest {
   database: string;
@@ -42,7 +43,7 @@ export function artifactExtension(backupId: string, key: string): string {
 }
 
 /**
- * Streams the source artifact into `key` on the destination, hashing it on the way: a source
+ * Streams the source artifact (every file of a directory artifact) into `key` on the destination, hashing it on the way: a source
  * that no longer matches its manifest is never committed. The manifest to commit is the source's
  * as stored (unknown fields kept), pointing at this target's artifact.
  */
@@ -55,27 +56,33 @@ async function streamCopy(
   log: Logger,
   hooks: CopyHooks,
 ): Promise<StagedArtifact<Record<string, unknown>>> {
-  const tap = hashTap((bytes) => hooks.onProgress?.(bytes, manifest.artifact.bytes));
-  const source = await src.getStream(manifest.artifact.key, hooks.signal);
-  pipeline(source, tap.stream, () => undefined); // a source error destroys `tap`, which fails the upload
   log.info({ backupId: req.backupId, from: src.describe(manifest.artifact.key), to: dst.describe(key) }, 'copy started');
-  await dst.putStream(key, tap.stream, { sizeHint: manifest.artifact.bytes, signal: hooks.signal });
-
-  const streamed = tap.digest();
-  const bytes = tap.bytes();
-  if (streamed !== manifest.artifact.sha256 || bytes !== manifest.artifact.bytes) {
-    throw new LifeboatError(
-      'CHECKSUM_MISMATCH',
-      `Copy of backup ${req.backupId} failed: the source artifact does not match its manifest (sha256 ${streamed.slice(0, 12)}…, ${bytes} bytes; manifest ${manifest.artifact.sha256.slice(0, 12)}…, ${manifest.artifact.bytes} bytes): ${src.describe(manifest.artifact.key)}`,
-      { subject: `${req.database}/${req.backupId}` },
-    );
+  // A directory artifact is copied file by file, each under the new key as its prefix.
+  const parts = storedParts(manifest.artifact).map((p) => ({ ...p, to: p.file ? partKey(key, p.file.name, manifest.artifact) : key }));
+  let done = 0;
+  for (const part of parts) {
+    const tap = hashTap((bytes) => hooks.onProgress?.(done + bytes, manifest.artifact.bytes));
+    const source = await src.getStream(part.key, hooks.signal);
+    pipeline(source, tap.stream, () => undefined); // a source error destroys `tap`, which fails the upload
+    await dst.putStream(part.to, tap.stream, { sizeHint: part.bytes, signal: hooks.signal });
+    const streamed = tap.digest();
+    const bytes = tap.bytes();
+    if (streamed !== part.sha256 || bytes !== part.bytes) {
+      throw new LifeboatError(
+        'CHECKSUM_MISMATCH',
+        `Copy of backup ${req.backupId} failed: the source artifact does not match its manifest (sha256 ${streamed.slice(0, 12)}…, ${bytes} bytes; manifest ${part.sha256.slice(0, 12)}…, ${part.bytes} bytes): ${src.describe(part.key)}`,
+        { subject: `${req.database}/${req.backupId}` },
+      );
+    }
+    done += bytes;
   }
   const raw = JSON.parse((await src.getBuffer(keys.manifest(req.database, req.backupId))).toString()) as Record<string, unknown>;
   // The roles dumped with the backup go along (the manifest names their key; restore checks their sha256).
   if (manifest.roles?.status === 'stored') await dst.put(manifest.roles.key, await src.getBuffer(manifest.roles.key), 'application/sql');
   return {
-    bytes,
-    sha256: streamed,
+    bytes: manifest.artifact.bytes,
+    sha256: manifest.artifact.sha256,
+    ...(manifest.artifact.files ? { parts: parts.map((p) => ({ key: p.to, bytes: p.bytes, sha256: p.sha256 })) } : {}),
     manifest: () => ({
       ...raw,
       artifact: { ...(raw.artifact as Record<string, unknown>), storage: req.to, key },

@@ -11,8 +11,8 @@ import type { Provider, ProviderPreset } from './providers.js';
 
 export type EngineId = (typeof ENGINES)[number];
 
-/** How an artifact is written: `pg_dump-custom` (read by `pg_restore`) or plain `sql` (`mysql`, `psql`). */
-export type ArtifactFormat = 'pg_dump-custom' | 'sql';
+/** How an artifact is written: `pg_dump-custom` or `pg_dump-directory` (read by `pg_restore`), or plain `sql` (`mysql`, `psql`). */
+export type ArtifactFormat = 'pg_dump-custom' | 'pg_dump-directory' | 'sql';
 
 /** Connection settings parsed from a URL. The password stays in memory only. */
 export interface Connection {
@@ -67,6 +67,8 @@ export interface DumpRequest {
   toolsDir?: string;
   /** Names the dump's session on the server (PostgreSQL `application_name`). */
   session: string;
+  /** Dump into a directory with this many parallel jobs (PostgreSQL `pg_dump -Fd -j`) instead of one stream. */
+  directoryJobs?: number;
 }
 
 /** A replication position the dump is consistent with (MySQL GTID set or binlog file and offset). */
@@ -107,8 +109,10 @@ export interface PreparedDump {
   /** Run by the backup pipeline; its complete environment is `command.env`. */
   command: DumpCommand;
   format: ArtifactFormat;
-  /** Artifact file extension before compression: `.dump`, `.sql`. */
+  /** Artifact file extension before compression: `.dump`, `.sql`; `.dir` for a directory dump. */
   extension: string;
+  /** Set for a directory dump: the command writes into the directory given with `--file=` (the pipeline appends it). */
+  directory?: { jobs: number };
   tool: Tool;
   server: ServerInfo;
   /** Turns the tool's failed exit into a classified error (auth, missing database, version, dump). */

@@ -4,7 +4,7 @@
 // through Node. zstd reports the exact raw size at the end (`-vv`), and /proc shows how much it has
 // read so far. gzip, `none` and engines that must see the raw stream (`observe`) go through Node.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, createReadStream, openSync, readFileSync } from 'node:fs';
 import { PassThrough, Transform, type Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
@@ -62,7 +62,7 @@ export function childExit(child: ChildProcess, tool: string, stderr: TailBuffer)
 }
 
 /** Kills `children` on abort: SIGTERM, then SIGKILL after `graceMs`. */
-function killOnAbort(signal: AbortSignal, children: ChildProcess[], graceMs = 5000): void {
+export function killOnAbort(signal: AbortSignal, children: ChildProcess[], graceMs = 5000): void {
   const kill = () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     setTimeout(() => {
@@ -190,4 +190,31 @@ function nodeChain(opts: DumpChainOptions): DumpChain {
 /** Starts the dump and its compressor; zero-copy where possible. */
 export function startDumpChain(opts: DumpChainOptions): DumpChain {
   return opts.compression.codec === 'zstd' && !opts.observe ? zeroCopyChain(opts) : nodeChain(opts);
+}
+
+/**
+ * Compresses one finished file (a file of a directory dump): zstd reads it as its standard input
+ * (no byte passes through Node); gzip and `none` read it through Node. `done` rejects when the
+ * compressor failed. Synchronous on purpose: the caller must start reading `output` before the
+ * event loop turns, or Node discards the output of a compressor that already exited.
+ */
+export function compressFile(file: string, c: CompressionConfig, signal: AbortSignal): { output: Readable; done: Promise<void> } {
+  if (c.codec !== 'zstd') {
+    const compressor = nodeCompressor(c, signal);
+    const feed = pipeline(createReadStream(file, { highWaterMark: 1 << 20 }), compressor.input);
+    return { output: compressor.output, done: Promise.all([feed, compressor.done]).then(() => undefined) };
+  }
+  const fd = openSync(file, 'r');
+  try {
+    const child = spawn('zstd', [`-${c.level}`, '-q', '-c', '--no-progress'], { env: PATH_ENV, stdio: [fd, 'pipe', 'pipe'] });
+    const kill = () => child.kill('SIGKILL');
+    signal.addEventListener('abort', kill, { once: true });
+    const done = childExit(child, 'zstd', new TailBuffer()).then((e) => {
+      signal.removeEventListener('abort', kill);
+      if (!e.ok) throw compressFailure(e);
+    });
+    return { output: child.stdout!, done };
+  } finally {
+    closeSync(fd); // the child holds its own copy of the descriptor
+  }
 }

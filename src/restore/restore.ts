@@ -8,7 +8,8 @@ import type { Logger } from '../logger.js';
 import { tableKey, type Connection, type Engine, type RestorePlan, type ServerSession, type TableRef, type Tool } from '../engines/index.js';
 import type { Manifest } from '../catalog/manifest.js';
 import type { OverwriteMode, PrivilegeMode, RestoreHeartbeat, RestoreMode, RestoreResult, RowCountComparison, RowCountMismatch } from '../contracts/index.js';
-import { checkFreeSpace, fetchArtifact, type FetchResult } from './artifact.js';
+import { checkFreeSpace, fetchArtifact, type FetchProgress, type FetchResult } from './artifact.js';
+import { fetchDirectory } from './fetch-directory.js';
 import { selectBackup, type SelectedBackup } from './select.js';
 import { checkAssertionsBeforeSwap, checkBeforeSwap, planSwap, SWAP_LOCK_TIMEOUT_MS, type SwapPlan } from './swap.js';
 import { runChecksIn } from './checks.js';
@@ -164,15 +165,16 @@ async function restoreFromArtifact(run: Run, dir: string): Promise<{ fetched: Fe
     { database: req.database, backupId: selected.manifest.backupId, target: req.target, location: selected.storage.describe(selected.manifest.artifact.key) },
     'restore download started',
   );
-  const fetched = await fetchArtifact({
+  const fetchOpts = {
     storage: selected.storage,
     manifest: selected.manifest,
-    file,
     label,
     signal: hooks.signal,
-    onProgress: (p) => report({ storedBytes: p.storedBytes, rawBytes: p.rawBytes }),
+    onProgress: (p: FetchProgress) => report({ storedBytes: p.storedBytes, rawBytes: p.rawBytes }),
     decrypt: run.decrypt,
-  });
+  };
+  // A directory artifact becomes a dump directory, which pg_restore reads like an archive file.
+  const fetched = selected.manifest.artifact.files ? await fetchDirectory({ ...fetchOpts, dir: file }) : await fetchArtifact({ ...fetchOpts, file });
 
   progress.phase = 'preparing';
   report();

@@ -33,7 +33,7 @@ export interface StreamRun {
 /**
  * Whether the restore streams: a whole backup into a new database (a discardable one), without
  * `-j` asked for (a stream cannot be restored in parallel), by an engine that can, from a backup
- * that recorded how to create its database and left no provider schemas out. Otherwise (or with
+ * that recorded how to create its database and left no provider schemas out, in one file. Otherwise (or with
  * `restore.jobs` set, even to 1) the checksummed temporary file is used.
  */
 export function streamable(run: StreamRun): run is StreamRun & { target: { engine: Required<Pick<Engine, 'restoreStream'>> } } {
@@ -45,6 +45,8 @@ export function streamable(run: StreamRun): run is StreamRun & { target: { engin
     cfg.restore?.jobs === undefined &&
     target.engine.restoreStream !== undefined &&
     selected.manifest.createOptions !== undefined &&
+    // A directory dump is many files; pg_restore reads it from a directory only.
+    selected.manifest.artifact.files === undefined &&
     // A dump without a provider's managed schemas may need entries left out, read from its TOC (a file).
     !selected.manifest.excludedSchemas?.length
   );

@@ -1,5 +1,5 @@
-// The private directory a restore keeps its decompressed artifact in, and the sweep of those
-// left behind by restores whose process died.
+// The private directory a restore keeps its decompressed artifact in (and a directory-format
+// backup its dump files), and the sweep of those left behind by processes that died.
 import { chmod, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,6 +7,8 @@ import type { LifeboatConfig } from '../config/schema.js';
 import type { Logger } from '../logger.js';
 
 const PREFIX = 'lifeboat-restore-';
+/** Scratch directories of directory-format backups. */
+export const DUMP_PREFIX = 'lifeboat-dump-';
 const OWNER_FILE = 'owner';
 
 /** `restore.tempDir` (relative to the configuration file), else the OS temp dir. */
@@ -28,7 +30,7 @@ function alive(pid: number): boolean {
 /** Removes the temporary dumps of restores whose process died (a worker killed mid-restore cannot clean up). */
 async function sweepStaleDumps(base: string, log: Logger): Promise<void> {
   const entries = await readdir(base).catch(() => [] as string[]);
-  for (const name of entries.filter((n) => n.startsWith(PREFIX))) {
+  for (const name of entries.filter((n) => n.startsWith(PREFIX) || n.startsWith(DUMP_PREFIX))) {
     const dir = path.join(base, name);
     const owner = await readFile(path.join(dir, OWNER_FILE), 'utf8').catch(() => undefined);
     const [host, pid] = owner?.trim().split(' ') ?? [];
@@ -39,9 +41,9 @@ async function sweepStaleDumps(base: string, log: Logger): Promise<void> {
 }
 
 /** Creates a 0700 work directory under `base`, marked with this process so a later sweep knows when it is stale. */
-export async function openWorkDir(base: string, log: Logger): Promise<string> {
+export async function openWorkDir(base: string, log: Logger, prefix = PREFIX): Promise<string> {
   await sweepStaleDumps(base, log);
-  const dir = await mkdtemp(path.join(base, PREFIX));
+  const dir = await mkdtemp(path.join(base, prefix));
   try {
     await chmod(dir, 0o700);
     await writeFile(path.join(dir, OWNER_FILE), `${os.hostname()} ${process.pid}\n`);

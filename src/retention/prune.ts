@@ -1,5 +1,6 @@
 // Applying retention to storage: crash-safe deletion of backups and the orphan sweep.
 import { isVerificationKey, keys } from '../catalog/manifest.js';
+import { isArtifactObject } from '../catalog/artifact-files.js';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
 import { openStorage, type Storage, type StoredObject } from '../storage/index.js';
@@ -170,7 +171,7 @@ export function findOrphanObjects(inv: TargetInventory, database: string, cutoff
       continue;
     }
     const m = committed.get(id);
-    if (!m || o.key === m.artifact.key || o.key === keys.manifest(database, id) || isVerificationKey(o.key)) continue;
+    if (!m || isArtifactObject(m.artifact, o.key) || o.key === keys.manifest(database, id) || isVerificationKey(o.key)) continue;
     const name = o.key.slice(keys.backupPrefix(database, id).length);
     if (name.startsWith(`${id}.`)) out.push(o); // an artifact of another attempt
   }

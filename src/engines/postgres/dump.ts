@@ -6,9 +6,13 @@ import { countRows, createOptions, listTables, serverInfo } from './catalog.js';
 import { classifyPgError, classifyToolFailure, connectPg, libpqEnv, type LibpqEnv, type PgConnection } from './connection.js';
 import { findPgTool } from './tools.js';
 
-/** The `pg_dump` arguments of a backup kind (the connection and password go through the environment). */
-export function pgDumpArgs(kind: BackupKind, snapshot?: string, excludeSchemas: string[] = []): string[] {
-  const args = ['--format=custom', '--compress=0', '--no-password', '--lock-wait-timeout=300000'];
+/**
+ * The `pg_dump` arguments of a backup kind (the connection and password go through the
+ * environment). With `directoryJobs`, a directory dump in parallel; the caller appends `--file=`.
+ */
+export function pgDumpArgs(kind: BackupKind, snapshot?: string, excludeSchemas: string[] = [], directoryJobs?: number): string[] {
+  const format = directoryJobs ? ['--format=directory', `--jobs=${directoryJobs}`, '--no-sync'] : ['--format=custom'];
+  const args = [...format, '--compress=0', '--no-password', '--lock-wait-timeout=300000'];
   if (snapshot) args.push(`--snapshot=${snapshot}`);
   for (const s of excludeSchemas) args.push(`--exclude-schema=${s}`);
   if (kind === 'schema') args.push('--schema-only');
@@ -64,10 +68,12 @@ export async function prepareDump(conn: PgConnection, req: DumpRequest, log: Log
       counting.catch(() => undefined); // awaited by finish()
       return counting;
     };
+    const jobs = req.kind === 'schema' ? undefined : req.directoryJobs;
     return {
-      command: { tool: 'pg_dump', file: tool.path, args: pgDumpArgs(req.kind, snapshot, conn.preset.excludeSchemas), env: env.env },
-      format: 'pg_dump-custom',
-      extension: '.dump',
+      command: { tool: 'pg_dump', file: tool.path, args: pgDumpArgs(req.kind, snapshot, conn.preset.excludeSchemas, jobs), env: env.env },
+      format: jobs ? 'pg_dump-directory' : 'pg_dump-custom',
+      extension: jobs ? '.dir' : '.dump',
+      ...(jobs ? { directory: { jobs } } : {}),
       createOptions: options,
       tool,
       server,

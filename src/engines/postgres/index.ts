@@ -10,7 +10,7 @@ import { openDatabase, openServer } from './sessions.js';
 export const postgresEngine: Engine = {
   id: 'postgres',
   name: 'PostgreSQL',
-  formats: ['pg_dump-custom'],
+  formats: ['pg_dump-custom', 'pg_dump-directory'],
   parseUrl: parsePostgresUrl,
   withDatabase,
   targetRules: (database) => {

@@ -1,0 +1,264 @@
+// A directory-format dump (`pg_dump -Fd -j N`) stored one object per file while the dump runs.
+//
+// pg_dump writes each table's data file in one go and closes it; a file no process of the dump
+// holds open any more (Linux: /proc/<pid>/fd of pg_dump and its workers) is complete, so it is
+// compressed, encrypted, hashed and stored, then deleted: local disk use stays near the files
+// being written. `toc.dat` is written last and stored only after pg_dump exited with status 0.
+// Where /proc cannot be read, every file waits for the exit (correct, only more disk is used).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readdir, readlink, readFile, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { Transform, type Readable } from 'node:stream';
+import type { CompressionConfig } from '../config/schema.js';
+import { LifeboatError } from '../errors.js';
+import type { Storage } from '../storage/index.js';
+import type { ArtifactFile } from '../catalog/manifest.js';
+import { childExit, compressFile, killOnAbort, type DumpCommand } from './dump-chain.js';
+import { hashTap } from './hash-tap.js';
+import { TailBuffer, type ExitInfo } from './process.js';
+import type { EncryptStage, StreamProgress } from './backup-stream.js';
+
+export interface DirectoryDumpOptions {
+  /** The dump command; `--file=<scratch>/dump` is appended. */
+  dump: DumpCommand;
+  /** Files stored at once (pg_dump's job count is a good value). */
+  uploads: number;
+  compression: CompressionConfig;
+  storage: Storage;
+  /** The stored key of a file: `<artifact key>/<name><suffix>`. */
+  keyOf: (name: string) => string;
+  /** A private, empty directory; the caller removes it. */
+  scratch: string;
+  signal?: AbortSignal;
+  onProgress?: (p: StreamProgress) => void;
+  classifyDumpFailure: (exit: ExitInfo) => LifeboatError;
+  encrypt?: (signal: AbortSignal) => EncryptStage;
+  /** How often the dump directory is looked at, in ms. */
+  pollMs?: number;
+}
+
+export interface DirectoryDumpResult extends StreamProgress {
+  /** Every stored file, sorted by name. */
+  files: ArtifactFile[];
+}
+
+/** `ppid` and `starttime` of a process from its /proc/<pid>/stat line (fields 4 and 22). */
+function parseStat(line: string): { ppid: number; start: string } | undefined {
+  const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
+  return fields.length > 19 ? { ppid: Number(fields[1]), start: fields[19]! } : undefined;
+}
+
+/** `root`'s descendants with their start times (pid reuse tells apart), or undefined where /proc is not there. */
+async function descendants(root: number): Promise<Map<number, string> | undefined> {
+  let names: string[];
+  try {
+    names = await readdir('/proc');
+  } catch {
+    return undefined;
+  }
+  const procs = new Map<number, { ppid: number; start: string }>();
+  for (const n of names) {
+    if (!/^\d+$/.test(n)) continue;
+    const st = parseStat(await readFile(`/proc/${n}/stat`, 'utf8').catch(() => ''));
+    if (st) procs.set(Number(n), st);
+  }
+  const out = new Map<number, string>();
+  const walk = (pid: number) => {
+    for (const [child, p] of procs) {
+      if (p.ppid !== pid || out.has(child)) continue;
+      out.set(child, p.start);
+      walk(child);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/** Paths the processes `pids` hold open, or undefined when that cannot be known. */
+async function openFiles(pids: number[]): Promise<Set<string> | undefined> {
+  const open = new Set<string>();
+  for (const pid of pids) {
+    let fds: string[];
+    try {
+      fds = await readdir(`/proc/${pid}/fd`);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue; // exited meanwhile
+      return undefined;
+    }
+    for (const fd of fds) {
+      const target = await readlink(`/proc/${pid}/fd/${fd}`).catch(() => undefined);
+      if (target) open.add(target);
+    }
+  }
+  return open;
+}
+
+/** A pass-through that ends only once `done` resolved; its rejection destroys the stream (the upload then aborts). */
+function gateOn(done: Promise<void>): Transform {
+  const gate = new Transform({
+    highWaterMark: 1 << 20,
+    transform: (chunk: Buffer, _enc, cb) => cb(null, chunk),
+    flush: (cb) => {
+      done.then(
+        () => cb(),
+        (err: Error) => cb(err),
+      );
+    },
+  });
+  done.catch((err: Error) => gate.destroy(err));
+  gate.on('error', () => undefined); // reported through `done` or the upload
+  return gate;
+}
+
+interface Run {
+  opts: DirectoryDumpOptions;
+  signal: AbortSignal;
+  progress: StreamProgress;
+  files: ArtifactFile[];
+}
+
+/** Compresses, encrypts, hashes and stores one finished file, then deletes it. */
+async function storeFile(run: Run, file: string, name: string): Promise<void> {
+  const { opts, signal, progress } = run;
+  const rawBytes = (await stat(file)).size;
+  const compressed = compressFile(file, opts.compression, signal);
+  let stream: Readable = compressed.output;
+  const stages: Promise<unknown>[] = [compressed.done];
+  const encryptor = opts.encrypt?.(signal);
+  if (encryptor) {
+    stages.push(pipeline(compressed.output, encryptor.input), encryptor.done);
+    stream = encryptor.output;
+  }
+  const done = Promise.all(stages).then(() => undefined);
+  let counted = 0;
+  const tap = hashTap((bytes) => {
+    progress.storedBytes += bytes - counted;
+    counted = bytes;
+    opts.onProgress?.(progress);
+  });
+  const gate = gateOn(done);
+  const feeding = pipeline(stream, tap.stream, gate).catch(() => undefined);
+  const key = opts.keyOf(name);
+  const [written] = await Promise.all([opts.storage.putStream(key, gate, { signal }), done, feeding]);
+  if (written.bytes !== tap.bytes()) {
+    throw new LifeboatError('STORAGE_FAILED', `Stored size differs from the bytes sent (${written.bytes} != ${tap.bytes()}): ${opts.storage.describe(key)}`);
+  }
+  const after = (await stat(file)).size;
+  if (after !== rawBytes) {
+    throw new LifeboatError('DUMP_FAILED', `${opts.dump.tool} was still writing ${name} (${rawBytes} bytes when it was stored, ${after} now)`, { subject: opts.dump.tool });
+  }
+  run.files.push({ name, bytes: tap.bytes(), sha256: tap.digest(), rawBytes });
+  progress.rawBytes += rawBytes;
+  opts.onProgress?.(progress);
+  await rm(file, { force: true });
+}
+
+/** Runs at most `limit` tasks at once; the first failure is kept and reported by `idle()`. */
+function taskQueue(limit: number, onError: (err: Error) => void) {
+  let running = 0;
+  const waiting: Array<() => Promise<void>> = [];
+  const idlers: Array<() => void> = [];
+  const next = () => {
+    while (running < limit && waiting.length) {
+      const task = waiting.shift()!;
+      running++;
+      void task()
+        .catch(onError)
+        .finally(() => {
+          running--;
+          next();
+        });
+    }
+    if (running === 0 && waiting.length === 0) for (const idle of idlers.splice(0)) idle();
+  };
+  return {
+    push(task: () => Promise<void>) {
+      waiting.push(task);
+      next();
+    },
+    clear() {
+      waiting.length = 0;
+    },
+    idle: () => new Promise<void>((resolve) => (running === 0 && waiting.length === 0 ? resolve() : idlers.push(resolve))),
+  };
+}
+
+/** The files of the dump directory that are complete now (all of them, but `toc.dat`, once the dump exited). */
+async function finishedFiles(dir: string, child: ChildProcess, seen: Set<string>, exited: boolean, pids: Map<number, string>): Promise<string[]> {
+  const names = (await readdir(dir).catch(() => [] as string[])).filter((n) => !seen.has(n) && n !== 'toc.dat');
+  if (exited || names.length === 0) return names;
+  const workers = child.pid ? await descendants(child.pid) : undefined;
+  for (const [p, start] of workers ?? []) pids.set(p, start);
+  const open = workers && child.pid ? await openFiles([child.pid, ...workers.keys()]) : undefined;
+  if (!open) return [];
+  return names.filter((n) => !open.has(path.join(dir, n)));
+}
+
+/** Kills pg_dump's workers seen so far that still run (same pid and start time); the leader normally stops them itself. */
+function killWorkers(pids: Map<number, string>): void {
+  for (const [pid, start] of pids) {
+    try {
+      if (parseStat(readFileSync(`/proc/${pid}/stat`, 'utf8'))?.start === start) process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Runs a directory dump into `scratch` and stores every file as it completes, `toc.dat` last.
+ * Resolves only when the dump exited with 0 and every file is stored; on any failure (or abort)
+ * the dump is killed, the uploads aborted, and the first error thrown. The stored files of a
+ * failed run are the caller's to delete (they are all under the artifact's prefix).
+ */
+export async function dumpDirectory(opts: DirectoryDumpOptions): Promise<DirectoryDumpResult> {
+  const ac = new AbortController();
+  let firstError: Error | undefined;
+  const pids = new Map<number, string>();
+  const fail = (err: Error) => {
+    firstError ??= err;
+    ac.abort();
+    killWorkers(pids);
+  };
+  const onOuterAbort = () => fail(new LifeboatError('CANCELLED', `Cancelled: ${opts.dump.tool} was stopped`));
+  if (opts.signal?.aborted) onOuterAbort();
+  opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const dir = path.join(opts.scratch, 'dump');
+  const run: Run = { opts, signal: ac.signal, progress: { rawBytes: 0, storedBytes: 0 }, files: [] };
+  const queue = taskQueue(Math.max(1, opts.uploads), fail);
+  const seen = new Set<string>();
+  const enqueue = (names: string[]) => {
+    for (const n of names) {
+      seen.add(n);
+      queue.push(() => (firstError ? Promise.resolve() : storeFile(run, path.join(dir, n), n)));
+    }
+  };
+  try {
+    const child = spawn(opts.dump.file, [...opts.dump.args, `--file=${dir}`], { env: opts.dump.env, stdio: ['ignore', 'ignore', 'pipe'] });
+    killOnAbort(ac.signal, [child]);
+    let exited = false;
+    const exit = childExit(child, opts.dump.tool, new TailBuffer()).finally(() => (exited = true));
+    while (!exited && !firstError) {
+      enqueue(await finishedFiles(dir, child, seen, false, pids));
+      await Promise.race([exit, new Promise((r) => setTimeout(r, opts.pollMs ?? 200))]);
+    }
+    const e = await exit;
+    if (!e.ok) fail(opts.classifyDumpFailure(e));
+    if (!firstError) enqueue(await finishedFiles(dir, child, seen, true, pids));
+    await queue.idle();
+    if (!firstError) {
+      const toc = await stat(path.join(dir, 'toc.dat')).catch(() => undefined);
+      if (!toc) fail(new LifeboatError('EMPTY_DUMP', `${opts.dump.tool} wrote no toc.dat`, { subject: opts.dump.tool }));
+      else enqueue(['toc.dat']);
+      await queue.idle();
+    }
+    if (firstError) throw firstError;
+    run.files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    return { ...run.progress, files: run.files };
+  } finally {
+    queue.clear();
+    opts.signal?.removeEventListener('abort', onOuterAbort);
+  }
+}

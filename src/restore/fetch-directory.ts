@@ -1,0 +1,91 @@
+// Downloads a directory-format artifact (one stored object per dump file) into a local dump
+// directory: every file decrypted, decompressed and proven by its own SHA-256 and raw size.
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { LifeboatError } from '../errors.js';
+import type { Manifest } from '../catalog/manifest.js';
+import { directoryChecksum, storedParts } from '../catalog/artifact-files.js';
+import type { Storage } from '../storage/index.js';
+import type { Filter } from '../crypto/filter.js';
+import { fetchArtifact, type FetchProgress, type FetchResult } from './artifact.js';
+
+/** Files downloaded at once. */
+const PARALLEL = 4;
+
+/**
+ * Fetches every file of `manifest`'s directory artifact into `dir` (created here), at most
+ * {@link PARALLEL} at once. The first failure (a missing file: BACKUP_NOT_FOUND; a corrupt one:
+ * CHECKSUM_MISMATCH) stops the others and is thrown; nothing reads `dir` before this returns.
+ */
+export async function fetchDirectory(opts: {
+  storage: Storage;
+  manifest: Manifest;
+  dir: string;
+  label: string;
+  signal?: AbortSignal;
+  onProgress?: (p: FetchProgress) => void;
+  decrypt?: (signal: AbortSignal) => Filter;
+}): Promise<FetchResult> {
+  const { manifest: m, label } = opts;
+  const files = m.artifact.files ?? [];
+  const where = opts.storage.describe(m.artifact.key);
+  if (directoryChecksum(files, m.artifact) !== m.artifact.sha256) {
+    throw new LifeboatError('CHECKSUM_MISMATCH', `Restore of ${label} failed: the manifest's file list does not match its artifact sha256: ${where}`, {
+      subject: where,
+    });
+  }
+  const started = Date.now();
+  await mkdir(opts.dir, { recursive: true, mode: 0o700 });
+  const ac = new AbortController();
+  const onAbort = () => ac.abort();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const seen = new Map<string, FetchProgress>();
+  const total = (): FetchProgress => {
+    const t = { storedBytes: 0, rawBytes: 0 };
+    for (const p of seen.values()) {
+      t.storedBytes += p.storedBytes;
+      t.rawBytes += p.rawBytes;
+    }
+    return t;
+  };
+  const pending = storedParts(m.artifact);
+  let first: unknown;
+  const worker = async () => {
+    for (let part = pending.shift(); part && first === undefined; part = pending.shift()) {
+      const one: Manifest = {
+        ...m,
+        rawBytes: part.file!.rawBytes,
+        artifact: { ...m.artifact, key: part.key, bytes: part.bytes, sha256: part.sha256, files: undefined },
+      };
+      const name = part.file!.name;
+      try {
+        await fetchArtifact({
+          storage: opts.storage,
+          manifest: one,
+          file: path.join(opts.dir, name),
+          label,
+          signal: ac.signal,
+          decrypt: opts.decrypt,
+          onProgress: (p) => {
+            seen.set(name, { ...p });
+            opts.onProgress?.(total());
+          },
+        });
+      } catch (err) {
+        first ??= err;
+        ac.abort();
+      }
+    }
+  };
+  try {
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, pending.length) }, worker));
+    if (first !== undefined) {
+      if (opts.signal?.aborted) throw new LifeboatError('CANCELLED', `Restore of ${label} cancelled while downloading ${where}`, { subject: label });
+      throw first;
+    }
+    const t = total();
+    return { ...t, rawBytes: m.rawBytes, sha256: m.artifact.sha256, ms: Date.now() - started };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+  }
+}
