@@ -147,7 +147,9 @@ async function storeFile(run: Run, file: string, name: string): Promise<void> {
   }
   const after = (await stat(file)).size;
   if (after !== rawBytes) {
-    throw new LifeboatError('DUMP_FAILED', `${opts.dump.tool} was still writing ${name} (${rawBytes} bytes when it was stored, ${after} now)`, { subject: opts.dump.tool });
+    throw new LifeboatError('DUMP_FAILED', `${opts.dump.tool} was still writing ${name} (${rawBytes} bytes when it was stored, ${after} now)`, {
+      subject: opts.dump.tool,
+    });
   }
   run.files.push({ name, bytes: tap.bytes(), sha256: tap.digest(), rawBytes });
   progress.rawBytes += rawBytes;
