@@ -33,7 +33,7 @@ test('the registry runs postgres and mysql and refuses unknown engines with UNSU
   expect(supportedEngines()).toEqual(['postgres', 'mysql']);
   expect(engineFor('postgres', 'Backup of orders', 'orders')).toBe(postgresEngine);
   expect(engineFor('mysql', 'Backup of shop', 'shop')).toBe(mysqlEngine);
-  expect(postgresEngine).toMatchObject({ id: 'postgres', name: 'PostgreSQL', formats: ['pg_dump-custom'] });
+  expect(postgresEngine).toMatchObject({ id: 'postgres', name: 'PostgreSQL', formats: ['pg_dump-custom', 'pg_dump-directory'] });
   expect(mysqlEngine).toMatchObject({ id: 'mysql', name: 'MySQL/MariaDB', formats: ['sql'] });
   let refusal: unknown;
   try {
