@@ -16,6 +16,9 @@ Layout (keys relative to this directory / prefix):
   <database>/backups/<backup-id>/manifest.json        written last: the backup exists once this does
   <database>/backups/<backup-id>/<backup-id>.<attempt>.dump[.zst|.gz][.age|.gpg]
                                                       the artifact named by manifest.json artifact.key
+  <database>/backups/<backup-id>/<backup-id>.<attempt>.dir/<file>[.zst|.gz][.age|.gpg]
+                                                      format "pg_dump-directory": artifact.key is a prefix,
+                                                      one object per file listed in artifact.files
   <database>/backups/<backup-id>/verifications/*.json one record per verify-by-restore run
   <database>/backups/<backup-id>/roles.sql            PostgreSQL roles (no passwords) when manifest.json roles.status
                                                       is "stored"; check roles.sha256, then psql -f roles.sql
@@ -45,6 +48,15 @@ PostgreSQL (format pg_dump-custom):
   gpg-encrypted (*.gpg; private-key.asc: gpg --export-secret-keys --armor FINGERPRINT):
   gpg --batch --import private-key.asc
   gpg --batch --decrypt backup.dump.zst.gpg | zstd -dc > backup.dump
+
+PostgreSQL (format pg_dump-directory, pg_dump -Fd): artifact.key is a prefix; download every object
+under it into one directory. Each artifact.files entry has its own sha256 and bytes (stored);
+artifact.sha256 is the SHA-256 of the files' sha256sum lines sorted by stored name:
+
+  jq -r '.artifact.files[] | .sha256 + "  " + .name + ".zst"' manifest.json | LC_ALL=C sort -k2 > SHA256SUMS
+  sha256sum -c SHA256SUMS                      # every file OK; sha256sum < SHA256SUMS = artifact.sha256
+  mkdir dump; for f in *.zst; do zstd -dc "$f" > "dump/\${f%.zst}"; done    # decrypt first if .age/.gpg
+  pg_restore --exit-on-error --no-owner --no-acl -j 4 -d orders_restore dump
 
 MySQL / MariaDB (format sql):
 

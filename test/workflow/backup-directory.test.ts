@@ -3,7 +3,7 @@
 // into a new database; corrupt or missing files refused; a dump killed mid-way commits nothing.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -25,6 +25,7 @@ import {
   getObject,
   listKeys,
   pgUrl,
+  repoRoot,
   s3Client,
   services,
   startWorker,
@@ -146,6 +147,52 @@ test.each(['fdir', 'fdirgz', 'fdirage'])(
     expect(v).toMatchObject({ backupId: b.backupId, outcome: 'passed' });
   },
 );
+
+/** The `manual-restore:<name>` shell block of docs/manual-restore.md. */
+function docBlock(name: string): string {
+  const doc = readFileSync(path.join(repoRoot, 'docs/manual-restore.md'), 'utf8');
+  const m = new RegExp(`<!-- manual-restore:${name} -->\\n\`\`\`sh\\n([\\s\\S]*?)\`\`\``).exec(doc);
+  if (!m) throw new Error(`docs/manual-restore.md has no manual-restore:${name} block`);
+  return m[1]!;
+}
+
+test('the documented stock-tool restore of a directory backup (sha256sum -c, zstd, pg_restore -j 4) gives the same rows', async () => {
+  const b = await backup('fdir');
+  const m = await manifestOf('fdir', b.backupId);
+  const dir = tempDir('lb-fdir-manual-');
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(m));
+  for (const part of storedParts(m.artifact)) writeFileSync(path.join(dir, path.basename(part.key)), await getObject(bucket, part.key));
+  const target = uniqueName('lb_fdir_manual');
+  const u = new URL(services().pg.adminUrl);
+  const pgEnv = {
+    PGHOST: u.hostname,
+    PGPORT: u.port || '5432',
+    PGUSER: decodeURIComponent(u.username),
+    PGPASSWORD: decodeURIComponent(u.password),
+    PGDATABASE: 'postgres',
+  };
+  execFileSync('bash', ['-euo', 'pipefail', '-c', docBlock('directory').replaceAll('orders_restore', target)], {
+    cwd: dir,
+    env: { PATH: process.env.PATH!, HOME: dir, ...pgEnv },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  for (const [table, n] of Object.entries(m.rowCounts!.tables)) {
+    const [schema, name] = table.split('.');
+    expect([table, await countRows(target, `only "${schema}"."${name}"`)]).toEqual([table, n]);
+  }
+  // A corrupt file makes the documented check fail before anything is restored.
+  const toc = path.join(dir, 'toc.dat.zst');
+  writeFileSync(toc, Buffer.concat([readFileSync(toc), Buffer.from('x')]));
+  const again = uniqueName('lb_fdir_manual_bad');
+  expect(() =>
+    execFileSync('bash', ['-euo', 'pipefail', '-c', `rm -rf dump\n${docBlock('directory').replaceAll('orders_restore', again)}`], {
+      cwd: dir,
+      env: { PATH: process.env.PATH!, HOME: dir, ...pgEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    }),
+  ).toThrow(/SHA256SUMS|FAILED/);
+  expect(await databaseExists(again)).toBe(false);
+});
 
 test('the copy to a second target holds every file, re-checked; retention deletes every file and the orphan sweep spares them', async () => {
   const b = await backup('fdir');
