@@ -8,6 +8,7 @@ import pg from 'pg';
 import { backupBreakdown, type Breakdown } from './bench-breakdown.js';
 import type { Dataset } from './bench-datasets.js';
 import { measure, peakRssMiB, q, type Measured, type Watched } from './bench-measure.js';
+import { directoryConfigLine, directoryContenders, type BenchContender } from './bench-directory.js';
 import { repoRoot, type PostgresCluster, type S3Server, type TemporalDevServer } from './services.js';
 
 export interface RunContext {
@@ -75,19 +76,14 @@ storage:
   s3: { type: s3, bucket: bench, prefix: "${ds.name}/", endpoint: "${ctx.s3.endpoint}", region: us-east-1, forcePathStyle: true, accessKeyId: ${ctx.s3.accessKeyId}, secretAccessKey: { env: BENCH_S3_SECRET } }
 databases:
   d: { engine: postgres, url: { env: BENCH_DATABASE }, compression: { codec: zstd, level: 1 }, schedules: false }
-log: { level: debug }
+${directoryConfigLine()}log: { level: debug }
 `,
   );
   return file;
 }
 
 /** The contenders as bash scripts, in the order each round runs them. */
-function contenders(
-  ctx: RunContext,
-  ds: Dataset,
-  configFile: string,
-  local: string,
-): Array<{ name: string; kind: 'backup' | 'restore'; script: (n: number) => string }> {
+function contenders(ctx: RunContext, ds: Dataset, configFile: string, local: string): BenchContender[] {
   const u = new URL(ds.url);
   const conn = `-h ${u.hostname} -p ${u.port} -U ${q(decodeURIComponent(u.username))} -d ${q(u.pathname.slice(1))}`;
   const cli = `${q(process.execPath)} ${q(path.join(repoRoot(), 'bin', 'lifeboat.js'))} -c ${q(configFile)}`;
@@ -114,6 +110,7 @@ function contenders(
       kind: 'restore',
       script: (n) => `${cli} restore d --target bench_lb_${n} --backup latest --wait --json`,
     },
+    ...directoryContenders(ds.name, { cli, conn, work: ctx.work }),
   ];
 }
 
@@ -157,7 +154,7 @@ export async function runDataset(ctx: RunContext, ds: Dataset): Promise<DatasetR
           storedBytes = r.bytes;
           if (round > 0) breakdowns.push(await backupBreakdown(ctx.client, r.workflowId, r.backupId, m, worker.lines));
         }
-        if (c.kind === 'restore') await dropDatabase(ctx.pgAdminUrl, c.name.startsWith('raw') ? `bench_raw_${id}` : `bench_lb_${id}`);
+        if (c.kind === 'restore') await dropDatabase(ctx.pgAdminUrl, c.restoredInto?.(id) ?? (c.name.startsWith('raw') ? `bench_raw_${id}` : `bench_lb_${id}`));
         if (round > 0) results[i]!.runs.push(m);
       }
     }
