@@ -99,10 +99,28 @@ async function deleteStaged(storage: Storage, key: string): Promise<void> {
 
 /** Confirms every stored object of the staged artifact (each part of a directory artifact). */
 async function confirmStaged<M extends object>(req: CommitRequest<M>, key: string, staged: StagedArtifact<M>): Promise<void> {
-  for (const part of staged.parts ?? [{ key, bytes: staged.bytes, sha256: staged.sha256 }]) {
-    const found = await req.storage.confirm(part.key, part, { reread: req.reread, signal: req.signal });
-    if (!found.ok) throw confirmationError(req, part.key, part, found);
+  if (staged.parts && !req.reread && req.storage.rereadsUploads === false) {
+    // Sizes only: one listing confirms every file of a directory artifact.
+    const listed = new Map((await req.storage.list(`${key}/`)).map((o) => [o.key, o.bytes]));
+    for (const part of staged.parts) {
+      const bytes = listed.get(part.key);
+      if (bytes === undefined) throw confirmationError(req, part.key, part, { ok: false, problem: 'missing' });
+      if (bytes !== part.bytes) throw confirmationError(req, part.key, part, { ok: false, problem: 'size', bytes });
+    }
+    return;
   }
+  const pending = [...(staged.parts ?? [{ key, bytes: staged.bytes, sha256: staged.sha256 }])];
+  const confirmNext = async (): Promise<void> => {
+    for (let part = pending.shift(); part; part = pending.shift()) {
+      const found = await req.storage.confirm(part.key, part, { reread: req.reread, signal: req.signal });
+      if (!found.ok) {
+        pending.length = 0;
+        throw confirmationError(req, part.key, part, found);
+      }
+    }
+  };
+  // The files of a directory artifact are confirmed a few at a time.
+  await Promise.all(Array.from({ length: Math.min(8, pending.length) }, confirmNext));
 }
 
 async function settleLoss<M extends object>(req: CommitRequest<M>, key: string): Promise<CommitOutcome<M>> {

@@ -137,19 +137,23 @@ function openDecodeSink(
   };
 }
 
-/** The stored object must exist with the manifest's size (a cheap check before the download). */
-async function checkStored(storage: Storage, m: Manifest, label: string, where: string): Promise<void> {
-  const head = await storage.head(m.artifact.key);
-  if (!head) {
+/** The stored object (`found`: from a head or a listing) must exist with the manifest's size. */
+export function checkFound(found: { bytes: number } | undefined, m: Manifest, label: string, where: string): void {
+  if (!found) {
     throw new LifeboatError('BACKUP_NOT_FOUND', `Restore of ${label} failed: the artifact of backup ${m.backupId} is missing: ${where}`, { subject: where });
   }
-  if (head.bytes !== m.artifact.bytes) {
+  if (found.bytes !== m.artifact.bytes) {
     throw new LifeboatError(
       'CHECKSUM_MISMATCH',
-      `Restore of ${label} failed: checksum mismatch: the stored artifact is ${head.bytes} bytes, the manifest says ${m.artifact.bytes}: ${where}`,
+      `Restore of ${label} failed: checksum mismatch: the stored artifact is ${found.bytes} bytes, the manifest says ${m.artifact.bytes}: ${where}`,
       { subject: where },
     );
   }
+}
+
+/** The stored object must exist with the manifest's size (a cheap check before the download). */
+async function checkStored(storage: Storage, m: Manifest, label: string, where: string): Promise<void> {
+  checkFound(await storage.head(m.artifact.key), m, label, where);
 }
 
 const noSpace = (err: Error | undefined) => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC';
@@ -172,11 +176,13 @@ export async function fetchArtifact(opts: {
   onProgress?: (p: FetchProgress) => void;
   /** For an encrypted artifact: starts the decryptor (from `restoreDecryption`). */
   decrypt?: (signal: AbortSignal) => Filter;
+  /** The caller already found the object with the manifest's size (a listing of many). */
+  present?: boolean;
 }): Promise<FetchResult> {
   const { storage, manifest: m, label } = opts;
   const where = storage.describe(m.artifact.key);
   const started = Date.now();
-  await checkStored(storage, m, label, where);
+  if (!opts.present) await checkStored(storage, m, label, where);
 
   const ac = new AbortController();
   const onAbort = () => ac.abort();

@@ -4,10 +4,10 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { LifeboatError } from '../errors.js';
 import type { Manifest } from '../catalog/manifest.js';
-import { directoryChecksum, storedParts } from '../catalog/artifact-files.js';
+import { directoryChecksum, storedParts, type StoredPart } from '../catalog/artifact-files.js';
 import type { Storage } from '../storage/index.js';
 import type { Filter } from '../crypto/filter.js';
-import { fetchArtifact, type FetchProgress, type FetchResult } from './artifact.js';
+import { checkFound, fetchArtifact, type FetchProgress, type FetchResult } from './artifact.js';
 
 /** Files downloaded at once. */
 const PARALLEL = 4;
@@ -48,20 +48,24 @@ export async function fetchDirectory(opts: {
     }
     return t;
   };
+  const one = (part: StoredPart): Manifest => ({
+    ...m,
+    rawBytes: part.file!.rawBytes,
+    artifact: { ...m.artifact, key: part.key, bytes: part.bytes, sha256: part.sha256, files: undefined },
+  });
   const pending = storedParts(m.artifact);
+  // One listing finds every file with its stored size before any download.
+  const listed = new Map((await opts.storage.list(`${m.artifact.key}/`)).map((o) => [o.key, o]));
+  for (const part of pending) checkFound(listed.get(part.key), one(part), label, opts.storage.describe(part.key));
   let first: unknown;
   const worker = async () => {
     for (let part = pending.shift(); part && first === undefined; part = pending.shift()) {
-      const one: Manifest = {
-        ...m,
-        rawBytes: part.file!.rawBytes,
-        artifact: { ...m.artifact, key: part.key, bytes: part.bytes, sha256: part.sha256, files: undefined },
-      };
       const name = part.file!.name;
       try {
         await fetchArtifact({
           storage: opts.storage,
-          manifest: one,
+          manifest: one(part),
+          present: true,
           file: path.join(opts.dir, name),
           label,
           signal: ac.signal,

@@ -14,6 +14,7 @@ const PARTIAL = '.partial-';
 /** A directory used like a bucket. Writes go to a temporary file that is fsynced, then renamed. */
 export class FilesystemStorage implements Storage {
   private readonly root: string;
+  readonly rereadsUploads = false;
 
   constructor(
     public readonly name: string,

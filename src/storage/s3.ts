@@ -264,6 +264,10 @@ export class S3Storage implements Storage {
     }
   }
 
+  get rereadsUploads(): boolean {
+    return this.cfg.verifyUpload;
+  }
+
   /** Size from a head request; with `verifyUpload` configured (or `reread`), the object is read back and hashed too. */
   async confirm(key: string, expected: ExpectedObject, options: ConfirmOptions = {}): Promise<Confirmation> {
     return confirmObject(this, key, expected, options.reread === true || this.cfg.verifyUpload, options.signal);

@@ -63,6 +63,11 @@ export interface Storage {
    * hashed when `options.reread` is set or the target is configured to (S3 `verifyUpload`).
    */
   confirm(key: string, expected: ExpectedObject, options?: ConfirmOptions): Promise<Confirmation>;
+  /**
+   * Whether `confirm` reads every object back on its own (S3 `verifyUpload`). When false, sizes
+   * from one `list` confirm many objects at once (the files of a directory artifact).
+   */
+  readonly rereadsUploads?: boolean;
   listIncompleteUploads(prefix: string): Promise<IncompleteUpload[]>;
   abortIncompleteUpload(upload: IncompleteUpload): Promise<void>;
 }

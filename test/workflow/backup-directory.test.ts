@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import pg from 'pg';
 import { createSampleDatabase } from '../../dev/sample-data.js';
 import { readManifest } from '../../src/catalog/catalog.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
@@ -40,6 +41,7 @@ const EXTRA_TABLES = 6;
 
 let bucket: string;
 let dbName: string;
+const killDb = uniqueName('lb_fdir_kill');
 let w: RunningWorker;
 let cfg: ReturnType<typeof testConfig>;
 const age = ageKey();
@@ -62,6 +64,14 @@ beforeAll(async () => {
       `create table public.big (id int, body text); insert into public.big select g, md5(g::text) || repeat('x', 200) from generate_series(1, 400000) g`,
     );
   });
+  // For the dump that fails mid-way: tables pg_dump dumps first (their size known from VACUUM),
+  // then `late`, whose size is unknown to it (relpages 0), so it is dumped last.
+  await withPg('postgres', (c) => c.query(`create database ${killDb}`));
+  await withPg(killDb, async (c) => {
+    for (let i = 0; i < 6; i++) await c.query(`create table first_${i} as select g, md5(g::text) as m from generate_series(1, 500000) g`);
+    await c.query('vacuum analyze');
+    await c.query(`create table late (id int) with (autovacuum_enabled = false); insert into late select generate_series(1, 1000)`);
+  });
   const url = pgUrl(dbName);
   const dump = { format: 'directory', jobs: 2 };
   cfg = testConfig({
@@ -70,6 +80,7 @@ beforeAll(async () => {
       fdir: { url, extra: { dump, storage: ['primary', 'local'] } },
       fdirgz: { url, compression: { codec: 'gzip', level: 1 }, extra: { dump } },
       fdirage: { url, extra: { dump, encryption: { age: { recipients: [age.recipient] } } } },
+      fdirkill: { url: pgUrl(killDb), extra: { dump } },
     },
     extraStorage: { local: { type: 'filesystem', path: localDir } },
   });
@@ -234,15 +245,16 @@ test('a corrupt or missing stored file fails restore (CHECKSUM_MISMATCH, BACKUP_
   expect(leftovers()).toEqual([]);
 });
 
-/** Starts a backup and, once some of its files are stored, has the server end the dump's sessions. */
-async function backupKilledMidway(): Promise<{ backupId: string; err: unknown; storedAtKill: number; killed: number }> {
-  const backupId = uniqueName('fdir-killed');
+/**
+ * Starts a backup and, once some of its files are stored, asks for an exclusive lock on `late`:
+ * the pg_dump worker that reaches it then fails to lock it (NOWAIT), and pg_dump fails.
+ */
+async function backupFailingMidway(): Promise<{ backupId: string; err: unknown; storedAtLock: number }> {
+  const backupId = uniqueName('fdir-failed');
   let stored = 0;
-  let storedAtKill = 0;
-  let killed = 0;
   const outcome = takeBackup(
     cfg,
-    { database: 'fdir', kind: 'full', backupId, workflow: { workflowId: 'w', runId: 'r', attempt: 1 } },
+    { database: 'fdirkill', kind: 'full', backupId, workflow: { workflowId: 'w', runId: 'r', attempt: 1 } },
     createLogger({ level: 'silent' }),
     {
       onProgress: (p) => (stored = p.storedBytes),
@@ -253,23 +265,30 @@ async function backupKilledMidway(): Promise<{ backupId: string; err: unknown; s
   );
   let done = false;
   void outcome.finally(() => (done = true));
-  while (!done && killed === 0) {
-    if (stored > 0) {
-      storedAtKill = stored;
-      const q = `select count(pg_terminate_backend(pid)) as n from pg_stat_activity where application_name = $1`;
-      killed = await withPg('postgres', async (c) => Number((await c.query(q, [`lifeboat:fdir:${backupId}`])).rows[0].n));
-    }
-    await new Promise((r) => setTimeout(r, 10));
+  while (!done && stored === 0) await new Promise((r) => setTimeout(r, 5));
+  const storedAtLock = stored;
+  const locker = new pg.Client({ connectionString: pgUrl(killDb) });
+  await locker.connect();
+  try {
+    await locker.query('begin');
+    const locking = locker.query('lock table late in access exclusive mode').catch(() => undefined); // granted once pg_dump is gone
+    const err = await outcome;
+    await locking;
+    return { backupId, err, storedAtLock };
+  } finally {
+    await locker.end();
   }
-  return { backupId, err: await outcome, storedAtKill, killed };
 }
 
-test('pg_dump failing mid-way (its sessions terminated) commits nothing and leaves no stored file and no scratch directory', async () => {
-  // The dump may win the race against the kill on a fast machine: then try again (a few times).
-  let r = await backupKilledMidway();
-  for (let i = 0; i < 4 && r.killed === 0; i++) r = await backupKilledMidway();
-  expect([r.storedAtKill > 0, r.killed > 0]).toEqual([true, true]);
+test('pg_dump failing mid-way (a table it cannot lock) commits nothing and leaves no stored file and no scratch directory', async () => {
+  // The dump may reach `late` before the lock is asked for on a fast machine: then try again.
+  let r = await backupFailingMidway();
+  for (let i = 0; i < 4 && r.err === undefined; i++) r = await backupFailingMidway();
+  expect({ storedAtLock: r.storedAtLock > 0, err: String(r.err) }).toEqual({
+    storedAtLock: true,
+    err: expect.stringMatching(/could not obtain lock on relation/),
+  });
   expect(r.err).toBeInstanceOf(LifeboatError);
-  expect(await listKeys(bucket, `fdir/backups/${r.backupId}/`)).toEqual([]);
+  expect(await listKeys(bucket, `fdirkill/backups/${r.backupId}/`)).toEqual([]);
   expect(leftovers()).toEqual([]);
 });
