@@ -292,3 +292,35 @@ test('pg_dump failing mid-way (a table it cannot lock) commits nothing and leave
   expect(await listKeys(bucket, `fdirkill/backups/${r.backupId}/`)).toEqual([]);
   expect(leftovers()).toEqual([]);
 });
+
+test('a cancelled directory backup stops pg_dump and its workers, stores nothing and removes its scratch directory', async () => {
+  const backupId = uniqueName('fdir-cancelled');
+  const ac = new AbortController();
+  let stored = 0;
+  const outcome = takeBackup(
+    cfg,
+    { database: 'fdirkill', kind: 'full', backupId, workflow: { workflowId: 'w', runId: 'r', attempt: 1 } },
+    createLogger({ level: 'silent' }),
+    {
+      signal: ac.signal,
+      onProgress: (p) => {
+        stored = p.storedBytes;
+        if (stored > 0) ac.abort();
+      },
+    },
+  ).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  const err = await outcome;
+  expect(stored).toBeGreaterThan(0);
+  expect(err).toMatchObject({ code: 'CANCELLED' });
+  const sessions = async () =>
+    withPg('postgres', async (c) =>
+      Number((await c.query(`select count(*) as n from pg_stat_activity where application_name = $1`, [`lifeboat:fdirkill:${backupId}`])).rows[0].n),
+    );
+  for (let i = 0; i < 50 && (await sessions()) > 0; i++) await new Promise((r) => setTimeout(r, 100));
+  expect(await sessions()).toBe(0);
+  expect(await listKeys(bucket, `fdirkill/backups/${backupId}/`)).toEqual([]);
+  expect(leftovers()).toEqual([]);
+});
