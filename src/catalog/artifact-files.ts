@@ -44,11 +44,11 @@ export function directoryChecksum(files: Array<{ name: string; sha256: string }>
   return createHash('sha256').update(checksumLines(files, a)).digest('hex');
 }
 
-/** The `sha256sum` lines of a directory artifact's stored files, sorted by name. */
+/** The `sha256sum` lines of a directory artifact's stored files, sorted by stored name (bytewise, as `LC_ALL=C sort`). */
 export function checksumLines(files: Array<{ name: string; sha256: string }>, a: Pick<Artifact, 'compression' | 'encryption'>): string {
   const suffix = partSuffix(a);
-  return [...files]
-    .sort((x, y) => (x.name < y.name ? -1 : x.name > y.name ? 1 : 0))
+  return files
     .map((f) => `${f.sha256}  ${f.name}${suffix}\n`)
+    .sort((x, y) => (x.slice(66) < y.slice(66) ? -1 : x.slice(66) > y.slice(66) ? 1 : 0))
     .join('');
 }
