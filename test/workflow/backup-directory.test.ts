@@ -159,6 +159,16 @@ test.each(['fdir', 'fdirgz', 'fdirage'])(
   },
 );
 
+test('a directory backup restores some tables only (pg_restore -L over the dump directory)', async () => {
+  const b = await backup('fdirgz');
+  const target = uniqueName('lb_fdir_tables');
+  const r = await restore({ database: 'fdirgz', backup: b.backupId, target, mode: 'tables', tables: ['public.extra_2', 'public.big'] });
+  expect(r.rowCounts).toEqual({ compared: 2, mismatches: [] });
+  expect(await countRows(target, 'public.extra_2')).toBe(300);
+  expect(await countRows(target, 'public.big')).toBe(400000);
+  expect(await withPg(target, async (c) => (await c.query(`select to_regclass('public.extra_3') as t`)).rows[0].t)).toBeNull();
+});
+
 /** The `manual-restore:<name>` shell block of docs/manual-restore.md. */
 function docBlock(name: string): string {
   const doc = readFileSync(path.join(repoRoot, 'docs/manual-restore.md'), 'utf8');
