@@ -6,7 +6,8 @@ import type { Dataset } from './bench-datasets.js';
 import { q } from './bench-measure.js';
 
 /** The dump options src/engines/mysql/dump-args.ts picks for a MariaDB with its binary log on (the connection comes from the command line). */
-export const MARIADB_DUMP_OPTIONS = '--single-transaction --quick --hex-blob --default-character-set=utf8mb4 --no-tablespaces --max-allowed-packet=1G --routines --events --triggers --master-data=2 --gtid';
+export const MARIADB_DUMP_OPTIONS =
+  '--single-transaction --quick --hex-blob --default-character-set=utf8mb4 --no-tablespaces --max-allowed-packet=1G --routines --events --triggers --master-data=2 --gtid';
 
 function dbUrl(adminUrl: string, db: string): string {
   const u = new URL(adminUrl);
@@ -95,7 +96,7 @@ export function mariadbScripts(ds: Dataset, old: string, upload: string, local: 
     raw: { name: 'raw mariadb-dump > /dev/null (the bound)', script: `${dump} > /dev/null` },
     stock: { name: 'stock mariadb-dump | zstd -1 | sha256sum', script: `${dump} | zstd -1 -q -c | sha256sum > /dev/null` },
     old: {
-      name: "old way: mariadb-dump | gzip to a file, then upload",
+      name: 'old way: mariadb-dump | gzip to a file, then upload',
       script: `${dump} | gzip -c > ${q(old)} && ${upload}`,
     },
     rawRestore: (n: number) => ({

@@ -108,7 +108,11 @@ function rawContenders(ctx: RunContext, ds: Dataset, local: string): { raw: Cont
   const conn = `-h ${u.hostname} -p ${u.port} -U ${q(decodeURIComponent(u.username))} -d ${q(u.pathname.slice(1))}`;
   return {
     raw: { name: 'raw pg_dump -Fc -Z0 > /dev/null (the bound)', kind: 'backup', script: () => `pg_dump -Fc -Z0 ${conn} > /dev/null` },
-    stock: { name: 'stock pg_dump -Fc -Z0 | zstd -1 | sha256sum', kind: 'backup', script: () => `pg_dump -Fc -Z0 ${conn} | zstd -1 -q -c | sha256sum > /dev/null` },
+    stock: {
+      name: 'stock pg_dump -Fc -Z0 | zstd -1 | sha256sum',
+      kind: 'backup',
+      script: () => `pg_dump -Fc -Z0 ${conn} | zstd -1 -q -c | sha256sum > /dev/null`,
+    },
     old: { name: "old procedures' way: pg_dump -Fc to a file, then upload", kind: 'backup', script: () => `pg_dump -Fc ${conn} -f ${q(old)} && ${upload}` },
     rawRestore: {
       name: 'raw pg_restore of a local uncompressed file',

@@ -84,7 +84,19 @@ async function main(): Promise<void> {
     const pgAdminUrl = process.env.BENCH_DATABASE_URL ?? (cluster as PostgresCluster | undefined)?.url('postgres') ?? '';
     const mariadbAdminUrl = process.env.BENCH_MARIADB_URL ?? mariadb?.url();
     const client = new Client({ connection });
-    const ctx: RunContext = { work, temporal, s3, pgAdminUrl, cluster, mariadbAdminUrl, mariadb, client, rounds: opts.rounds, backupsOnly: opts.backupsOnly, say };
+    const ctx: RunContext = {
+      work,
+      temporal,
+      s3,
+      pgAdminUrl,
+      cluster,
+      mariadbAdminUrl,
+      mariadb,
+      client,
+      rounds: opts.rounds,
+      backupsOnly: opts.backupsOnly,
+      say,
+    };
     const summaries: DatasetSummary[] = [];
     for (const name of opts.datasets) {
       if (name === 'pgbench' && !(await hasPgbench())) {
