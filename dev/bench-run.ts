@@ -133,7 +133,7 @@ export async function runDataset(ctx: RunContext, ds: Dataset): Promise<DatasetR
   const local = path.join(ctx.work, `${ds.name}.local.dump`);
   await measure(`pg_dump -Fc -Z0 -h ${u.hostname} -p ${u.port} -U ${q(decodeURIComponent(u.username))} -d ${q(u.pathname.slice(1))} -f ${q(local)}`, env, []);
   const watched: Watched[] = [
-    { name: 'worker', pid: worker.child.pid! },
+    { name: 'worker', pid: worker.child.pid!, children: 'worker tools' },
     { name: 's3', pid: ctx.s3.pid },
     { name: 'temporal', pid: ctx.temporal.pid },
   ];
