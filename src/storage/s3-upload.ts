@@ -21,23 +21,34 @@ export interface StreamUpload {
   signal?: AbortSignal;
 }
 
-/** Part buffers, allocated on first use up to `limit`, handed out and given back. */
+/**
+ * Part buffers left by finished uploads, by size: back-to-back backups reuse them instead of
+ * allocating new ones while the old ones wait for a garbage collection. Dropped after a minute
+ * without uploads, so an idle worker gives the memory back.
+ */
+const spare = new Map<number, Buffer[]>();
+let dropSpare: NodeJS.Timeout | undefined;
+
+/** Part buffers of one upload, allocated on first use up to `limit`, handed out and given back. */
 class PartPool {
   private readonly free: Buffer[] = [];
   private readonly waiting: Array<(b: Buffer) => void> = [];
-  private allocated = 0;
+  private readonly all: Buffer[] = [];
 
   constructor(
     private readonly size: number,
     private readonly limit: number,
-  ) {}
+  ) {
+    clearTimeout(dropSpare);
+  }
 
   take(): Buffer | Promise<Buffer> {
     const b = this.free.pop();
     if (b) return b;
-    if (this.allocated < this.limit) {
-      this.allocated++;
-      return Buffer.allocUnsafeSlow(this.size);
+    if (this.all.length < this.limit) {
+      const fresh = spare.get(this.size)?.pop() ?? Buffer.allocUnsafeSlow(this.size);
+      this.all.push(fresh);
+      return fresh;
     }
     return new Promise((resolve) => this.waiting.push(resolve));
   }
@@ -46,6 +57,14 @@ class PartPool {
     const next = this.waiting.shift();
     if (next) next(b);
     else this.free.push(b);
+  }
+
+  /** Hands every buffer to the next upload; call once no part is in flight. */
+  release(): void {
+    spare.set(this.size, [...(spare.get(this.size) ?? []), ...this.all]);
+    this.all.length = 0;
+    clearTimeout(dropSpare);
+    dropSpare = setTimeout(() => spare.clear(), 60_000).unref();
   }
 }
 
@@ -179,5 +198,8 @@ export async function uploadStream(u: StreamUpload, body: Readable): Promise<{ b
     writer.fail(err);
     await writer.abort().catch(() => undefined);
     throw err;
+  } finally {
+    await writer.settle();
+    pool.release();
   }
 }
