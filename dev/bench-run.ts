@@ -178,7 +178,7 @@ export async function runDataset(ctx: RunContext, ds: Dataset): Promise<DatasetR
   await worker.ready;
   if (!ctx.backupsOnly) await measure(side.localDump, env, []);
   const watched: Watched[] = [
-    { name: 'worker', pid: worker.child.pid! },
+    { name: 'worker', pid: worker.child.pid!, children: 'worker tools' },
     { name: 's3', pid: ctx.s3.pid },
     { name: 'temporal', pid: ctx.temporal.pid },
   ];
