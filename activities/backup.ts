@@ -1,5 +1,6 @@
 import { Context } from '@temporalio/activity';
 import { takeBackup } from '../src/backup/backup.js';
+import { DumpSlots } from '../src/backup/dump-slots.js';
 import type { BackupHeartbeat, BackupKind, BackupResult } from '../src/contracts/index.js';
 import { activityLogger, previousHeartbeat, withHeartbeat, workflowRef } from './context.js';
 import type { ActivityDeps } from './deps.js';
@@ -7,6 +8,10 @@ import type { ActivityDeps } from './deps.js';
 /** Backup activities. */
 export function createBackupActivities(deps: ActivityDeps) {
   const interval = deps.heartbeatIntervalMs ?? 2000;
+  const limits = deps.config.worker;
+  // One set of slots per worker process: its dumps in all, and per database host.
+  const slots =
+    limits?.maxConcurrentDumps || limits?.perHostDumps ? new DumpSlots({ total: limits.maxConcurrentDumps, perHost: limits.perHostDumps }) : undefined;
   return {
     /** Streams one backup into storage and commits its manifest. Heartbeats bytes so far. */
     async runBackup(input: { database: string; kind: BackupKind; backupId: string }): Promise<BackupResult> {
@@ -23,6 +28,7 @@ export function createBackupActivities(deps: ActivityDeps) {
         () =>
           takeBackup(deps.config, { ...input, workflow: workflowRef() }, log, {
             signal: ctx.cancellationSignal,
+            slots,
             onProgress: (p) => {
               hb = { ...hb, ...p };
             },
