@@ -517,8 +517,17 @@ function execOk(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: 
   });
 }
 
-/** Dynamic config that turns on task priority and fairness on Temporal server 1.29+ (`KEY=JSON`). */
-export const TASK_QUEUE_DYNAMIC_CONFIG = ['matching.useNewMatcher=true', 'matching.enableFairness=true'];
+/**
+ * Dynamic config (`KEY=JSON`) for task priority and fairness on Temporal server 1.29+: the new
+ * matcher, fairness, and one partition per task queue (priority orders tasks within a partition;
+ * with the default four a poll can take a backup from one partition while a restore waits in another).
+ */
+export const TASK_QUEUE_DYNAMIC_CONFIG = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
 
 /**
  * Start `temporal server start-dev` on 127.0.0.1 (free ports by default) and wait until the gRPC
