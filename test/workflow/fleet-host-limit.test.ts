@@ -1,0 +1,82 @@
+// worker.perHostDumps against real PostgreSQL, S3 and Temporal: three backups to one database
+// host run one at a time (the others wait, heartbeating "waiting for a slot on host …"), while a
+// backup to another host starts at once. The two hosts are one server reached as 127.0.0.1 and
+// as localhost: the limit keys on the host:port of the resolved URL, not on DNS.
+import pg from 'pg';
+import { createSampleDatabase } from '../../dev/sample-data.js';
+import { readManifest } from '../../src/catalog/catalog.js';
+import type { Manifest } from '../../src/catalog/manifest.js';
+import type { BackupResult } from '../../src/contracts/index.js';
+import { openStorage } from '../../src/storage/index.js';
+import { createBucket, pgUrl, services, startWorker, testConfig, uniqueName, type RunningWorker } from '../harness/services.js';
+
+const HOST_A = ['a1', 'a2', 'a3'];
+let w: RunningWorker;
+let cfg: ReturnType<typeof testConfig>;
+let dbName: string;
+
+beforeAll(async () => {
+  dbName = uniqueName('lb_fleet');
+  await createSampleDatabase(services().pg.adminUrl, dbName, 1);
+  const onA = pgUrl(dbName);
+  const onB = onA.replace('@127.0.0.1:', '@localhost:');
+  cfg = testConfig({
+    bucket: await createBucket(),
+    databases: { ...Object.fromEntries(HOST_A.map((n) => [n, { url: onA }])), b1: { url: onB } },
+  });
+  cfg.worker = { perHostDumps: 1 };
+  w = await startWorker(cfg, { heartbeatIntervalMs: 100 });
+});
+
+afterAll(async () => {
+  await w?.stop();
+});
+
+/** Samples which configured databases have a dump session open (application_name `lifeboat:<db>:<backup>`). */
+function sampleSessions(): { stop: () => Promise<Set<string>[]> } {
+  const samples: Set<string>[] = [];
+  const client = new pg.Client({ connectionString: services().pg.adminUrl });
+  let running = true;
+  const loop = (async () => {
+    await client.connect();
+    while (running) {
+      const r = await client.query<{ name: string }>(`select application_name as name from pg_stat_activity where application_name like 'lifeboat:%:%'`);
+      samples.push(new Set(r.rows.map((row) => row.name.split(':')[1]!)));
+      await new Promise((res) => setTimeout(res, 15));
+    }
+    await client.end();
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      await loop;
+      return samples;
+    },
+  };
+}
+
+test('perHostDumps: 1 runs the backups of one host one after another and holds no backup of another host back', async () => {
+  const sampler = sampleSessions();
+  const results = await Promise.all(
+    [...HOST_A, 'b1'].map((database) =>
+      w.client.workflow.execute('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(`fleet-${database}`), args: [{ database }] }),
+    ),
+  );
+  const samples = await sampler.stop();
+  const storage = openStorage(cfg, 'primary');
+  const manifests = new Map<string, Manifest>();
+  for (const r of results as BackupResult[]) manifests.set(r.database, (await readManifest(storage, r.database, r.backupId))!);
+
+  // Host A, one at a time: each dump started after the one before it had committed.
+  const onA = HOST_A.map((n) => manifests.get(n)!).sort((x, y) => x.startedAt.localeCompare(y.startedAt));
+  for (let i = 1; i < onA.length; i++) expect(Date.parse(onA[i]!.startedAt)).toBeGreaterThanOrEqual(Date.parse(onA[i - 1]!.finishedAt));
+  // Host B was not queued behind host A: its dump started before the last one on A did.
+  expect(Date.parse(manifests.get('b1')!.startedAt)).toBeLessThan(Date.parse(onA[2]!.startedAt));
+
+  // What the server saw: never two host-A dump sessions at once, and the limit did bind (some waited).
+  expect(samples.length).toBeGreaterThan(5);
+  expect(Math.max(...samples.map((s) => HOST_A.filter((n) => s.has(n)).length))).toBe(1);
+  const waited = w.lines.filter((l) => l.includes('"phase":"waiting"')).map((l) => (JSON.parse(l) as { database: string }).database);
+  expect(waited.length).toBeGreaterThanOrEqual(2);
+  expect(waited.every((d) => HOST_A.includes(d))).toBe(true);
+}, 60_000);
