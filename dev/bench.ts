@@ -7,6 +7,7 @@ import { Client, Connection } from '@temporalio/client';
 import { DATASETS, hasPgbench, makeDataset, type DatasetName } from './bench-datasets.js';
 import { formatSummary, summarize, type DatasetSummary } from './bench-report.js';
 import { runDataset, type RunContext } from './bench-run.js';
+import { formatFleet, runFleet } from './bench-fleet.js';
 import { repoRoot, startEphemeralPostgres, startS3Server, startTemporalDevServer, stopAll, type PostgresCluster } from './services.js';
 
 /**
@@ -14,7 +15,8 @@ import { repoRoot, startEphemeralPostgres, startS3Server, startTemporalDevServer
  * the stock shell pipeline and the old procedures' way, with restores against raw `pg_restore`.
  * Interleaved rounds after a warm-up; medians; one table per dataset and a JSON file.
  */
-const USAGE = `usage: npm run bench -- [--dataset wide,pgbench,many-tables] [--size-mb 1024] [--scale 50] [--tables 2000] [--rounds 3] [--out FILE]`;
+const USAGE = `usage: npm run bench -- [--dataset wide,pgbench,many-tables] [--size-mb 1024] [--scale 50] [--tables 2000] [--rounds 3] [--out FILE]
+       npm run bench -- --fleet 100 [--fleet-concurrency 4] [--fleet-scale 0.5] [--out FILE]`;
 
 function options() {
   const { values } = parseArgs({
@@ -25,6 +27,9 @@ function options() {
       tables: { type: 'string', default: '2000' },
       rounds: { type: 'string', default: process.env.BENCH_RUNS ?? '3' },
       out: { type: 'string' },
+      fleet: { type: 'string' },
+      'fleet-concurrency': { type: 'string', default: '4' },
+      'fleet-scale': { type: 'string', default: '0.5' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -46,8 +51,19 @@ function options() {
     scale: int(values.scale, 'scale'),
     tables: int(values.tables, 'tables'),
     rounds: int(values.rounds, 'rounds'),
-    out: values.out ?? path.join(repoRoot(), '.lifeboat', 'bench', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    fleet:
+      values.fleet === undefined
+        ? undefined
+        : { count: int(values.fleet, 'fleet'), concurrency: int(values['fleet-concurrency'], 'fleet-concurrency'), scale: fleetScale(values['fleet-scale']) },
+    out:
+      values.out ?? path.join(repoRoot(), '.lifeboat', 'bench', `bench-${values.fleet ? 'fleet-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
   };
+}
+
+function fleetScale(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n <= 20)) throw new Error(`--fleet-scale expects a number in (0, 20], got ${v}`);
+  return n;
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -58,7 +74,9 @@ async function main(): Promise<void> {
   const work = path.join(os.tmpdir(), `lifeboat-bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
   const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  say(`Lifeboat benchmark on ${machine}: ${opts.datasets.join(', ')}, ${opts.rounds} interleaved rounds after a warm-up`);
+  say(
+    `Lifeboat benchmark on ${machine}: ${opts.fleet ? `a fleet of ${opts.fleet.count} databases` : `${opts.datasets.join(', ')}, ${opts.rounds} interleaved rounds after a warm-up`}`,
+  );
   const [temporal, s3, cluster] = await Promise.all([
     startTemporalDevServer({ headless: true }),
     startS3Server({}),
@@ -74,6 +92,12 @@ async function main(): Promise<void> {
     }).send(new CreateBucketCommand({ Bucket: 'bench' }));
     const pgAdminUrl = process.env.BENCH_DATABASE_URL ?? (cluster as PostgresCluster).url('postgres');
     const ctx: RunContext = { work, temporal, s3, pgAdminUrl, cluster, client: new Client({ connection }), rounds: opts.rounds, say };
+    if (opts.fleet) {
+      mkdirSync(path.dirname(opts.out), { recursive: true });
+      say(formatFleet(await runFleet(ctx, opts.fleet, opts.out)));
+      say(`Results: ${path.relative(process.cwd(), opts.out)}`);
+      return;
+    }
     const summaries: DatasetSummary[] = [];
     for (const name of opts.datasets) {
       if (name === 'pgbench' && !(await hasPgbench())) {
