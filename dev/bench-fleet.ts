@@ -51,6 +51,8 @@ export interface FleetResult {
   overheadMs: { median: number; p95: number; max: number };
   /** Medians per workflow: activity tasks waiting in the queue, workflow tasks scheduled to completed. */
   overheadParts: { activityQueueMs: number; workflowTaskMs: number };
+  /** First trigger to the first and to the last workflow's start event (Schedules start them). */
+  startLatencyMs: { first: number; last: number };
   /** First trigger to the first dump's start, and the last dump's commit to the end: when dump slots were not all busy. */
   rampMs: { firstDump: number; afterLastDump: number };
   workerPeakRssMiB: number;
@@ -125,6 +127,7 @@ function eventMs(e: { eventTime?: { seconds?: unknown; nanos?: number | null } |
 }
 
 interface WorkflowTimes {
+  startedAt: number;
   durationMs: number;
   /** Activities started to completed (a dump waiting for a slot waits inside its activity). */
   activityMs: number;
@@ -138,7 +141,13 @@ interface WorkflowTimes {
 async function workflowTimes(client: Client, workflowId: string): Promise<WorkflowTimes> {
   const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
   const at = new Map<string, number>();
-  const t: WorkflowTimes = { durationMs: eventMs(events[events.length - 1]!) - eventMs(events[0]!), activityMs: 0, activityQueueMs: 0, workflowTaskMs: 0 };
+  const t: WorkflowTimes = {
+    startedAt: eventMs(events[0]!),
+    durationMs: eventMs(events[events.length - 1]!) - eventMs(events[0]!),
+    activityMs: 0,
+    activityQueueMs: 0,
+    workflowTaskMs: 0,
+  };
   for (const e of events) {
     const id = String(e.eventId);
     if (e.activityTaskScheduledEventAttributes || e.workflowTaskScheduledEventAttributes) at.set(id, eventMs(e));
@@ -225,6 +234,7 @@ export async function runFleet(ctx: FleetContext, opts: FleetOptions, out: strin
         activityQueueMs: Math.round(median(times.map((x) => x.activityQueueMs))),
         workflowTaskMs: Math.round(median(times.map((x) => x.workflowTaskMs))),
       },
+      startLatencyMs: { first: Math.round(Math.min(...times.map((x) => x.startedAt)) - t0), last: Math.round(Math.max(...times.map((x) => x.startedAt)) - t0) },
       rampMs: { firstDump: Math.min(...dumps.map((d) => d.startedAt)) - t0, afterLastDump: t0 + totalMs - Math.max(...dumps.map((d) => d.finishedAt)) },
       workerPeakRssMiB: peakRssMiB(worker.child.pid!),
       cpuSeconds,
@@ -247,6 +257,7 @@ export function formatFleet(r: FleetResult): string {
     `  single dump: median ${r.singleDumpMs.median} ms, max ${r.singleDumpMs.max} ms`,
     `  Temporal overhead per workflow: median ${r.overheadMs.median} ms, p95 ${r.overheadMs.p95} ms, max ${r.overheadMs.max} ms` +
       ` (medians: activity tasks queued ${r.overheadParts.activityQueueMs} ms, workflow tasks ${r.overheadParts.workflowTaskMs} ms)`,
+    `  runs started by the Schedules ${r.startLatencyMs.first} to ${r.startLatencyMs.last} ms after the first trigger`,
     `  dump slots idle: ${r.rampMs.firstDump} ms before the first dump, ${r.rampMs.afterLastDump} ms after the last`,
     `  worker peak RSS ${r.workerPeakRssMiB} MiB; CPU seconds ${Object.entries(r.cpuSeconds)
       .map(([k, v]) => `${k} ${v}`)
