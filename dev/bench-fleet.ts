@@ -55,6 +55,8 @@ export interface FleetResult {
   startLatencyMs: { first: number; last: number };
   /** First trigger to the first dump's start, and the last dump's commit to the end: when dump slots were not all busy. */
   rampMs: { firstDump: number; afterLastDump: number };
+  /** Share of the dump slots busy between the first dump's start and the last one's commit. */
+  slotUtilization: number;
   workerPeakRssMiB: number;
   cpuSeconds: Record<string, number>;
 }
@@ -234,6 +236,7 @@ export async function runFleet(ctx: FleetContext, opts: FleetOptions, out: strin
         activityQueueMs: Math.round(median(times.map((x) => x.activityQueueMs))),
         workflowTaskMs: Math.round(median(times.map((x) => x.workflowTaskMs))),
       },
+      slotUtilization: Math.round((idealMs / (Math.max(...dumps.map((d) => d.finishedAt)) - Math.min(...dumps.map((d) => d.startedAt)))) * 100) / 100,
       startLatencyMs: { first: Math.round(Math.min(...times.map((x) => x.startedAt)) - t0), last: Math.round(Math.max(...times.map((x) => x.startedAt)) - t0) },
       rampMs: { firstDump: Math.min(...dumps.map((d) => d.startedAt)) - t0, afterLastDump: t0 + totalMs - Math.max(...dumps.map((d) => d.finishedAt)) },
       workerPeakRssMiB: peakRssMiB(worker.child.pid!),
@@ -258,7 +261,7 @@ export function formatFleet(r: FleetResult): string {
     `  Temporal overhead per workflow: median ${r.overheadMs.median} ms, p95 ${r.overheadMs.p95} ms, max ${r.overheadMs.max} ms` +
       ` (medians: activity tasks queued ${r.overheadParts.activityQueueMs} ms, workflow tasks ${r.overheadParts.workflowTaskMs} ms)`,
     `  runs started by the Schedules ${r.startLatencyMs.first} to ${r.startLatencyMs.last} ms after the first trigger`,
-    `  dump slots idle: ${r.rampMs.firstDump} ms before the first dump, ${r.rampMs.afterLastDump} ms after the last`,
+    `  dump slots idle: ${r.rampMs.firstDump} ms before the first dump, ${r.rampMs.afterLastDump} ms after the last; busy ${Math.round(r.slotUtilization * 100)}% in between`,
     `  worker peak RSS ${r.workerPeakRssMiB} MiB; CPU seconds ${Object.entries(r.cpuSeconds)
       .map(([k, v]) => `${k} ${v}`)
       .join(', ')}`,
