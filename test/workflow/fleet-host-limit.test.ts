@@ -8,6 +8,8 @@ import { readManifest } from '../../src/catalog/catalog.js';
 import type { Manifest } from '../../src/catalog/manifest.js';
 import type { BackupResult } from '../../src/contracts/index.js';
 import { openStorage } from '../../src/storage/index.js';
+import { readProgress } from '../../src/cli/follow.js';
+import { describeHeartbeat } from '../../src/cli/progress.js';
 import { createBucket, pgUrl, services, startWorker, testConfig, uniqueName, type RunningWorker } from '../harness/services.js';
 
 const HOST_A = ['a1', 'a2', 'a3'];
@@ -57,15 +59,23 @@ function sampleSessions(): { stop: () => Promise<Set<string>[]> } {
 
 test('perHostDumps: 1 runs the backups of one host one after another and holds no backup of another host back', async () => {
   const sampler = sampleSessions();
-  const results = await Promise.all(
+  const handles = await Promise.all(
     [...HOST_A, 'b1'].map((database) =>
-      w.client.workflow.execute('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(`fleet-${database}`), args: [{ database }] }),
+      w.client.workflow.start('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(`fleet-${database}`), args: [{ database }] }),
     ),
   );
+  // What `--wait` shows meanwhile: the heartbeats of the running backup activities.
+  const progress = new Set<string>();
+  let finished = false;
+  const results = Promise.all(handles.map((h) => h.result())).finally(() => (finished = true));
+  while (!finished) {
+    for (const h of handles) for (const hb of (await readProgress(h).catch(() => ({ heartbeats: [] }))).heartbeats) progress.add(describeHeartbeat(hb));
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const samples = await sampler.stop();
   const storage = openStorage(cfg, 'primary');
   const manifests = new Map<string, Manifest>();
-  for (const r of results as BackupResult[]) manifests.set(r.database, (await readManifest(storage, r.database, r.backupId))!);
+  for (const r of (await results) as BackupResult[]) manifests.set(r.database, (await readManifest(storage, r.database, r.backupId))!);
 
   // Host A, one at a time: each dump started after the one before it had committed.
   const onA = HOST_A.map((n) => manifests.get(n)!).sort((x, y) => x.startedAt.localeCompare(y.startedAt));
@@ -79,4 +89,8 @@ test('perHostDumps: 1 runs the backups of one host one after another and holds n
   const waited = w.lines.filter((l) => l.includes('"phase":"waiting"')).map((l) => (JSON.parse(l) as { database: string }).database);
   expect(waited.length).toBeGreaterThanOrEqual(2);
   expect(waited.every((d) => HOST_A.includes(d))).toBe(true);
+  const port = new URL(services().pg.adminUrl).port;
+  expect([...progress]).toContain(`waiting     for a slot on host 127.0.0.1:${port} (1 of 1 dumps running there)`);
+  const password = decodeURIComponent(new URL(services().pg.adminUrl).password);
+  expect([...progress].filter((l) => l.includes(password))).toEqual([]);
 }, 60_000);
