@@ -1,5 +1,5 @@
-// Task priority on a busy worker: one activity at a time (worker.maxConcurrentActivities: 1), a
-// backlog of backups queued, then a restore started by hand. The real Temporal dev server (new
+// Task priority and fairness on a busy worker: one activity at a time (worker.maxConcurrentActivities:
+// 1), a backlog of backups queued, then a restore started by hand, or a backup of another database. The real Temporal dev server (new
 // matcher and fairness enabled by dev/services.ts), the real worker and the real start path
 // (startWorkflow, which sets the priority); activities are scripted and record when they start.
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -94,4 +94,19 @@ test('with one activity slot and a backlog of backups, a restore started by hand
   expect(dumpsBeforeRestore).toBeLessThanOrEqual(4);
   expect((await restore.describe()).priority).toMatchObject({ priorityKey: 1, fairnessKey: 'orders' });
   expect((await backups[0]!.describe()).priority).toMatchObject({ priorityKey: 2, fairnessKey: 'a' });
+}, 60_000);
+
+test('fairness: a backlog of one database does not starve another database of the same level', async () => {
+  started.length = 0;
+  const backup = (database: string) =>
+    startWorkflow(w.client, cfg, WORKFLOWS.backupDatabase, { database }, { workflowId: uniqueName(`backup-${database}`), alreadyRunning: 'running' });
+  const many = await Promise.all(BACKUPS.map(() => backup('a')));
+  const deadline = Date.now() + 20_000;
+  while (!started.some((s) => s.startsWith('runBackup:')) && Date.now() < deadline) await sleep(20);
+  const other = await backup('b');
+  await Promise.all([...many, other].map((h) => h.result()));
+  const dumps = started.filter((s) => s.startsWith('runBackup:'));
+  // FIFO would run all eight dumps of a first; by fairness key b's turn comes after a few.
+  expect(dumps).toHaveLength(BACKUPS.length + 1);
+  expect(dumps.indexOf('runBackup:b')).toBeLessThanOrEqual(4);
 }, 60_000);
