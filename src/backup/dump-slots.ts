@@ -28,7 +28,15 @@ export class DumpSlots {
   private readonly peakByHost = new Map<string, number>();
   private readonly waiters: Waiter[] = [];
 
-  constructor(private readonly limits: DumpSlotLimits = {}) {}
+  /** `onChange` is told the counts after every change (the worker's metrics). */
+  constructor(
+    private readonly limits: DumpSlotLimits = {},
+    private readonly onChange?: (s: DumpSlotStats) => void,
+  ) {}
+
+  private changed(): void {
+    this.onChange?.(this.stats());
+  }
 
   /** Why a dump against `host` cannot start now, or undefined when it can. */
   private blocked(host: string): string | undefined {
@@ -45,6 +53,7 @@ export class DumpSlots {
     this.byHost.set(host, onHost);
     this.peak = Math.max(this.peak, this.running);
     this.peakByHost.set(host, Math.max(this.peakByHost.get(host) ?? 0, onHost));
+    this.changed();
     let released = false;
     return () => {
       if (released) return;
@@ -54,6 +63,7 @@ export class DumpSlots {
       if (left > 0) this.byHost.set(host, left);
       else this.byHost.delete(host);
       this.wake();
+      this.changed();
     };
   }
 
@@ -97,10 +107,12 @@ export class DumpSlots {
         const i = this.waiters.indexOf(waiter);
         if (i >= 0) this.waiters.splice(i, 1);
         done();
+        this.changed();
         reject(abortReason(signal!));
       };
       signal?.addEventListener('abort', onAbort, { once: true });
       this.waiters.push(waiter);
+      this.changed();
       tell();
       // Slots may be free already (an earlier waiter of a full host is ahead of this one).
       this.wake();

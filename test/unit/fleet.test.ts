@@ -48,7 +48,8 @@ test('dump slots: per host and in all; a waiter of a free host is not held back 
 });
 
 test('dump slots: an abort gives up the place in the queue and rejects with the signal reason', async () => {
-  const slots = new DumpSlots({ perHost: 1 });
+  const seen: string[] = [];
+  const slots = new DumpSlots({ perHost: 1 }, (st) => seen.push(`${st.running} running, ${st.waiting} waiting`));
   const held = await slots.acquire('db:5432');
   const ac = new AbortController();
   const waiting = slots.acquire('db:5432', ac.signal);
@@ -58,6 +59,8 @@ test('dump slots: an abort gives up the place in the queue and rejects with the 
   held();
   await expect(slots.acquire('db:5432', ac.signal)).rejects.toThrow('cancelled by the workflow');
   expect(slots.stats().running).toBe(0);
+  // What the worker's lifeboat_worker_dumps gauge is fed.
+  expect(seen).toEqual(['1 running, 0 waiting', '1 running, 1 waiting', '1 running, 0 waiting', '0 running, 0 waiting']);
 });
 
 test('priority: recovery started by hand first, other ad-hoc runs next, scheduled runs last; the database is the fairness key', () => {
