@@ -94,3 +94,44 @@ test('perHostDumps: 1 runs the backups of one host one after another and holds n
   const password = decodeURIComponent(new URL(services().pg.adminUrl).password);
   expect([...progress].filter((l) => l.includes(password))).toEqual([]);
 }, 60_000);
+
+test('a backup waiting for a slot on its host can be cancelled; the slot goes to the next backup', async () => {
+  // The dump of a1 holds host A's one slot while a table lock keeps pg_dump waiting.
+  const locker = new pg.Client({ connectionString: pgUrl(dbName) });
+  locker.on('error', () => undefined);
+  await locker.connect();
+  await locker.query('begin; lock table shop.customers in access exclusive mode');
+  const start = (database: string) =>
+    w.client.workflow.start('backupDatabase', { taskQueue: cfg.temporal.taskQueue, workflowId: uniqueName(`fleet-${database}`), args: [{ database }] });
+  const waitingOn = async (h: Awaited<ReturnType<typeof start>>) => {
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline) {
+      const { heartbeats } = await readProgress(h).catch(() => ({ heartbeats: [] }));
+      if (heartbeats.some((hb) => hb.phase === 'waiting')) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`${h.workflowId} never reported waiting for a slot`);
+  };
+  try {
+    const first = await start('a1');
+    const deadline = Date.now() + 20_000;
+    while (!w.lines.some((l) => l.includes('"dump started"') && l.includes(first.workflowId)) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    const cancelled = await start('a2');
+    await waitingOn(cancelled);
+    const next = await start('a3');
+    await waitingOn(next);
+    const t0 = Date.now();
+    await cancelled.cancel();
+    await expect(cancelled.result()).rejects.toThrow();
+    expect((await cancelled.describe()).status.name).toBe('CANCELLED');
+    // Cancelled while the first dump still held the slot: the wait ended, not the dump.
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    await locker.query('rollback');
+    const [r1, r3] = (await Promise.all([first.result(), next.result()])) as BackupResult[];
+    expect([r1!.database, r3!.database]).toEqual(['a1', 'a3']);
+    expect(w.lines.some((l) => l.includes('"dump started"') && l.includes(cancelled.workflowId))).toBe(false);
+  } finally {
+    await locker.end().catch(() => undefined);
+  }
+}, 60_000);
