@@ -43,7 +43,8 @@ export interface DatasetResult {
   workerPeakRssMiB: number;
 }
 
-function startWorker(configFile: string, env: NodeJS.ProcessEnv): { child: ChildProcess; lines: string[]; ready: Promise<void> } {
+/** Starts `lifeboat worker` on `configFile`; `ready` resolves on its "worker started" line. */
+export function startWorker(configFile: string, env: NodeJS.ProcessEnv): { child: ChildProcess; lines: string[]; ready: Promise<void> } {
   const child = spawn(process.execPath, [path.join(repoRoot(), 'bin', 'lifeboat.js'), '-c', configFile, 'worker'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let buf = '';

@@ -9,6 +9,7 @@ import { makeMariadbWide } from './bench-mariadb.js';
 import { startEphemeralMariadb, type MariadbServer } from './mariadb.js';
 import { formatSummary, summarize, type DatasetSummary } from './bench-report.js';
 import { runDataset, type RunContext } from './bench-run.js';
+import { formatFleet, runFleet } from './bench-fleet.js';
 import { repoRoot, startEphemeralPostgres, startS3Server, startTemporalDevServer, stopAll, type PostgresCluster } from './services.js';
 
 /**
@@ -17,7 +18,9 @@ import { repoRoot, startEphemeralPostgres, startS3Server, startTemporalDevServer
  * Interleaved rounds after a warm-up; medians; one table per dataset and a JSON file.
  */
 const USAGE = `usage: npm run bench -- [--dataset wide,pgbench,many-tables,wide-mariadb] [--size-mb 1024] [--scale 50] [--tables 2000] [--rounds 3] [--backups-only] [--out FILE]
+       npm run bench -- --fleet 100 [--fleet-concurrency 4] [--fleet-scale 0.5] [--out FILE]
   --backups-only  only the raw dump, the stock pipeline and Lifeboat's backup (for large sizes: memory at 5 GB)
+  --fleet N       N small databases, one Schedule each, all triggered at once (see README: Many databases)
   BENCH_DATABASE_URL / BENCH_MARIADB_URL: superuser URLs of existing servers instead of ephemeral ones`;
 
 function options() {
@@ -30,6 +33,9 @@ function options() {
       rounds: { type: 'string', default: process.env.BENCH_RUNS ?? '3' },
       out: { type: 'string' },
       'backups-only': { type: 'boolean', default: false },
+      fleet: { type: 'string' },
+      'fleet-concurrency': { type: 'string', default: '4' },
+      'fleet-scale': { type: 'string', default: '0.5' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -52,8 +58,19 @@ function options() {
     tables: int(values.tables, 'tables'),
     rounds: int(values.rounds, 'rounds'),
     backupsOnly: values['backups-only'],
-    out: values.out ?? path.join(repoRoot(), '.lifeboat', 'bench', `bench-${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
+    fleet:
+      values.fleet === undefined
+        ? undefined
+        : { count: int(values.fleet, 'fleet'), concurrency: int(values['fleet-concurrency'], 'fleet-concurrency'), scale: fleetScale(values['fleet-scale']) },
+    out:
+      values.out ?? path.join(repoRoot(), '.lifeboat', 'bench', `bench-${values.fleet ? 'fleet-' : ''}${new Date().toISOString().replace(/[:.]/g, '-')}.json`),
   };
+}
+
+function fleetScale(v: string): number {
+  const n = Number(v);
+  if (!(n > 0 && n <= 20)) throw new Error(`--fleet-scale expects a number in (0, 20], got ${v}`);
+  return n;
 }
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -64,9 +81,11 @@ async function main(): Promise<void> {
   const work = path.join(os.tmpdir(), `lifeboat-bench-${process.pid}`);
   mkdirSync(work, { recursive: true });
   const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
-  say(`Lifeboat benchmark on ${machine}: ${opts.datasets.join(', ')}, ${opts.rounds} interleaved rounds after a warm-up`);
-  const needsPg = opts.datasets.some((d) => d !== 'wide-mariadb');
-  const needsMariadb = opts.datasets.includes('wide-mariadb') && !process.env.BENCH_MARIADB_URL;
+  say(
+    `Lifeboat benchmark on ${machine}: ${opts.fleet ? `a fleet of ${opts.fleet.count} databases` : `${opts.datasets.join(', ')}, ${opts.rounds} interleaved rounds after a warm-up`}`,
+  );
+  const needsPg = opts.fleet !== undefined || opts.datasets.some((d) => d !== 'wide-mariadb');
+  const needsMariadb = opts.fleet === undefined && opts.datasets.includes('wide-mariadb') && !process.env.BENCH_MARIADB_URL;
   const [temporal, s3, cluster, mariadb] = await Promise.all([
     startTemporalDevServer({ headless: true }),
     startS3Server({}),
@@ -97,6 +116,12 @@ async function main(): Promise<void> {
       backupsOnly: opts.backupsOnly,
       say,
     };
+    if (opts.fleet) {
+      mkdirSync(path.dirname(opts.out), { recursive: true });
+      say(formatFleet(await runFleet(ctx, opts.fleet, opts.out)));
+      say(`Results: ${path.relative(process.cwd(), opts.out)}`);
+      return;
+    }
     const summaries: DatasetSummary[] = [];
     for (const name of opts.datasets) {
       if (name === 'pgbench' && !(await hasPgbench())) {

@@ -8,6 +8,7 @@ import { payloadCodecSchema } from '../temporal/codec-config.js';
 import { SecretRefSchema, ValueOrRefSchema } from './refs.js';
 import { ObservabilitySchema, databaseHealthShape } from '../observability/config.js';
 import { NotificationsSchema, routeDatabaseProblems } from '../notify/config.js';
+import { WorkerSettingsSchema } from './worker-schema.js';
 
 export { SecretRefSchema, ValueOrRefSchema, type SecretRef, type ValueOrRef } from './refs.js';
 
@@ -248,6 +249,8 @@ export const ConfigSchema = z
     restore: RestoreSettingsSchema.optional(),
     observability: ObservabilitySchema.optional(),
     notifications: NotificationsSchema.optional(),
+    /** Concurrency of each worker process: activities, workflow tasks, dumps in all and per database host. */
+    worker: WorkerSettingsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     for (const p of routeDatabaseProblems(cfg.notifications, Object.keys(cfg.databases))) ctx.addIssue({ code: 'custom', ...p });
