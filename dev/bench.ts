@@ -21,7 +21,8 @@ const USAGE = `usage: npm run bench -- [--dataset wide,pgbench,many-tables,wide-
        npm run bench -- --fleet 100 [--fleet-concurrency 4] [--fleet-scale 0.5] [--out FILE]
   --backups-only  only the raw dump, the stock pipeline and Lifeboat's backup (for large sizes: memory at 5 GB)
   --fleet N       N small databases, one Schedule each, all triggered at once (see README: Many databases)
-  BENCH_DATABASE_URL / BENCH_MARIADB_URL: superuser URLs of existing servers instead of ephemeral ones`;
+  BENCH_DATABASE_URL / BENCH_MARIADB_URL: superuser URLs of existing servers instead of ephemeral ones
+  BENCH_PLAIN_WORKER=1: the worker without the worker image's Node settings (--max-semi-space-size=2, MALLOC_ARENA_MAX=2)`;
 
 function options() {
   const { values } = parseArgs({
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
   mkdirSync(work, { recursive: true });
   const machine = `${os.cpus().length} x ${os.cpus()[0]?.model.trim() ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}`;
   say(
-    `Lifeboat benchmark on ${machine}: ${opts.fleet ? `a fleet of ${opts.fleet.count} databases` : `${opts.datasets.join(', ')}, ${opts.rounds} interleaved rounds after a warm-up`}`,
+    `Lifeboat benchmark on ${machine}: ${opts.fleet ? `a fleet of ${opts.fleet.count} databases` : `${opts.datasets.join(', ')}, ${opts.rounds} interleaved rounds after a warm-up`}; worker ${process.env.BENCH_PLAIN_WORKER === '1' ? 'with plain Node settings' : "with the worker image's Node settings"}`,
   );
   const needsPg = opts.fleet !== undefined || opts.datasets.some((d) => d !== 'wide-mariadb');
   const needsMariadb = opts.fleet === undefined && opts.datasets.includes('wide-mariadb') && !process.env.BENCH_MARIADB_URL;
