@@ -38,6 +38,10 @@ RUN set -eux; \
     /usr/lib/postgresql/17/bin/pg_dump --version
 WORKDIR /app
 ENV NODE_ENV=production
+# A worker's memory: V8's young generation capped at 2 MiB semi-spaces (it grows to 16 MiB by
+# default) and two malloc arenas instead of one per thread hold its peak RSS about 70 MiB lower
+# during a backup, for no measurable CPU (README "What makes it fast, and what it costs in memory").
+ENV NODE_OPTIONS=--max-semi-space-size=2 MALLOC_ARENA_MAX=2
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

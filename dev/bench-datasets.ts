@@ -1,13 +1,16 @@
 // The benchmark's datasets, generated in the database server: `wide` (text, jsonb, random bytea
-// and a numeric ledger), `pgbench` (pgbench -i), `many-tables` (2,000 small tables).
+// and a numeric ledger), `pgbench` (pgbench -i), `many-tables` (2,000 small tables); the `wide` shape
+// on MariaDB is in bench-mariadb.ts.
 import { execa } from 'execa';
 import pg from 'pg';
 
-export type DatasetName = 'wide' | 'pgbench' | 'many-tables';
-export const DATASETS: DatasetName[] = ['wide', 'pgbench', 'many-tables'];
+export type DatasetName = 'wide' | 'pgbench' | 'many-tables' | 'wide-mariadb';
+export const DATASETS: DatasetName[] = ['wide', 'pgbench', 'many-tables', 'wide-mariadb'];
 
 export interface Dataset {
   name: DatasetName;
+  /** The Lifeboat engine that backs it up. */
+  engine: 'postgres' | 'mysql';
   url: string;
   /** What it is, for the report: "wide 1024 MiB". */
   label: string;
@@ -81,7 +84,7 @@ async function fillPgbench(adminUrl: string, db: string, scale: number): Promise
 }
 
 /** Creates (or recreates) a dataset's database and fills it. */
-export async function makeDataset(adminUrl: string, name: DatasetName, opts: DatasetOptions): Promise<Dataset> {
+export async function makeDataset(adminUrl: string, name: Exclude<DatasetName, 'wide-mariadb'>, opts: DatasetOptions): Promise<Dataset> {
   const db = `lifeboat_bench_${name.replace('-', '_')}`;
   const c = await recreate(adminUrl, db);
   try {
@@ -96,7 +99,7 @@ export async function makeDataset(adminUrl: string, name: DatasetName, opts: Dat
       await fillPgbench(adminUrl, db, opts.pgbenchScale);
       label = `pgbench scale ${opts.pgbenchScale}`;
     }
-    return { name, url: dbUrl(adminUrl, db), label, bytes: await sizeOf(c) };
+    return { name, engine: 'postgres', url: dbUrl(adminUrl, db), label, bytes: await sizeOf(c) };
   } finally {
     await c.end();
   }

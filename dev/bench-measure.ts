@@ -6,16 +6,22 @@ import { execa } from 'execa';
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds of a live process, including its reaped children (pg_dump and zstd under the worker). */
-export function procCpu(pid: number): number {
+/** CPU seconds of a live process: its own, and its reaped children's (pg_dump and zstd under the worker). */
+export function procCpuParts(pid: number): { own: number; children: number } {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // Fields 14-17 of proc(5) (utime, stime, cutime, cstime) are 11-14 after the command.
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS;
+    return { own: (Number(f[11]) + Number(f[12])) / TICKS, children: (Number(f[13]) + Number(f[14])) / TICKS };
   } catch {
-    return 0;
+    return { own: 0, children: 0 };
   }
+}
+
+/** CPU seconds of a live process, including its reaped children. */
+export function procCpu(pid: number): number {
+  const { own, children } = procCpuParts(pid);
+  return own + children;
 }
 
 /** Peak resident set size of a live process, in MiB. */
@@ -27,6 +33,8 @@ export function peakRssMiB(pid: number): number {
 export interface Watched {
   name: string;
   pid: number;
+  /** Report the CPU of its reaped children (the tools a worker runs) under this name, and only its own under `name`. */
+  children?: string;
 }
 
 export interface Measured {
@@ -46,7 +54,7 @@ export interface Measured {
 export async function measure(script: string, env: NodeJS.ProcessEnv, watched: Watched[]): Promise<Measured> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'lb-bench-'));
   const timesFile = path.join(dir, 'times');
-  const before = watched.map((w) => procCpu(w.pid));
+  const before = watched.map((w) => procCpuParts(w.pid));
   const startedAt = Date.now();
   const t0 = process.hrtime.bigint();
   const r = await execa('bash', ['-c', `set -o pipefail\n${script}\nrc=$?\ntimes > '${timesFile}'\nexit $rc`], { env, reject: false });
@@ -57,7 +65,15 @@ export async function measure(script: string, env: NodeJS.ProcessEnv, watched: W
     const children = readFileSync(timesFile, 'utf8').trim().split('\n')[1] ?? '';
     const secs = [...children.matchAll(/(\d+)m([\d.]+)s/g)].reduce((sum, m) => sum + Number(m[1]) * 60 + Number(m[2]), 0);
     const cpu: Record<string, number> = { shell: secs };
-    watched.forEach((w, i) => (cpu[w.name] = procCpu(w.pid) - before[i]!));
+    watched.forEach((w, i) => {
+      const now = procCpuParts(w.pid);
+      const own = now.own - before[i]!.own;
+      const children = now.children - before[i]!.children;
+      if (w.children) {
+        cpu[w.name] = own;
+        cpu[w.children] = children;
+      } else cpu[w.name] = own + children;
+    });
     return { wallMs, cpu, stdout: String(r.stdout), startedAt, endedAt };
   } finally {
     rmSync(dir, { recursive: true, force: true });

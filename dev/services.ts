@@ -518,6 +518,18 @@ function execOk(cmd: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: 
 }
 
 /**
+ * Dynamic config (`KEY=JSON`) for task priority and fairness on Temporal server 1.29+: the new
+ * matcher, fairness, and one partition per task queue (priority orders tasks within a partition;
+ * with the default four a poll can take a backup from one partition while a restore waits in another).
+ */
+export const TASK_QUEUE_DYNAMIC_CONFIG = [
+  'matching.useNewMatcher=true',
+  'matching.enableFairness=true',
+  'matching.numTaskqueueReadPartitions=1',
+  'matching.numTaskqueueWritePartitions=1',
+];
+
+/**
  * Start `temporal server start-dev` on 127.0.0.1 (free ports by default) and wait until the gRPC
  * frontend answers and the `default` namespace can be described.
  */
@@ -550,6 +562,9 @@ export async function startTemporalDevServer(
   for (const ns of opts.namespaces ?? []) args.push('--namespace', ns);
   // Lifeboat's search attributes, so the Web UI filters runs by database, kind and outcome.
   for (const name of SEARCH_ATTRIBUTE_NAMES) args.push('--search-attribute', `${name}=Keyword`);
+  // Task priority and fairness (src/temporal/priority.ts): the new matcher dispatches by priority
+  // key, fairness balances the databases within a level. Servers without them ignore both.
+  for (const kv of TASK_QUEUE_DYNAMIC_CONFIG) args.push('--dynamic-config-value', kv);
   args.push('--log-level', 'warn');
 
   const proc = spawnDetached(temporal, args, logFile);

@@ -13,5 +13,7 @@ if ! npm ci --dry-run --no-audit --no-fund --loglevel=error >/dev/null 2>&1; the
 fi
 npm run --silent build
 npm run -s lint
+# The tests are type-checked too (the build compiles only the shipped code).
+npx --no-install tsc -p tsconfig.test.json --noEmit
 export AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=true
 NODE_OPTIONS="--experimental-vm-modules --no-warnings=ExperimentalWarning" exec npx --no-install jest "$@"

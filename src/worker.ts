@@ -82,6 +82,16 @@ export function withOverrides(real: Activities, overrides: Partial<Activities> =
   return { ...real, ...overrides };
 }
 
+/** The worker's concurrency from `worker:` in the configuration; the SDK's defaults for what is unset. */
+function concurrencyOptions(cfg: LifeboatConfig) {
+  const w = cfg.worker ?? {};
+  return {
+    ...(w.maxConcurrentActivities !== undefined ? { maxConcurrentActivityTaskExecutions: w.maxConcurrentActivities } : {}),
+    ...(w.maxConcurrentWorkflowTasks !== undefined ? { maxConcurrentWorkflowTaskExecutions: w.maxConcurrentWorkflowTasks } : {}),
+    ...(w.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: w.maxCachedWorkflows } : {}),
+  };
+}
+
 /** Creates a worker serving Lifeboat's workflows and activities on the configured task queue. */
 export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: WorkerOptions = {}): Promise<Worker> {
   const connection = opts.connection ?? (await connectWorkerConnection(cfg));
@@ -92,6 +102,7 @@ export async function createWorker(cfg: LifeboatConfig, logger: Logger, opts: Wo
     ...(opts.restoreOnly ? {} : opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: workflowsPath() }),
     dataConverter: lifeboatDataConverter(cfg),
     activities: withOverrides(createActivities({ config: cfg, logger, heartbeatIntervalMs: opts.heartbeatIntervalMs }), opts.activities),
+    ...concurrencyOptions(cfg),
     shutdownGraceTime: (opts.shutdownGraceTime ?? '3s') as `${number}s`,
     // The server only sees a heartbeat per throttle interval (by default 80% of the heartbeat
     // timeout); keep it short so progress stays live.

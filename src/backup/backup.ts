@@ -230,11 +230,22 @@ export async function takeBackup(cfg: LifeboatConfig, req: BackupRequest, log: L
   };
   log.debug({ database: req.database, backupId: req.backupId, phase: 'connecting' }, 'backup phase');
   progress({});
+  const release = await waitForSlot(hooks, `${conn.host}:${conn.port}`, progress);
   try {
     const encryption = backupEncryption(cfg, req.database);
     return await dumpAndCommit({ cfg, req, engine, conn, storage, startedAt: new Date(), log, hooks, progress, encryption });
   } catch (err) {
     if (err instanceof LifeboatError) throw err;
     throw engine.classifyError(err, req.database, 'Backup');
+  } finally {
+    release();
   }
+}
+
+/** Takes a dump slot for `host` when the worker limits dumps, reporting the wait as progress. */
+async function waitForSlot(hooks: BackupHooks, host: string, progress: (p: Partial<BackupProgress>) => void): Promise<() => void> {
+  if (!hooks.slots) return () => undefined;
+  const release = await hooks.slots.acquire(host, hooks.signal, (waitingFor) => progress({ phase: 'waiting', waitingFor }));
+  progress({ phase: 'connecting', waitingFor: undefined });
+  return release;
 }

@@ -1,4 +1,5 @@
 import type { BackupKind } from '../contracts/index.js';
+import type { DumpSlots } from './dump-slots.js';
 
 export interface BackupRequest {
   database: string;
@@ -8,14 +9,18 @@ export interface BackupRequest {
 }
 
 export interface BackupProgress {
-  phase: 'connecting' | 'dumping' | 'confirming' | 'committing';
+  phase: 'connecting' | 'waiting' | 'dumping' | 'confirming' | 'committing';
   rawBytes: number;
   storedBytes: number;
   /** The database's size on disk from the engine's probe: an estimate of `rawBytes` at the end. */
   estimateBytes?: number;
+  /** While `waiting`: what for, e.g. `waiting for a slot on host db1:5432 (2 of 2 dumps running there)`. */
+  waitingFor?: string;
 }
 
 export interface BackupHooks {
   signal?: AbortSignal;
   onProgress?: (p: BackupProgress) => void;
+  /** The worker's dump slots (`worker.maxConcurrentDumps`, `worker.perHostDumps`); the dump waits for one. */
+  slots?: DumpSlots;
 }

@@ -77,16 +77,22 @@ This file is written once, when the first backup is stored here, and never rewri
 `;
 }
 
+/** Where this process has seen the README (or written it): later backups there skip the HEAD. */
+const present = new Set<string>();
+
 /**
  * Writes the recovery README under `storage` unless it is there (create-if-absent, never
- * rewritten). A failure is logged and does not fail the backup it accompanies.
+ * rewritten). A failure is logged and does not fail the backup it accompanies. Once a process has
+ * seen it on a target, it does not look again.
  */
 export async function ensureRecoveryReadme(storage: Storage, log: Logger): Promise<void> {
+  const location = storage.describe(RECOVERY_README_KEY);
+  if (present.has(location)) return;
   try {
-    if (await storage.head(RECOVERY_README_KEY)) return;
-    if (await storage.putIfAbsent(RECOVERY_README_KEY, recoveryReadme(), 'text/plain; charset=utf-8')) {
-      log.info({ location: storage.describe(RECOVERY_README_KEY) }, 'recovery README written');
+    if (!(await storage.head(RECOVERY_README_KEY)) && (await storage.putIfAbsent(RECOVERY_README_KEY, recoveryReadme(), 'text/plain; charset=utf-8'))) {
+      log.info({ location }, 'recovery README written');
     }
+    present.add(location);
   } catch (err) {
     log.warn({ location: storage.describe(RECOVERY_README_KEY), reason: (err as Error).message }, 'could not write the recovery README');
   }

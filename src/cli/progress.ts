@@ -39,6 +39,7 @@ function perSecond(bytes: number, elapsedMs: number): string {
 }
 
 function backupLine(hb: BackupHeartbeat, tty: boolean): string {
+  if (hb.phase === 'waiting' && hb.waitingFor) return hb.waitingFor.replace(/^waiting /, '');
   const raw = num(hb.rawBytes);
   const elapsed = num(hb.elapsedMs);
   const parts = [`${formatBytes(raw)} read`, `${formatBytes(num(hb.storedBytes))} stored`, perSecond(raw, elapsed)];

@@ -9,6 +9,7 @@ import { LifeboatError } from '../errors.js';
 import { connectClient, describeAddress } from '../temporal.js';
 import { follow, type FollowTick } from './follow.js';
 import { runStartOptions } from '../temporal/run-metadata.js';
+import { runPriority } from '../temporal/priority.js';
 
 /** Exit codes: 0 success, 1 the operation failed, 2 bad usage or configuration. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -110,6 +111,7 @@ export async function startWorkflow<K extends WorkflowName>(
       workflowId: opts.workflowId,
       args: [input] as Parameters<WorkflowTypes[K]>,
       memo: opts.memo,
+      priority: runPriority(type, input, 'ad-hoc'),
       ...(await runStartOptions(client, cfg.temporal.namespace, type, input)),
     });
   } catch (err) {

@@ -9,6 +9,7 @@ import { SecretRefSchema, ValueOrRefSchema } from './refs.js';
 import { ObservabilitySchema, databaseHealthShape } from '../observability/config.js';
 import { NotificationsSchema, routeDatabaseProblems } from '../notify/config.js';
 import { DumpSchema } from './dump-schema.js';
+import { WorkerSettingsSchema } from './worker-schema.js';
 
 export { SecretRefSchema, ValueOrRefSchema, type SecretRef, type ValueOrRef } from './refs.js';
 
@@ -251,6 +252,8 @@ export const ConfigSchema = z
     restore: RestoreSettingsSchema.optional(),
     observability: ObservabilitySchema.optional(),
     notifications: NotificationsSchema.optional(),
+    /** Concurrency of each worker process: activities, workflow tasks, dumps in all and per database host. */
+    worker: WorkerSettingsSchema.optional(),
   })
   .superRefine((cfg, ctx) => {
     for (const p of routeDatabaseProblems(cfg.notifications, Object.keys(cfg.databases))) ctx.addIssue({ code: 'custom', ...p });

@@ -3,7 +3,7 @@
 
 /** The data-moving phases a heartbeat reports. */
 export type TransferPhase =
-  'starting' | 'connecting' | 'dumping' | 'confirming' | 'committing' | 'copying' | 'downloading' | 'preparing' | 'restoring' | 'counting';
+  'starting' | 'connecting' | 'waiting' | 'dumping' | 'confirming' | 'committing' | 'copying' | 'downloading' | 'preparing' | 'restoring' | 'counting';
 
 interface BaseHeartbeat {
   phase: TransferPhase;
@@ -19,6 +19,8 @@ export interface BackupHeartbeat extends BaseHeartbeat {
   storedBytes: number;
   /** Estimated dump size (the database's size on disk); an estimate, not a promise. */
   estimateBytes?: number;
+  /** In phase `waiting`: what the dump waits for (`waiting for a slot on host db1:5432 …`). */
+  waitingFor?: string;
 }
 
 /** Heartbeat of a 3-2-1 copy to another storage target. */

@@ -27,6 +27,12 @@ export const workerMetrics = {
     buckets: [0.1, 1, 10, 60, 300, 1800, 7200, 21600],
     registers: [workerRegistry],
   }),
+  dumps: new Gauge({
+    name: 'lifeboat_worker_dumps',
+    help: 'Backup dumps of this worker process holding a dump slot (running) or waiting for one (worker.maxConcurrentDumps, perHostDumps)',
+    labelNames: ['state'],
+    registers: [workerRegistry],
+  }),
 };
 collectDefaultMetrics({ register: workerRegistry, prefix: 'lifeboat_worker_' });
 new Gauge({ name: 'lifeboat_build_info', help: 'Lifeboat version of this worker (always 1)', labelNames: ['version'], registers: [workerRegistry] }).set(

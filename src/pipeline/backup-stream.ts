@@ -62,7 +62,7 @@ function storedStream(chain: DumpChain, encrypt: StreamBackupOptions['encrypt'],
  *
  * The upload body only ends after every process in the chain has closed with exit status 0 and the
  * dump produced bytes; otherwise the body is destroyed with the error, so the upload is aborted and
- * nothing is committed. (lib-storage would otherwise complete a truncated multipart upload.)
+ * nothing is committed. (The upload would otherwise complete a truncated multipart upload.)
  */
 export async function streamBackup(opts: StreamBackupOptions): Promise<StreamBackupResult> {
   const ac = new AbortController();

@@ -5,6 +5,8 @@ import { longestGapMs } from './cron.js';
 import { durationMs, formatDurationShort } from '../contracts/duration.js';
 import { WORKFLOWS, type WorkflowName } from '../contracts/workflows.js';
 import { ENVIRONMENT_PRESETS } from './presets.js';
+import { runPriority } from '../temporal/priority.js';
+import type { Priority } from '@temporalio/common';
 
 /** Every schedule Lifeboat manages has an id starting with this, and a memo marker. */
 export const SCHEDULE_ID_PREFIX = 'lifeboat:';
@@ -83,6 +85,8 @@ export interface DesiredSchedule {
   taskQueue: string;
   spec: { cronExpressions: string[]; intervals: Array<{ every: number; offset: number }>; timezone: string; jitterMs: number };
   policies: { overlap: OverlapPolicy; catchupWindowMs: number; pauseOnFailure: boolean };
+  /** Task priority of the runs (scheduled level, the database as fairness key): src/temporal/priority.ts. */
+  priority: Priority;
   /** sha256 of everything above, in canonical form; stored with the schedule to detect changes. */
   hash: string;
 }
@@ -121,14 +125,16 @@ export function desiredSchedules(cfg: LifeboatConfig): DesiredSchedule[] {
   const out: DesiredSchedule[] = [];
   for (const database of Object.keys(cfg.databases).sort()) {
     for (const s of effectiveSchedules(cfg, database)) {
+      const act = action(database, s.kind);
       const body: Omit<DesiredSchedule, 'hash'> = {
         scheduleId: scheduleId(database, s.kind),
         database,
         kind: s.kind,
-        ...action(database, s.kind),
+        ...act,
         taskQueue: cfg.temporal.taskQueue,
         spec: { cronExpressions: s.crons, intervals: s.intervals, timezone: s.timezone, jitterMs: s.jitterMs },
         policies: { overlap: s.overlap, catchupWindowMs: s.catchupWindowMs, pauseOnFailure: s.pauseOnFailure },
+        priority: runPriority(act.workflowType, act.args[0], 'schedule'),
       };
       out.push({ ...body, hash: sha256Hex(canonicalJson(body)) });
     }
@@ -144,6 +150,7 @@ export function desiredSchedules(cfg: LifeboatConfig): DesiredSchedule[] {
       taskQueue: cfg.temporal.taskQueue,
       spec: { cronExpressions: [d.cron], intervals: [], timezone: d.timezone, jitterMs: 0 },
       policies: { overlap: 'SKIP', catchupWindowMs: durationMs(DEFAULT_CATCHUP_WINDOW), pauseOnFailure: false },
+      priority: runPriority(WORKFLOWS.runRunbook, { runbook: d.runbook }, 'schedule'),
     };
     out.push({ ...body, hash: sha256Hex(canonicalJson(body)) });
   }

@@ -9,9 +9,11 @@ import {
   type ScheduleUpdateOptions,
   type Workflow,
 } from '@temporalio/client';
+import type { Priority } from '@temporalio/common';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
 import { runStartOptions } from '../temporal/run-metadata.js';
+import { describePriority, normalPriority } from '../temporal/priority.js';
 import { MANAGED_MEMO_KEY, SCHEDULE_ID_PREFIX, canonicalJson, describeTiming, desiredSchedules, sha256Hex, type DesiredSchedule } from './desired.js';
 
 /** What Lifeboat stores in a schedule's action memo (the only memo Temporal lets us update). */
@@ -66,7 +68,7 @@ function storedState(actionMemo: Record<string, unknown> | undefined): StoredSta
   return s && typeof s.hash === 'string' && s.desired ? s : undefined;
 }
 
-/** A stable digest of how the server describes a schedule (spec, action, policies; not state). */
+/** A stable digest of how the server describes a schedule (spec, action with priority only when set, policies; not state). */
 export function fingerprintDescription(d: ScheduleDescription): string {
   const a = d.action;
   return sha256Hex(
@@ -90,6 +92,7 @@ export function fingerprintDescription(d: ScheduleDescription): string {
         workflowExecutionTimeout: a.workflowExecutionTimeout,
         workflowRunTimeout: a.workflowRunTimeout,
         workflowTaskTimeout: a.workflowTaskTimeout,
+        priority: normalPriority(a.priority),
       },
       policies: d.policies,
     }),
@@ -123,6 +126,8 @@ function differences(desired: DesiredSchedule, observed: ObservedSchedule): stri
       reasons.push(`action: ${was.workflowType} ${JSON.stringify(was.args[0])} -> ${desired.workflowType} ${JSON.stringify(desired.args[0])}`);
     }
     if (was.workflowId !== desired.workflowId) reasons.push(`workflow id: ${was.workflowId} -> ${desired.workflowId}`);
+    const [pBefore, pAfter] = [describePriority(was.priority), describePriority(desired.priority)];
+    if (pBefore !== pAfter) reasons.push(`priority: ${pBefore} -> ${pAfter}`);
     if (reasons.length === 0) reasons.push('configuration changed');
   }
   if (stored.fingerprint !== undefined && stored.fingerprint !== observed.fingerprint) {
@@ -215,15 +220,13 @@ export async function planSchedules(client: Client, cfg: LifeboatConfig): Promis
   return diffSchedules(desired, await observeSchedules(client, desired, scope), scope, cfg.temporal.namespace);
 }
 
+/** The start action; the client sends `priority` though its options type (1.24) leaves it out. */
+type StartAction = ScheduleOptionsStartWorkflowAction<Workflow> & { priority?: Priority };
+
 /** What the runs a schedule starts show in the Web UI (summary, details, search attributes when registered). */
 type RunMetadata = Awaited<ReturnType<typeof runStartOptions>>;
 
-function updateOptions(
-  d: DesiredSchedule,
-  stored: StoredState,
-  state: ScheduleUpdateOptions['state'],
-  meta: RunMetadata,
-): ScheduleUpdateOptions<ScheduleOptionsStartWorkflowAction<Workflow>> {
+function updateOptions(d: DesiredSchedule, stored: StoredState, state: ScheduleUpdateOptions['state'], meta: RunMetadata): ScheduleUpdateOptions<StartAction> {
   return {
     spec: {
       cronExpressions: d.spec.cronExpressions,
@@ -237,6 +240,7 @@ function updateOptions(
       workflowId: d.workflowId,
       taskQueue: d.taskQueue,
       args: d.args,
+      priority: d.priority,
       memo: { database: d.database, kind: d.kind, lifeboatSchedule: stored },
       ...meta,
     },

@@ -6,6 +6,7 @@ import type { LifeboatConfig } from '../config/schema.js';
 import { WORKFLOWS, watchWorkflowId, type WorkflowTypes } from '../contracts/index.js';
 import { WATCH_DEFAULTS } from '../observability/config.js';
 import { runStartOptions } from '../temporal/run-metadata.js';
+import { runPriority } from '../temporal/priority.js';
 
 export interface WatchChange {
   database: string;
@@ -53,6 +54,7 @@ export async function ensureWatch(client: Client, cfg: LifeboatConfig, database:
     workflowId,
     args: [{ database }],
     workflowIdConflictPolicy: 'USE_EXISTING',
+    priority: runPriority(WORKFLOWS.watchDatabase, { database }, 'schedule'),
     ...(await runStartOptions(client, cfg.temporal.namespace, WORKFLOWS.watchDatabase, { database })),
   });
   return 'started';

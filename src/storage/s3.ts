@@ -7,6 +7,7 @@ import { LifeboatError } from '../errors.js';
 import { confirmObject } from './confirm.js';
 import type { Confirmation, ConfirmOptions, ExpectedObject, IncompleteUpload, PutStreamOptions, Storage, StoredObject } from './types.js';
 import { S3Protection } from './s3-protection.js';
+import { uploadStream } from './s3-upload.js';
 
 const MiB = 1024 * 1024;
 const MAX_PARTS = 10_000;
@@ -99,31 +100,25 @@ export class S3Storage implements Storage {
   }
 
   async putStream(key: string, body: Readable, options: PutStreamOptions = {}): Promise<{ bytes: number }> {
-    // Loaded before counting: a 'data' listener starts the flow, and no byte may pass before Upload reads.
-    const [{ Upload }, client] = await Promise.all([import('@aws-sdk/lib-storage'), this.client()]);
-    let bytes = 0;
-    body.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
-    const upload = new Upload({
-      client,
-      queueSize: this.cfg.queueSize,
-      partSize: choosePartSize(options.sizeHint, this.cfg.partSizeMiB, this.cfg.maxParts),
-      leavePartsOnError: false,
-      params: {
-        Bucket: this.cfg.bucket,
-        Key: this.full(key),
-        Body: body,
-        ContentType: options.contentType ?? 'application/octet-stream',
-        ...this.protection.write(),
-      },
-    });
+    const [sdkModule, client] = await Promise.all([loadSdk(), this.client()]);
     const onAbort = () => body.destroy(new LifeboatError('CANCELLED', 'Upload cancelled'));
     options.signal?.addEventListener('abort', onAbort, { once: true });
+    let written: { bytes: number };
     try {
-      await upload.done();
+      written = await uploadStream(
+        {
+          sdk: sdkModule,
+          client,
+          params: { Bucket: this.cfg.bucket, Key: this.full(key), ContentType: options.contentType ?? 'application/octet-stream', ...this.protection.write() },
+          partSize: choosePartSize(options.sizeHint, this.cfg.partSizeMiB, this.cfg.maxParts),
+          queueSize: this.cfg.queueSize,
+          maxParts: this.cfg.maxParts,
+          signal: options.signal,
+        },
+        body,
+      );
     } catch (err) {
-      // Make sure nothing stays half-uploaded, even if lib-storage could not abort.
+      // Make sure nothing stays half-uploaded, even if the upload could not abort itself.
       await this.abortUploadsFor(key).catch(() => undefined);
       if (err instanceof LifeboatError) throw err;
       throw this.fail('Upload', key, err);
@@ -131,7 +126,7 @@ export class S3Storage implements Storage {
       options.signal?.removeEventListener('abort', onAbort);
     }
     await this.confirmRetention(key);
-    return { bytes };
+    return written;
   }
 
   /** Some servers ignore Object Lock headers on multipart uploads: set the retention explicitly then. */

@@ -5,12 +5,18 @@ import fc from 'fast-check';
 import type { z } from 'zod';
 import {
   ApplyRetentionInputSchema,
+  ArchiveCheckInputSchema,
   BackupInputSchema,
+  BaseBackupInputSchema,
   CopyBackupInputSchema,
+  PitrRestoreInputSchema,
   PurgeInputSchema,
   RestoreInputSchema,
+  RestorePointInputSchema,
   RunbookInputSchema,
   VerifyInputSchema,
+  VerifyRecoveryPointInputSchema,
+  WatchInputSchema,
   type WORKFLOWS,
 } from '../../src/contracts/index.js';
 
@@ -23,6 +29,12 @@ export const WORKFLOW_INPUTS: Record<keyof typeof WORKFLOWS, { schema: z.ZodType
   applyRetention: { schema: ApplyRetentionInputSchema, valid: { database: 'orders', dryRun: true } },
   purgeBackups: { schema: PurgeInputSchema, valid: { database: 'orders', reason: 'GDPR request 42', requestedBy: 'alice', before: '2026-11-01T00:00:00Z' } },
   runRunbook: { schema: RunbookInputSchema, valid: { runbook: 'provider-outage', drill: true, database: 'orders' } },
+  baseBackup: { schema: BaseBackupInputSchema, valid: { database: 'orders', maxRate: '50M' } },
+  pointInTimeRestore: { schema: PitrRestoreInputSchema, valid: { database: 'orders', toTime: '2026-11-23T02:00:00Z' } },
+  checkWalArchive: { schema: ArchiveCheckInputSchema, valid: { database: 'orders' } },
+  verifyRecoveryPoint: { schema: VerifyRecoveryPointInputSchema, valid: { database: 'orders', toTime: '2026-11-23T02:00:00Z' } },
+  createRestorePoint: { schema: RestorePointInputSchema, valid: { database: 'orders', name: 'before-migration-42' } },
+  watchDatabase: { schema: WatchInputSchema, valid: { database: 'orders' } },
 };
 
 export const TRICKS = [

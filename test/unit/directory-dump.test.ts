@@ -67,7 +67,7 @@ const baseManifest = {
     key: 'orders/backups/b1/b1.a1-abc.dump.zst',
     bytes: 5,
     sha256: 'a'.repeat(64),
-    compression: { codec: 'zstd', level: 1 },
+    compression: { codec: 'zstd' as const, level: 1 },
     encryption: null,
   },
   rowCounts: null,

@@ -1,6 +1,7 @@
 import type { Activities } from '../../activities/index.js';
 import { createActivities } from '../../activities/index.js';
 import { parseConfig } from '../../src/config/load.js';
+import { withoutSourcesContent } from '../../src/temporal/workflow-bundle.js';
 import { withOverrides, workerTaskQueue } from '../../src/worker.js';
 import { captureLogger } from '../harness/services.js';
 
@@ -38,4 +39,24 @@ test('a restore worker polls temporal.restoreTaskQueue, and refuses to start wit
   expect(() => workerTaskQueue(plain, { restoreOnly: true })).toThrow(
     'Configuration error at temporal.restoreTaskQueue: required for a restore worker (--restore-only); set it to a queue name',
   );
+});
+
+test('the cached workflow bundle keeps its inline source map without the copies of the sources', () => {
+  const map = {
+    version: 3,
+    file: 'workflows.js',
+    sources: ['webpack:///./workflows/index.js'],
+    sourcesContent: ['export const x = 1;'],
+    names: [],
+    mappings: 'AAAA',
+  };
+  const inline = '//# sourceMappingURL=data:application/json;charset=utf-8;base64,';
+  const code = `var x = 1;\n${inline}${Buffer.from(JSON.stringify(map)).toString('base64')}`;
+  const slim = withoutSourcesContent(code);
+  expect(slim.startsWith('var x = 1;\n')).toBe(true);
+  // Where and how the SDK reads it (parseWorkflowCode): the last inline data URL, base64.
+  const at = slim.lastIndexOf('//# sourceMappingURL=data:');
+  const decoded = JSON.parse(Buffer.from(slim.slice(slim.indexOf('base64,', at) + 7).trimEnd(), 'base64').toString()) as Record<string, unknown>;
+  expect(decoded).toEqual({ version: 3, file: 'workflows.js', sources: map.sources, names: [], mappings: 'AAAA' });
+  expect(withoutSourcesContent('var y = 2;\n')).toBe('var y = 2;\n');
 });

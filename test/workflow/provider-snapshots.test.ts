@@ -37,8 +37,14 @@ let taskQueue: string;
 /** Node's hash as the SDK signer's Checksum. */
 class NodeSha256 {
   private h;
-  constructor(secret?: string | Uint8Array) {
-    this.h = secret ? createHmac('sha256', secret) : createHash('sha256');
+  constructor(secret?: string | ArrayBuffer | ArrayBufferView) {
+    const key =
+      secret === undefined || typeof secret === 'string'
+        ? secret
+        : ArrayBuffer.isView(secret)
+          ? new Uint8Array(secret.buffer, secret.byteOffset, secret.byteLength)
+          : new Uint8Array(secret);
+    this.h = key ? createHmac('sha256', key) : createHash('sha256');
   }
   update(data: string | Uint8Array) {
     this.h.update(data);
@@ -78,7 +84,7 @@ async function sdkSignature(req: Seen): Promise<string | undefined> {
 }
 
 function answer(req: Seen, res: http.ServerResponse): void {
-  const json = (status: number, v: unknown) => res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(v));
+  const json = (status: number, v: unknown): void => void res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(v));
   if (req.url === '/neon/projects/shiny-river-123456/branches') {
     if (req.headers.authorization !== `Bearer ${secrets.neon}`) return json(401, { code: '', message: 'authorization failed' });
     const b = JSON.parse(req.body) as { branch: { name: string } };

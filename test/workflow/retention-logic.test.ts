@@ -23,6 +23,7 @@ function retention(plans: TargetPlan[]): Partial<Activities> {
       storage: input.storage,
       objects: [{ key: 'orders/backups/x/x.a1-1.dump.zst', bytes: 7, lastModified: '2026-01-01T00:00:00.000Z' }],
       uploads: [],
+      retained: 0,
     }),
   };
 }

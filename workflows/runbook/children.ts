@@ -7,8 +7,9 @@ import { childMetadata } from '../outcome.js';
 
 const CHILD_TIMEOUT_MS = 12 * 3_600_000;
 
-function childOptions(run: RunContext, call: StepCall) {
-  return { workflowId: `${run.workflowId}/${call.id}`, workflowExecutionTimeout: call.timeoutMs ?? CHILD_TIMEOUT_MS };
+/** A child keeps the runbook's priority level (inherited); its database is its fairness key. */
+function childOptions(run: RunContext, call: StepCall, database: string) {
+  return { workflowId: `${run.workflowId}/${call.id}`, workflowExecutionTimeout: call.timeoutMs ?? CHILD_TIMEOUT_MS, priority: { fairnessKey: database } };
 }
 
 /**
@@ -23,7 +24,7 @@ export const restoreStep: Executor<'restore'> = async (w, call, run) => {
   const startedAt = Date.now();
   const child = await startChild<WorkflowTypes['restoreDatabase']>(WORKFLOWS.restoreDatabase, {
     args: [{ ...request, target }],
-    ...childOptions(run, call),
+    ...childOptions(run, call, w.database),
     ...childMetadata({ database: w.database, kind: 'restore' }, `restore of ${w.database} into ${target} (runbook ${run.def.name}, step ${call.id})`),
   });
   if (approvedBy) await bookkeeping.forwardRestoreApproval({ workflowId: child.workflowId, approver: approvedBy, target });
@@ -36,7 +37,7 @@ export const restoreStep: Executor<'restore'> = async (w, call, run) => {
 export const verifyStep: Executor<'verify'> = async (w, call, run) => {
   const result = await executeChild<WorkflowTypes['verifyBackup']>(WORKFLOWS.verifyBackup, {
     args: [w],
-    ...childOptions(run, call),
+    ...childOptions(run, call, w.database),
     ...childMetadata({ database: w.database, kind: 'verify' }, `verification of ${w.database} (runbook ${run.def.name}, step ${call.id})`),
   });
   return { output: result, summary: `verification ${result.outcome}` };
