@@ -6,7 +6,7 @@
 // being written. `toc.dat` is written last and stored only after pg_dump exited with status 0.
 // Where /proc cannot be read, every file waits for the exit (correct, only more disk is used).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -226,7 +226,9 @@ async function finishedFiles(dir: string, child: ChildProcess, seen: Set<string>
   for (const [p, start] of workers ?? []) pids.set(p, start);
   const open = workers && child.pid ? openFiles([child.pid, ...workers.keys()]) : undefined;
   if (!open) return [];
-  return names.filter((n) => !open.has(path.join(dir, n)));
+  // /proc shows resolved paths: a scratch directory reached through a symbolic link must match too.
+  const real = realpathSync(dir);
+  return names.filter((n) => !open.has(path.join(real, n)));
 }
 
 /** Kills pg_dump's workers seen so far that still run (same pid and start time); the leader normally stops them itself. */

@@ -3,7 +3,7 @@
 // script standing in for pg_dump (it keeps one file open while another is finished).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
@@ -126,7 +126,9 @@ exit ${exitCode}
 
 async function runFake(exitCode: number) {
   const work = tmp('lb-fdir-unit-');
-  const scratch = tmp('lb-fdir-scratch-');
+  // Reached through a symbolic link: /proc shows the resolved path of an open file.
+  const scratch = path.join(work, 'scratch-link');
+  symlinkSync(tmp('lb-fdir-scratch-'), scratch);
   const storage = new FilesystemStorage('local', { type: 'filesystem', path: tmp('lb-fdir-store-'), prefix: '' });
   const result = dumpDirectory({
     dump: { tool: 'pg_dump', file: fakeDump(work, exitCode), args: [], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } },
