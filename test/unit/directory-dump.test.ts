@@ -3,7 +3,7 @@
 // script standing in for pg_dump (it keeps one file open while another is finished).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, parseConfig } from '../../src/config/load.js';
@@ -14,7 +14,15 @@ import { FilesystemStorage } from '../../src/storage/filesystem.js';
 import { LifeboatError } from '../../src/errors.js';
 import { pgDumpArgs } from '../../src/engines/postgres/dump.js';
 
-const tmp = (p: string) => mkdtempSync(path.join(os.tmpdir(), p));
+const made: string[] = [];
+const tmp = (p: string) => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), p));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 function problems(db: Record<string, unknown>): string[] {

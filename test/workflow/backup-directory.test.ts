@@ -3,7 +3,7 @@
 // into a new database; corrupt or missing files refused; a dump killed mid-way commits nothing.
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DeleteObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -91,6 +91,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await w?.stop();
   removeTempDirs();
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 const run = <T>(workflow: string, input: unknown) =>
