@@ -36,7 +36,8 @@ export async function streamDirectoryBackup(o: {
   try {
     const dumping = dumpDirectory({
       dump: o.prepared.command,
-      uploads: Math.max(4, 2 * o.prepared.directory.jobs),
+      // As many uploads as dump jobs: each large file holds up to (queueSize + 1) parts in memory.
+      uploads: Math.max(2, o.prepared.directory.jobs),
       compression: o.compression,
       storage: o.storage,
       keyOf: (name) => partKey(o.key, name, shape),
