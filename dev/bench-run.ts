@@ -96,6 +96,7 @@ storage:
   s3: { type: s3, bucket: bench, prefix: "${ds.name}/", endpoint: "${ctx.s3.endpoint}", region: us-east-1, forcePathStyle: true, accessKeyId: ${ctx.s3.accessKeyId}, secretAccessKey: { env: BENCH_S3_SECRET } }
 databases:
   d: { engine: ${ds.engine}, url: { env: BENCH_DATABASE }, compression: { codec: zstd, level: 1 }, schedules: false }
+  uncounted: { engine: ${ds.engine}, url: { env: BENCH_DATABASE }, compression: { codec: zstd, level: 1 }, rowCounts: off, schedules: false }
 ${ds.engine === 'postgres' ? directoryConfigLine() : ''}log: { level: debug }
 `,
   );
@@ -142,13 +143,18 @@ function contenders(ctx: RunContext, ds: Dataset, configFile: string, local: str
   const cli = `${q(process.execPath)} ${q(path.join(repoRoot(), 'bin', 'lifeboat.js'))} -c ${q(configFile)}`;
   const r = rawContenders(ctx, ds, local);
   const backup: Contender = { name: 'lifeboat backup --wait (CLI, Temporal, S3)', kind: 'backup', script: () => `${cli} backup d --wait --json` };
+  // What the same-snapshot row counts cost: the same backup with `rowCounts: off` (wide shapes only).
+  const uncounted: Contender[] = ds.name.startsWith('wide')
+    ? [{ name: 'Lifeboat backup with rowCounts: off', kind: 'backup', script: () => `${cli} backup uncounted --wait --json` }]
+    : [];
   const directory = ds.engine === 'postgres' ? directoryContenders(ds.name, { cli, conn: pgConn(ds.url), work: ctx.work }) : [];
-  if (ctx.backupsOnly) return [r.raw, r.stock, backup, ...directory.filter((c) => c.kind === 'backup')];
+  if (ctx.backupsOnly) return [r.raw, r.stock, backup, ...uncounted, ...directory.filter((c) => c.kind === 'backup')];
   return [
     r.raw,
     r.stock,
     r.old,
     backup,
+    ...uncounted,
     r.rawRestore,
     {
       name: 'lifeboat restore --wait from S3 into a new database',
