@@ -101,7 +101,7 @@ test('backup --wait shows each phase with real numbers, the copy to the second t
   expect(res.stderr).not.toMatch(/undefined|NaN/);
   expect(res.stdout).toMatch(/^Backup \S+ of big committed$/m);
   expect(res.stdout).toMatch(new RegExp(`^  copied to  s3://${offsite}/big/backups/\\S+ \\(\\d`, 'm'));
-  expect(res.stdout).toMatch(/^ {2}took {7}(\d+(\.\d)? s|\d+ min \d\d s)$/m);
+  expect(res.stdout).toMatch(/^ {2}took {7}(\d+ ms|\d+(\.\d)? s|\d+ min \d\d s)$/m);
 });
 
 // `script` (util-linux) runs the CLI on a pseudo-terminal, as an operator's shell would.
