@@ -19,7 +19,7 @@ import { repoRoot, startEphemeralPostgres, startS3Server, startTemporalDevServer
  */
 const USAGE = `usage: npm run bench -- [--dataset wide,pgbench,many-tables,wide-mariadb] [--size-mb 1024] [--scale 50] [--tables 2000] [--rounds 3] [--backups-only] [--out FILE]
        npm run bench -- --fleet 100 [--fleet-concurrency 4] [--fleet-scale 0.5] [--out FILE]
-  --backups-only  only the raw dump, the stock pipeline and Lifeboat's backup (for large sizes: memory at 5 GB)
+  --backups-only  backups only: no old way, no restores (for large sizes: memory at 5 GB)
   --fleet N       N small databases, one Schedule each, all triggered at once (see README: Many databases)
   BENCH_DATABASE_URL / BENCH_MARIADB_URL: superuser URLs of existing servers instead of ephemeral ones
   BENCH_PLAIN_WORKER=1: the worker without the worker image's Node settings (--max-semi-space-size=2, MALLOC_ARENA_MAX=2)`;
