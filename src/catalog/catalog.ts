@@ -1,24 +1,12 @@
 import { LifeboatError } from '../errors.js';
 import type { Storage } from '../storage/index.js';
 import { ManifestSchema, isManifestKey, keys, type Manifest } from './manifest.js';
+import { mapLimit } from '../map-limit.js';
 
 export interface CatalogListing {
   backups: Manifest[];
   /** Manifests that exist but cannot be read; reported, never silently dropped. */
   problems: string[];
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!);
-    }
-  });
-  await Promise.all(workers);
-  return out;
 }
 
 export function parseManifest(raw: Buffer | string, where: string): Manifest {

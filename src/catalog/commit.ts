@@ -8,6 +8,7 @@ import { readManifest } from './catalog.js';
 import { keys, type Manifest } from './manifest.js';
 import { ensureRecoveryReadme } from './readme.js';
 import type { StoredPart } from './artifact-files.js';
+import { mapLimit } from '../map-limit.js';
 
 export interface StagedArtifact<M extends object> {
   bytes: number;
@@ -109,18 +110,11 @@ async function confirmStaged<M extends object>(req: CommitRequest<M>, key: strin
     }
     return;
   }
-  const pending = [...(staged.parts ?? [{ key, bytes: staged.bytes, sha256: staged.sha256 }])];
-  const confirmNext = async (): Promise<void> => {
-    for (let part = pending.shift(); part; part = pending.shift()) {
-      const found = await req.storage.confirm(part.key, part, { reread: req.reread, signal: req.signal });
-      if (!found.ok) {
-        pending.length = 0;
-        throw confirmationError(req, part.key, part, found);
-      }
-    }
-  };
   // The files of a directory artifact are confirmed a few at a time.
-  await Promise.all(Array.from({ length: Math.min(8, pending.length) }, confirmNext));
+  await mapLimit(staged.parts ?? [{ key, bytes: staged.bytes, sha256: staged.sha256 }], 8, async (part) => {
+    const found = await req.storage.confirm(part.key, part, { reread: req.reread, signal: req.signal });
+    if (!found.ok) throw confirmationError(req, part.key, part, found);
+  });
 }
 
 async function settleLoss<M extends object>(req: CommitRequest<M>, key: string): Promise<CommitOutcome<M>> {

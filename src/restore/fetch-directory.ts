@@ -8,6 +8,7 @@ import { directoryChecksum, storedParts, type StoredPart } from '../catalog/arti
 import type { Storage } from '../storage/index.js';
 import type { Filter } from '../crypto/filter.js';
 import { checkFound, fetchArtifact, type FetchProgress, type FetchResult } from './artifact.js';
+import { mapLimit } from '../map-limit.js';
 
 /** Files downloaded at once. */
 const PARALLEL = 4;
@@ -53,15 +54,14 @@ export async function fetchDirectory(opts: {
     rawBytes: part.file!.rawBytes,
     artifact: { ...m.artifact, key: part.key, bytes: part.bytes, sha256: part.sha256, files: undefined },
   });
-  const pending = storedParts(m.artifact);
+  const parts = storedParts(m.artifact);
   // One listing finds every file with its stored size before any download.
   const listed = new Map((await opts.storage.list(`${m.artifact.key}/`)).map((o) => [o.key, o]));
-  for (const part of pending) checkFound(listed.get(part.key), one(part), label, opts.storage.describe(part.key));
-  let first: unknown;
-  const worker = async () => {
-    for (let part = pending.shift(); part && first === undefined; part = pending.shift()) {
-      const name = part.file!.name;
-      try {
+  for (const part of parts) checkFound(listed.get(part.key), one(part), label, opts.storage.describe(part.key));
+  try {
+    try {
+      await mapLimit(parts, PARALLEL, async (part) => {
+        const name = part.file!.name;
         await fetchArtifact({
           storage: opts.storage,
           manifest: one(part),
@@ -74,18 +74,14 @@ export async function fetchDirectory(opts: {
             seen.set(name, { ...p });
             opts.onProgress?.(total());
           },
+        }).catch((err: unknown) => {
+          ac.abort(); // the first failure stops the other downloads
+          throw err;
         });
-      } catch (err) {
-        first ??= err;
-        ac.abort();
-      }
-    }
-  };
-  try {
-    await Promise.all(Array.from({ length: Math.min(PARALLEL, pending.length) }, worker));
-    if (first !== undefined) {
+      });
+    } catch (err) {
       if (opts.signal?.aborted) throw new LifeboatError('CANCELLED', `Restore of ${label} cancelled while downloading ${where}`, { subject: label });
-      throw first;
+      throw err;
     }
     const t = total();
     return { ...t, rawBytes: m.rawBytes, sha256: m.artifact.sha256, ms: Date.now() - started };

@@ -4,6 +4,7 @@ import { compareNewestFirst, parseManifest } from '../catalog/catalog.js';
 import { isManifestKey, isVerificationKey, keys, type Manifest } from '../catalog/manifest.js';
 import type { Storage, StoredObject } from '../storage/index.js';
 import type { RetentionCandidate, VerificationStatus } from './planner.js';
+import { mapLimit } from '../map-limit.js';
 
 export interface VerificationMark {
   key: string;
@@ -22,20 +23,6 @@ export interface TargetInventory {
   verifications: Map<string, VerificationMark[]>;
   /** Every object under `<db>/backups/`. */
   objects: StoredObject[];
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i]!);
-      }
-    }),
-  );
-  return out;
 }
 
 /** The backup id an object key belongs to (`<db>/backups/<id>/...`), if any. */
