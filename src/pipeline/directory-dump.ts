@@ -6,7 +6,7 @@
 // being written. `toc.dat` is written last and stored only after pg_dump exited with status 0.
 // Where /proc cannot be read, every file waits for the exit (correct, only more disk is used).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -44,10 +44,10 @@ export interface DirectoryDumpResult extends StreamProgress {
   files: ArtifactFile[];
 }
 
-/** `ppid` and `starttime` of a process from its /proc/<pid>/stat line (fields 4 and 22). */
-function parseStat(line: string): { ppid: number; start: string } | undefined {
+/** `starttime` of a process from its /proc/<pid>/stat line (field 22). */
+function parseStat(line: string): { start: string } | undefined {
   const fields = line.slice(line.lastIndexOf(')') + 2).split(' ');
-  return fields.length > 19 ? { ppid: Number(fields[1]), start: fields[19]! } : undefined;
+  return fields.length > 19 ? { start: fields[19]! } : undefined;
 }
 
 /** Reads a small /proc file; '' when the process is gone. Synchronous: far cheaper than the thread pool for /proc. */
@@ -59,30 +59,47 @@ function procRead(file: string): string {
   }
 }
 
-/** `root`'s descendants with their start times (pid reuse tells apart), or undefined where /proc is not there. */
-function descendants(root: number): Map<number, string> | undefined {
-  let names: string[];
+/** The children of `pid` (every thread's), from /proc/<pid>/task/<tid>/children; undefined where that cannot be read. */
+function childrenOf(pid: number): number[] | undefined {
+  let tasks: string[];
   try {
-    names = readdirSync('/proc');
-  } catch {
-    return undefined;
+    tasks = readdirSync(`/proc/${pid}/task`);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? [] : undefined; // ENOENT: exited meanwhile
   }
-  const procs = new Map<number, { ppid: number; start: string }>();
-  for (const n of names) {
-    if (!/^\d+$/.test(n)) continue;
-    const st = parseStat(procRead(`/proc/${n}/stat`));
-    if (st) procs.set(Number(n), st);
-  }
-  const out = new Map<number, string>();
-  const walk = (pid: number) => {
-    for (const [child, p] of procs) {
-      if (p.ppid !== pid || out.has(child)) continue;
-      out.set(child, p.start);
-      walk(child);
+  const out: number[] = [];
+  for (const tid of tasks) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(`/proc/${pid}/task`)) return undefined; // no children files in this kernel
+      continue;
     }
-  };
-  walk(root);
+    for (const c of text.split(' ')) if (c.trim()) out.push(Number(c));
+  }
   return out;
+}
+
+/**
+ * `root`'s descendants with their start times (pid reuse tells apart), or undefined where /proc
+ * cannot tell. Walks the children lists down from `root` instead of reading every process's stat.
+ */
+function descendants(root: number): Map<number, string> | undefined {
+  const out = new Map<number, string>();
+  const walk = (pid: number): boolean => {
+    const children = childrenOf(pid);
+    if (!children) return false;
+    for (const child of children) {
+      if (out.has(child)) continue;
+      const st = parseStat(procRead(`/proc/${child}/stat`));
+      if (!st) continue; // exited meanwhile
+      out.set(child, st.start);
+      if (!walk(child)) return false;
+    }
+    return true;
+  };
+  return walk(root) ? out : undefined;
 }
 
 /** Paths the processes `pids` hold open, or undefined when that cannot be known. */
