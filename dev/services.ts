@@ -549,14 +549,18 @@ export async function startTemporalDevServer(
 ): Promise<TemporalDevServer> {
   const what = 'Temporal dev server';
   const temporal = toolPath('temporal');
-  const port = opts.port ?? (await findFreePort());
-  let uiPort = opts.uiPort ?? (await findFreePort());
-  while (opts.uiPort === undefined && uiPort === port) uiPort = await findFreePort();
+  // Below the ephemeral range, every port (the CLI would pick its HTTP and metrics ports in it,
+  // where an outgoing connection of a service starting alongside can take one first).
+  const port = opts.port ?? (await findFreeStablePort());
+  let uiPort = opts.uiPort ?? (await findFreeStablePort());
+  while (opts.uiPort === undefined && uiPort === port) uiPort = await findFreeStablePort();
+  const [httpPort, metricsPort] = [await findFreeStablePort(), await findFreeStablePort()];
   const tempDir = opts.logFile === undefined ? makeTempDir('lifeboat-temporal-') : undefined;
   const logFile = opts.logFile ?? path.join(tempDir!, 'server.log');
   if (opts.dbFile !== undefined) fs.mkdirSync(path.dirname(path.resolve(opts.dbFile)), { recursive: true });
 
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort)];
+  args.push('--http-port', String(httpPort), '--metrics-port', String(metricsPort));
   if (opts.dbFile !== undefined) args.push('--db-filename', path.resolve(opts.dbFile));
   if (opts.headless === true) args.push('--headless');
   for (const ns of opts.namespaces ?? []) args.push('--namespace', ns);

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 // The engine interface: what backup, restore and verify need from a database engine. PostgreSQL
 // implements it in ./postgres/; the callers (src/backup, src/restore) only see these types.
 import type { BackupKind, PrivilegeMode, RestoreMode } from '../contracts/index.js';
@@ -236,8 +236,11 @@ export interface RestorePlan {
 export interface StreamRestoreRequest extends Omit<RestoreRun, 'jobs'> {
   tool: Tool;
   conn: Connection;
-  /** The decompressed artifact. */
-  input: Readable;
+  /**
+   * Called once the tool runs, with its standard input, into which the caller writes the
+   * decompressed artifact (or hands its descriptor to the decompressor); its end ends the restore.
+   */
+  onStdin: (stdin: Writable) => void;
   label: string;
 }
 

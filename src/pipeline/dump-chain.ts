@@ -43,7 +43,7 @@ export interface DumpChain {
   release(): void;
 }
 
-const PATH_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
+export const PATH_ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
 const SUMMARY_RE = /\(\s*(\d+) B =>\s*(\d+) B/;
 
 /** How a child ended, from its `close` event (all output delivered); never rejects. */
@@ -62,7 +62,8 @@ export function childExit(child: ChildProcess, tool: string, stderr: TailBuffer)
 }
 
 /** Kills `children` on abort: SIGTERM, then SIGKILL after `graceMs`. */
-export function killOnAbort(signal: AbortSignal, children: ChildProcess[], graceMs = 5000): void {
+export function killOnAbort(signal: AbortSignal | undefined, children: ChildProcess[], graceMs = 5000): void {
+  if (!signal) return;
   const kill = () => {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGTERM');
     setTimeout(() => {
@@ -73,11 +74,11 @@ export function killOnAbort(signal: AbortSignal, children: ChildProcess[], grace
   else signal.addEventListener('abort', kill, { once: true });
 }
 
-/** Bytes a process has read so far (Linux `/proc/<pid>/io`), or undefined. */
-function bytesRead(pid: number | undefined): number | undefined {
+/** Bytes a process has read (`rchar`) or written (`wchar`) so far (Linux `/proc/<pid>/io`), or undefined. */
+export function ioBytes(pid: number | undefined, field: 'rchar' | 'wchar' = 'rchar'): number | undefined {
   if (!pid) return undefined;
   try {
-    const m = /^rchar: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+    const m = new RegExp(`^${field}: (\\d+)$`, 'm').exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
     return m ? Number(m[1]) : undefined;
   } catch {
     return undefined;
@@ -119,7 +120,7 @@ function zeroCopyChain(opts: DumpChainOptions): DumpChain {
     rawBytes() {
       if (Date.now() - lastPoll > 250) {
         lastPoll = Date.now();
-        live = bytesRead(zstd.pid) ?? live;
+        live = ioBytes(zstd.pid) ?? live;
       }
       return live;
     },

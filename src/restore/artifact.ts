@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { statfs } from 'node:fs/promises';
@@ -8,7 +9,8 @@ import { LifeboatError } from '../errors.js';
 import type { Manifest } from '../catalog/manifest.js';
 import type { Storage } from '../storage/index.js';
 import { startZstd } from '../pipeline/child.js';
-import { describeExit } from '../pipeline/process.js';
+import { PATH_ENV, childExit, ioBytes, killOnAbort } from '../pipeline/dump-chain.js';
+import { TailBuffer, describeExit } from '../pipeline/process.js';
 import type { Filter } from '../crypto/filter.js';
 
 export interface FetchProgress {
@@ -25,24 +27,70 @@ export interface FetchResult extends FetchProgress {
 
 interface Decoder {
   input: Writable;
-  output: Readable;
+  /** The decompressed bytes, unless the decoder writes them straight into the destination. */
+  output?: Readable;
   done: Promise<void>;
+  /** Decompressed bytes so far; exact once `done` resolved. */
+  rawBytes(): number;
+}
+
+function counted(input: Writable, output: Readable, done: Promise<void>): Decoder {
+  let raw = 0;
+  output.on('data', (chunk: Buffer) => {
+    raw += chunk.length;
+  });
+  return { input, output, done, rawBytes: () => raw };
 }
 
 function startDecoder(codec: Manifest['artifact']['compression']['codec'], signal: AbortSignal): Decoder {
   if (codec === 'none') {
     const p = new PassThrough({ highWaterMark: 1 << 20 });
-    return { input: p, output: p, done: Promise.resolve() };
+    return counted(p, p, Promise.resolve());
   }
   if (codec === 'gzip') {
     const gz = createGunzip({ chunkSize: 1 << 18 });
-    return { input: gz, output: gz, done: Promise.resolve() };
+    return counted(gz, gz, Promise.resolve());
   }
   const { input, output, exit } = startZstd(['-d'], signal);
   const done = exit.then((e) => {
     if (!e.ok && !e.canceled) throw new Error(`zstd ${describeExit(e)}`);
   });
-  return { input, output, done };
+  return counted(input, output, done);
+}
+
+const DECODED_RE = /: (\d+) bytes\s*$/m;
+
+/**
+ * zstd decompresses straight into `into`, a child process's standard input whose descriptor it is
+ * handed: the decompressed bytes never pass through Node. zstd reports their exact size (`-vv`);
+ * /proc shows how much it has written so far.
+ */
+function startHandoffDecoder(into: Writable, signal: AbortSignal): Decoder {
+  const child = spawn('zstd', ['-d', '-vv', '-c', '--no-progress'], { env: PATH_ENV, stdio: ['pipe', into, 'pipe'] });
+  // Our copy of the descriptor is closed: the tool sees the end of its input when zstd exits.
+  into.destroy();
+  killOnAbort(signal, [child], 2000);
+  child.stdin!.on('error', () => undefined); // EPIPE: reported as zstd's own failure
+  let raw = 0;
+  let polled = 0;
+  let exact: number | undefined;
+  const done = childExit(child, 'zstd', new TailBuffer(4096)).then((e) => {
+    if (!e.ok) throw new Error(`zstd ${describeExit(e)}`);
+    const m = DECODED_RE.exec(e.stderr);
+    if (!m) throw new Error('zstd did not report the size it decompressed (expected ": N bytes" with -vv)');
+    exact = Number(m[1]);
+  });
+  return {
+    input: child.stdin!,
+    done,
+    rawBytes() {
+      if (exact === undefined && Date.now() - polled > 250) {
+        polled = Date.now();
+        raw = ioBytes(child.pid, 'wchar') ?? raw;
+      }
+      return exact ?? raw;
+    },
+  };
 }
 
 function writeChunk(w: Writable, chunk: Buffer): Promise<void> {
@@ -96,6 +144,7 @@ interface DecodeSink {
   input: Writable;
   error(): Error | undefined;
   note(err: Error): void;
+  rawBytes(): number;
   /** Settles once the decoder and the file write have finished. */
   settled(): Promise<unknown>;
 }
@@ -104,10 +153,9 @@ function openDecodeSink(
   codec: Manifest['artifact']['compression']['codec'],
   into: Writable,
   signal: AbortSignal,
-  progress: FetchProgress,
-  decrypt?: (signal: AbortSignal) => Filter,
+  opts: { decrypt?: (signal: AbortSignal) => Filter; handoff?: boolean },
 ): DecodeSink {
-  const decoder = startDecoder(codec, signal);
+  const decoder = opts.handoff && codec === 'zstd' ? startHandoffDecoder(into, signal) : startDecoder(codec, signal);
   let first: Error | undefined;
   const note = (err: Error) => {
     first ??= err;
@@ -115,17 +163,14 @@ function openDecodeSink(
   decoder.input.on('error', note);
   // An encrypted artifact: the stored bytes go through the decryptor, whose output (the
   // compressed plaintext, complete only when decryption succeeded) feeds the decoder.
-  const decryptor = decrypt?.(signal);
+  const decryptor = opts.decrypt?.(signal);
   const decrypting = decryptor ? noteDecrypt(decryptor, decoder.input, note) : Promise.resolve();
-  decoder.output.on('data', (chunk: Buffer) => {
-    progress.rawBytes += chunk.length;
-  });
   const noted = (p: Promise<void>) =>
     p.catch((err: Error) => {
       note(err);
       throw err;
     });
-  const writing = noted(pipeline(decoder.output, into));
+  const writing = decoder.output ? noted(pipeline(decoder.output, into)) : Promise.resolve();
   const decoded = noted(decoder.done);
   writing.catch(() => undefined);
   decoded.catch(() => undefined);
@@ -133,6 +178,7 @@ function openDecodeSink(
     input: decryptor?.input ?? decoder.input,
     error: () => first,
     note,
+    rawBytes: () => decoder.rawBytes(),
     settled: () => Promise.allSettled([decrypting, writing, decoded]),
   };
 }
@@ -171,6 +217,11 @@ export async function fetchArtifact(opts: {
   file: string;
   /** Where the decompressed dump goes instead of `file` (which then only names it in messages). */
   into?: Writable;
+  /**
+   * `into` is a child process's standard input: a zstd decompressor is handed its descriptor and
+   * writes there itself (Node's copy is closed at once, so pass nothing else to it).
+   */
+  handoff?: boolean;
   label: string;
   signal?: AbortSignal;
   onProgress?: (p: FetchProgress) => void;
@@ -189,7 +240,10 @@ export async function fetchArtifact(opts: {
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   const progress: FetchProgress = { storedBytes: 0, rawBytes: 0 };
   const hash = createHash('sha256');
-  const sink = openDecodeSink(m.artifact.compression.codec, opts.into ?? createWriteStream(opts.file, { mode: 0o600 }), ac.signal, progress, opts.decrypt);
+  const sink = openDecodeSink(m.artifact.compression.codec, opts.into ?? createWriteStream(opts.file, { mode: 0o600 }), ac.signal, {
+    decrypt: opts.decrypt,
+    handoff: opts.handoff,
+  });
   try {
     try {
       const source: Readable = await storage.getStream(m.artifact.key, ac.signal);
@@ -199,6 +253,7 @@ export async function fetchArtifact(opts: {
         progress.storedBytes += b.length;
         if (!sink.error()) await writeChunk(sink.input, b).catch(sink.note);
         if (noSpace(sink.error())) break;
+        progress.rawBytes = sink.rawBytes();
         opts.onProgress?.(progress);
       }
     } catch (err) {
@@ -218,6 +273,7 @@ export async function fetchArtifact(opts: {
     }
     if (!sink.error()) sink.input.end();
     await sink.settled();
+    progress.rawBytes = sink.rawBytes();
     const decodeError = sink.error();
     if (decodeError instanceof LifeboatError && (decodeError.code === 'DECRYPT_FAILED' || decodeError.code === 'TOOL_MISSING')) {
       throw new LifeboatError(decodeError.code, `Restore of ${label} failed: ${decodeError.message}: ${where}`, { subject: where });

@@ -1,7 +1,7 @@
 // A restore into a new database with no local file: storage -> hash -> decrypt -> decompress ->
 // the restore tool's standard input. The checksum is only known at the end, so the new database
 // is dropped when it fails (the caller drops what it created on any error).
-import { PassThrough } from 'node:stream';
+import type { Writable } from 'node:stream';
 import type { LifeboatConfig } from '../config/schema.js';
 import { LifeboatError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -78,28 +78,33 @@ export async function restoreStreamed(
     'streamed restore started',
   );
   const started = Date.now();
-  const input = new PassThrough({ highWaterMark: 1 << 20 });
-  const restoring = target.engine
-    .restoreStream({
-      tool: run.tool,
-      conn: target.conn,
-      input,
-      label,
-      privileges: req.privileges,
-      signal: hooks.signal,
-      onProgress: (p) => report({ step: p.step, items: p.items }),
-    })
-    .finally(() => input.destroy()); // a writer waiting on a tool that stopped must not wait for ever
-  const fetching = fetchArtifact({
-    storage: selected.storage,
-    manifest: selected.manifest,
-    file: 'the restore tool',
-    into: input,
+  let handed!: (stdin: Writable) => void;
+  const stdin = new Promise<Writable>((resolve) => (handed = resolve));
+  const restoring = target.engine.restoreStream({
+    tool: run.tool,
+    conn: target.conn,
+    onStdin: handed,
     label,
+    privileges: req.privileges,
     signal: hooks.signal,
-    onProgress: (p) => report({ storedBytes: p.storedBytes, rawBytes: p.rawBytes }),
-    decrypt: run.decrypt,
+    onProgress: (p) => report({ step: p.step, items: p.items }),
   });
+  const toolEnded = restoring.then(() => {
+    throw new Error('the restore tool ended before it was given the archive');
+  });
+  const fetching = Promise.race([stdin, toolEnded]).then((into) =>
+    fetchArtifact({
+      storage: selected.storage,
+      manifest: selected.manifest,
+      file: 'the restore tool',
+      into,
+      handoff: true,
+      label,
+      signal: hooks.signal,
+      onProgress: (p) => report({ storedBytes: p.storedBytes, rawBytes: p.rawBytes }),
+      decrypt: run.decrypt,
+    }),
+  );
   const [fetched, restored] = await Promise.allSettled([fetching, restoring]);
   if (fetched.status === 'rejected' || restored.status === 'rejected') throw firstCause(fetched, restored);
   const toolMs = Date.now() - started;

@@ -55,7 +55,7 @@ const restore = (input: RestoreInput) => run<RestoreResult>('restoreDatabase', i
 const ordersIn = (db: string) => withPg(db, async (c) => (await c.query(`select count(*)::int as n from shop.orders`)).rows[0].n as number);
 
 test('a whole backup streams from S3 into a new database with no temporary file; the row counts match', async () => {
-  await backup('zstd');
+  const b = await backup('zstd');
   const target = uniqueName('lb_streamed');
   const r = await restore({ database: 'zstd', target });
   expect(r.notes).toContain(STREAMED);
@@ -63,6 +63,8 @@ test('a whole backup streams from S3 into a new database with no temporary file;
   expect(r.rowCounts?.compared).toBeGreaterThan(3);
   expect(r.rowCounts?.mismatches).toEqual([]);
   expect(r.rawBytes).toBeGreaterThan(r.bytes);
+  // zstd wrote into pg_restore's stdin itself; its own count of what it decompressed is the dump's size.
+  expect(r.rawBytes).toBe(b.rawBytes);
   expect(await ordersIn(target)).toBe(await ordersIn(source));
   expect(readdirSync(tempDir)).toEqual([]);
 });
@@ -87,6 +89,20 @@ test('a flipped byte in a row of an uncompressed artifact restores cleanly but f
   const f = await failureOf(restore({ database: 'plain', target }));
   expect(f.type).toBe('CHECKSUM_MISMATCH');
   expect(f.message).toContain(`Restore of plain into ${target} failed: checksum mismatch`);
+  expect(await databaseExists(target)).toBe(false);
+  expect(readdirSync(tempDir)).toEqual([]);
+});
+
+test('a flipped byte inside a zstd frame: zstd stops the stream into pg_restore, the checksum names the cause, the new database is dropped', async () => {
+  const b = await backup('zstd');
+  const stored = await getObject(bucket, b.key);
+  stored[Math.floor(stored.length / 2)] ^= 0x40;
+  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: b.key, Body: stored }));
+
+  const target = uniqueName('lb_zdropped');
+  const f = await failureOf(restore({ database: 'zstd', target }));
+  expect(f.type).toBe('CHECKSUM_MISMATCH');
+  expect(f.message).toContain(`Restore of zstd into ${target} failed: checksum mismatch`);
   expect(await databaseExists(target)).toBe(false);
   expect(readdirSync(tempDir)).toEqual([]);
 });

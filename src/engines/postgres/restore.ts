@@ -1,9 +1,11 @@
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import type { Writable } from 'node:stream';
 import path from 'node:path';
 import { execa } from 'execa';
 import { LifeboatError } from '../../errors.js';
 import { waitForExit } from '../../pipeline/child.js';
+import { childExit, killOnAbort } from '../../pipeline/dump-chain.js';
 import { TailBuffer } from '../../pipeline/process.js';
 import type { PrivilegeMode, RestoreMode } from '../../contracts/index.js';
 import type { RestorePlan, RestorePlanRequest, RestoreProgress, ServerInfo, StreamRestoreRequest } from '../types.js';
@@ -97,8 +99,8 @@ export async function runPgRestore(opts: {
   label: string;
   signal?: AbortSignal;
   onProgress?: (p: RestoreProgress) => void;
-  /** The archive on standard input (no file argument). */
-  input?: Readable;
+  /** The archive on standard input (no file argument): called with it once pg_restore runs. */
+  onStdin?: (stdin: Writable) => void;
 }): Promise<void> {
   const progress: RestoreProgress = { items: 0 };
   const stderr = new TailBuffer(64 * 1024);
@@ -108,29 +110,19 @@ export async function runPgRestore(opts: {
     async (env) => {
       // In place (one transaction over an existing database): never wait behind the application's locks for ever.
       const lockTimeout = opts.args.includes('--single-transaction') ? { PGOPTIONS: `-c lock_timeout=${IN_PLACE_LOCK_TIMEOUT_MS}` } : {};
-      const child = execa(opts.tool, opts.args, {
+      // node:child_process, not execa: a streamed restore hands the descriptor of pg_restore's
+      // stdin to the decompressor and closes Node's copy, which execa would call a premature close.
+      const child = spawn(opts.tool, opts.args, {
         env: { ...env, ...lockTimeout },
-        extendEnv: false,
-        stdin: opts.input ? 'pipe' : 'ignore',
-        stdout: 'ignore',
-        stderr: 'pipe',
-        buffer: false,
-        cancelSignal: opts.signal,
-        forceKillAfterDelay: 5000,
+        stdio: [opts.onStdin ? 'pipe' : 'ignore', 'ignore', 'pipe'],
       });
-      if (opts.input) {
+      killOnAbort(opts.signal, [child]);
+      if (opts.onStdin) {
         child.stdin!.on('error', () => undefined); // EPIPE when pg_restore stops early: its exit says why
-        const { input } = opts;
-        input.pipe(child.stdin!);
-        // An input destroyed before its end (a failed download) must end pg_restore's too.
-        const stop = () => {
-          if (!input.readableEnded) child.stdin!.destroy();
-        };
-        if (input.destroyed) stop();
-        else input.once('close', stop);
+        opts.onStdin(child.stdin!);
       }
-      child.stderr.on('data', (d: Buffer) => {
-        stderr.push(d);
+      const exited = childExit(child, 'pg_restore', stderr);
+      child.stderr!.on('data', (d: Buffer) => {
         const lines = (partial + d.toString('utf8')).split('\n');
         partial = lines.pop() ?? '';
         for (const l of lines) {
@@ -139,7 +131,7 @@ export async function runPgRestore(opts: {
         }
         opts.onProgress?.(progress);
       });
-      return waitForExit(child, 'pg_restore', stderr);
+      return exited.then((e) => ({ ...e, canceled: opts.signal?.aborted }));
     },
     'lifeboat:restore',
   );
@@ -239,6 +231,6 @@ export function restoreStream(req: StreamRestoreRequest): Promise<void> {
     label: req.label,
     signal: req.signal,
     onProgress: req.onProgress,
-    input: req.input,
+    onStdin: req.onStdin,
   });
 }
