@@ -10,8 +10,8 @@ export interface StoredPart {
   key: string;
   bytes: number;
   sha256: string;
-  /** For a file of a directory dump: its name in the dump directory (`toc.dat`) and raw size. */
-  file?: { name: string; rawBytes: number };
+  /** For a file of a directory dump: its name in the dump directory (`toc.dat`) and raw size; a bundle's members. */
+  file?: { name: string; rawBytes: number; members?: Array<{ name: string; rawBytes: number }> };
 }
 
 /** The key suffix of every stored file of a directory artifact: compression, then encryption (`.zst.age`). */
@@ -28,7 +28,12 @@ export function partKey(prefix: string, name: string, a: Pick<Artifact, 'compres
 /** Every object an artifact consists of. */
 export function storedParts(a: Artifact): StoredPart[] {
   if (!a.files) return [{ key: a.key, bytes: a.bytes, sha256: a.sha256 }];
-  return a.files.map((f) => ({ key: partKey(a.key, f.name, a), bytes: f.bytes, sha256: f.sha256, file: { name: f.name, rawBytes: f.rawBytes } }));
+  return a.files.map((f) => ({
+    key: partKey(a.key, f.name, a),
+    bytes: f.bytes,
+    sha256: f.sha256,
+    file: { name: f.name, rawBytes: f.rawBytes, ...(f.members ? { members: f.members } : {}) },
+  }));
 }
 
 /** Whether `key` is (part of) the artifact. */

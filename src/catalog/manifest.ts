@@ -2,14 +2,21 @@ import { z } from 'zod';
 
 export const MANIFEST_FORMAT = 1;
 
-/** One file of a directory-format dump (`toc.dat`, `1234.dat`), stored compressed as `<artifact.key>/<name><suffix>`. */
+/** One file of a directory-format dump (`toc.dat`, `1234.dat`) or a bundle of small ones, stored compressed as `<artifact.key>/<name><suffix>`. */
+const FileName = z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/);
+
 export const ArtifactFileSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/),
+  name: FileName,
   /** Stored size and SHA-256 (after compression and encryption). */
   bytes: z.number(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
-  /** The size of the file as the dump tool wrote it. */
+  /** The size of the file as the dump tool wrote it (a bundle: of its tar archive). */
   rawBytes: z.number(),
+  /** A bundle (`bundle-000001.tar`): the small dump files it holds, in order (src/pipeline/file-bundle.ts). */
+  members: z
+    .array(z.object({ name: FileName, rawBytes: z.number() }))
+    .min(1)
+    .optional(),
 });
 export type ArtifactFile = z.infer<typeof ArtifactFileSchema>;
 

@@ -56,6 +56,7 @@ artifact.sha256 is the SHA-256 of the files' sha256sum lines sorted by stored na
   jq -r '.artifact.files[] | .sha256 + "  " + .name + ".zst"' manifest.json | LC_ALL=C sort -k2 > SHA256SUMS
   sha256sum -c SHA256SUMS                      # every file OK; sha256sum < SHA256SUMS = artifact.sha256
   mkdir dump; for f in *.zst; do zstd -dc "$f" > "dump/\${f%.zst}"; done    # decrypt first if .age/.gpg
+  for t in dump/bundle-*.tar; do [ -e "$t" ] || continue; tar -xf "$t" -C dump; rm "$t"; done  # small files
   pg_restore --exit-on-error --no-owner --no-acl -j 4 -d orders_restore dump
 
 MySQL / MariaDB (format sql):

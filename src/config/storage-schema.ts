@@ -23,6 +23,13 @@ const S3StorageSchema = z.strictObject({
   maxParts: z.int().min(100).max(10_000).default(10_000),
   /** Parts in flight; the worker buffers about (queueSize + 1) x part size per upload. */
   queueSize: z.int().min(1).max(16).default(4),
+  /**
+   * Sign the bytes of each upload into the request (SigV4 payload hash): one more SHA-256 pass on
+   * the worker and on the server. By default only over plain http to a host other than loopback;
+   * TLS already protects the body in transit (as the AWS CLI decides), and the artifact's own
+   * sha256 is Lifeboat's either way.
+   */
+  signPayload: z.boolean().optional(),
   /** Re-read the stored object after upload and compare its sha256 (costs one extra download). */
   verifyUpload: z.boolean().default(false),
   /** A request idle this long fails (and is retried): a hung server cannot stall a backup. */

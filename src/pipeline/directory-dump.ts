@@ -16,6 +16,7 @@ import { LifeboatError } from '../errors.js';
 import type { Storage } from '../storage/index.js';
 import type { ArtifactFile } from '../catalog/manifest.js';
 import { childExit, compressFile, killOnAbort, type DumpCommand } from './dump-chain.js';
+import { BUNDLE_FILE_LIMIT, Bundler, type BundleMember, type SealedBundle } from './file-bundle.js';
 import { hashTap } from './hash-tap.js';
 import { TailBuffer, type ExitInfo } from './process.js';
 import type { EncryptStage, StreamProgress } from './backup-stream.js';
@@ -151,8 +152,8 @@ interface Run {
   files: ArtifactFile[];
 }
 
-/** Compresses, encrypts, hashes and stores one finished file, then deletes it. */
-async function storeFile(run: Run, file: string, name: string): Promise<void> {
+/** Compresses, encrypts, hashes and stores one finished file (or a bundle of `members`), then deletes it. */
+async function storeFile(run: Run, file: string, name: string, members?: BundleMember[]): Promise<void> {
   const { opts, signal, progress } = run;
   const rawBytes = (await stat(file)).size;
   const compressed = compressFile(file, opts.compression, signal);
@@ -199,8 +200,8 @@ async function storeFile(run: Run, file: string, name: string): Promise<void> {
       subject: opts.dump.tool,
     });
   }
-  run.files.push({ name, bytes: tap.bytes(), sha256: tap.digest(), rawBytes });
-  progress.rawBytes += rawBytes;
+  run.files.push({ name, bytes: tap.bytes(), sha256: tap.digest(), rawBytes, ...(members ? { members } : {}) });
+  if (!members) progress.rawBytes += rawBytes; // a bundle's members counted as they went in
   opts.onProgress?.(progress);
   await rm(file, { force: true });
 }
@@ -281,10 +282,21 @@ export async function dumpDirectory(opts: DirectoryDumpOptions): Promise<Directo
   const run: Run = { opts, signal: ac.signal, progress: { rawBytes: 0, storedBytes: 0 }, files: [] };
   const queue = taskQueue(Math.max(1, opts.uploads), fail);
   const seen = new Set<string>();
+  const bundler = new Bundler(opts.scratch);
+  const storeBundle = (b: SealedBundle | undefined) => {
+    if (b) queue.push(() => (firstError ? Promise.resolve() : storeFile(run, b.file, b.name, b.members)));
+  };
+  const store = async (n: string) => {
+    const file = path.join(dir, n);
+    const size = (await stat(file)).size;
+    if (size > BUNDLE_FILE_LIMIT) return storeFile(run, file, n);
+    run.progress.rawBytes += size;
+    storeBundle(bundler.add(file, n));
+  };
   const enqueue = (names: string[]) => {
     for (const n of names) {
       seen.add(n);
-      queue.push(() => (firstError ? Promise.resolve() : storeFile(run, path.join(dir, n), n)));
+      queue.push(() => (firstError ? Promise.resolve() : n === 'toc.dat' ? storeFile(run, path.join(dir, n), n) : store(n)));
     }
   };
   try {
@@ -300,6 +312,8 @@ export async function dumpDirectory(opts: DirectoryDumpOptions): Promise<Directo
     if (!e.ok) fail(opts.classifyDumpFailure(e));
     if (!firstError) enqueue(await finishedFiles(dir, child, seen, true, pids));
     await queue.idle();
+    if (!firstError) storeBundle(bundler.seal());
+    await queue.idle();
     if (!firstError) {
       const toc = await stat(path.join(dir, 'toc.dat')).catch(() => undefined);
       if (!toc) fail(new LifeboatError('EMPTY_DUMP', `${opts.dump.tool} wrote no toc.dat`, { subject: opts.dump.tool }));
@@ -310,6 +324,7 @@ export async function dumpDirectory(opts: DirectoryDumpOptions): Promise<Directo
     run.files.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return { ...run.progress, files: run.files };
   } finally {
+    bundler.close();
     queue.clear();
     opts.signal?.removeEventListener('abort', onOuterAbort);
   }

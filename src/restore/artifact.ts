@@ -202,6 +202,27 @@ async function checkStored(storage: Storage, m: Manifest, label: string, where: 
   checkFound(await storage.head(m.artifact.key), m, label, where);
 }
 
+/** After the checksum held: the decoder's failure, if any, then the decompressed size against the manifest's. */
+function checkDecoded(decodeError: Error | undefined, rawBytes: number, m: Manifest, label: string, where: string): void {
+  if (decodeError instanceof LifeboatError && (decodeError.code === 'DECRYPT_FAILED' || decodeError.code === 'TOOL_MISSING')) {
+    throw new LifeboatError(decodeError.code, `Restore of ${label} failed: ${decodeError.message}: ${where}`, { subject: where });
+  }
+  if (decodeError) {
+    throw new LifeboatError(
+      'DECOMPRESS_FAILED',
+      `Restore of ${label} failed: the artifact's checksum is right but it does not decompress as ${m.artifact.compression.codec}: ${decodeError.message}: ${where}`,
+      { subject: where },
+    );
+  }
+  if (rawBytes !== m.rawBytes) {
+    throw new LifeboatError(
+      'CHECKSUM_MISMATCH',
+      `Restore of ${label} failed: the artifact decompressed to ${rawBytes} bytes, the manifest says ${m.rawBytes}: ${where}`,
+      { subject: where },
+    );
+  }
+}
+
 const noSpace = (err: Error | undefined) => (err as NodeJS.ErrnoException | undefined)?.code === 'ENOSPC';
 
 /**
@@ -274,24 +295,7 @@ export async function fetchArtifact(opts: {
     if (!sink.error()) sink.input.end();
     await sink.settled();
     progress.rawBytes = sink.rawBytes();
-    const decodeError = sink.error();
-    if (decodeError instanceof LifeboatError && (decodeError.code === 'DECRYPT_FAILED' || decodeError.code === 'TOOL_MISSING')) {
-      throw new LifeboatError(decodeError.code, `Restore of ${label} failed: ${decodeError.message}: ${where}`, { subject: where });
-    }
-    if (decodeError) {
-      throw new LifeboatError(
-        'DECOMPRESS_FAILED',
-        `Restore of ${label} failed: the artifact's checksum is right but it does not decompress as ${m.artifact.compression.codec}: ${decodeError.message}: ${where}`,
-        { subject: where },
-      );
-    }
-    if (progress.rawBytes !== m.rawBytes) {
-      throw new LifeboatError(
-        'CHECKSUM_MISMATCH',
-        `Restore of ${label} failed: the artifact decompressed to ${progress.rawBytes} bytes, the manifest says ${m.rawBytes}: ${where}`,
-        { subject: where },
-      );
-    }
+    checkDecoded(sink.error(), progress.rawBytes, m, label, where);
     return { ...progress, sha256, ms: Date.now() - started };
   } finally {
     ac.abort();

@@ -1,5 +1,6 @@
 // Downloads a directory-format artifact (one stored object per dump file) into a local dump
-// directory: every file decrypted, decompressed and proven by its own SHA-256 and raw size.
+// directory: every file decrypted, decompressed and proven by its own SHA-256 and raw size; a
+// bundle of small files is unpacked once proven.
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { LifeboatError } from '../errors.js';
@@ -9,6 +10,7 @@ import type { Storage } from '../storage/index.js';
 import type { Filter } from '../crypto/filter.js';
 import { checkFound, fetchArtifact, type FetchProgress, type FetchResult } from './artifact.js';
 import { mapLimit } from '../map-limit.js';
+import { unpackBundle } from '../pipeline/file-bundle.js';
 
 /** Files downloaded at once. */
 const PARALLEL = 4;
@@ -61,7 +63,7 @@ export async function fetchDirectory(opts: {
   try {
     try {
       await mapLimit(parts, PARALLEL, async (part) => {
-        const name = part.file!.name;
+        const { name, members } = part.file!;
         await fetchArtifact({
           storage: opts.storage,
           manifest: one(part),
@@ -74,10 +76,12 @@ export async function fetchDirectory(opts: {
             seen.set(name, { ...p });
             opts.onProgress?.(total());
           },
-        }).catch((err: unknown) => {
-          ac.abort(); // the first failure stops the other downloads
-          throw err;
-        });
+        })
+          .then(() => members && unpackBundle(path.join(opts.dir, name), opts.dir, members, opts.storage.describe(part.key)))
+          .catch((err: unknown) => {
+            ac.abort(); // the first failure stops the other downloads
+            throw err;
+          });
       });
     } catch (err) {
       if (opts.signal?.aborted) throw new LifeboatError('CANCELLED', `Restore of ${label} cancelled while downloading ${where}`, { subject: label });

@@ -30,6 +30,29 @@ export function choosePartSize(sizeHint: number | undefined, configuredMiB?: num
   return Math.max(8 * MiB, Math.ceil(needed / MiB) * MiB);
 }
 
+/** Whether uploads to `cfg` sign their payload: asked for, or plain http to a host other than loopback. */
+export function signsPayload(cfg: Pick<S3StorageConfig, 'endpoint' | 'signPayload'>): boolean {
+  if (cfg.signPayload !== undefined) return cfg.signPayload;
+  if (!cfg.endpoint) return false; // AWS over https
+  const u = new URL(cfg.endpoint);
+  const host = u.hostname.replace(/^\[|\]$/g, '');
+  return u.protocol === 'http:' && !(host === 'localhost' || host === '::1' || /^127\./.test(host));
+}
+
+const UNSIGNED_BODIES = new Set(['PutObjectCommand', 'UploadPartCommand']);
+
+/** Sends PutObject and UploadPart as `UNSIGNED-PAYLOAD`: the signer takes the header as it finds it. */
+export function unsignedPayloads(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      const req = args.request as { headers?: Record<string, string> };
+      if (UNSIGNED_BODIES.has(context.commandName ?? '') && req.headers) req.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'lifeboatUnsignedPayload' },
+  );
+}
+
 function isNotFound(err: unknown): boolean {
   const e = err as S3ServiceException;
   return e?.name === 'NotFound' || e?.name === 'NoSuchKey' || e?.$metadata?.httpStatusCode === 404;
@@ -62,20 +85,21 @@ export class S3Storage implements Storage {
   }
 
   private client(): Promise<S3Client> {
-    return (this.clientPromise ??= loadSdk().then(
-      ({ S3Client }) =>
-        new S3Client({
-          region: this.cfg.region,
-          endpoint: this.cfg.endpoint,
-          forcePathStyle: this.cfg.forcePathStyle,
-          credentials: this.credentials,
-          // Integrity is ours (sha256 over the stored bytes); don't rely on server-side checksums.
-          requestChecksumCalculation: 'WHEN_REQUIRED',
-          responseChecksumValidation: 'WHEN_REQUIRED',
-          // A hung server fails the request (and the activity retries) instead of stalling a backup.
-          requestHandler: { connectionTimeout: 30_000, requestTimeout: this.cfg.requestTimeoutSeconds * 1000, throwOnRequestTimeout: true },
-        }),
-    ));
+    return (this.clientPromise ??= loadSdk().then(({ S3Client }) => {
+      const client = new S3Client({
+        region: this.cfg.region,
+        endpoint: this.cfg.endpoint,
+        forcePathStyle: this.cfg.forcePathStyle,
+        credentials: this.credentials,
+        // Integrity is ours (sha256 over the stored bytes); don't rely on server-side checksums.
+        requestChecksumCalculation: 'WHEN_REQUIRED',
+        responseChecksumValidation: 'WHEN_REQUIRED',
+        // A hung server fails the request (and the activity retries) instead of stalling a backup.
+        requestHandler: { connectionTimeout: 30_000, requestTimeout: this.cfg.requestTimeoutSeconds * 1000, throwOnRequestTimeout: true },
+      });
+      if (!signsPayload(this.cfg)) unsignedPayloads(client);
+      return client;
+    }));
   }
 
   private full(key: string): string {

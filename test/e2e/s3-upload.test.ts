@@ -52,6 +52,19 @@ describe('S3Storage.putStream', () => {
     expect(await listMultipart(bucket)).toEqual([]);
   });
 
+  test.each([true, false])(
+    'signPayload %s: a multipart stream is stored byte for byte (over loopback the default sends UNSIGNED-PAYLOAD)',
+    async (signPayload) => {
+      const bucket = await createBucket('lb-s3-signed');
+      const storage = storageFor(bucket, { partSizeMiB: 5, signPayload });
+      const data = randomBytes(11 * MiB + 7);
+      expect(await storage.putStream('db/s.zst', Readable.from([data]))).toEqual({ bytes: data.length });
+      expect(sha256([await getObject(bucket, 'db/s.zst')])).toBe(sha256([data]));
+      await storage.put('db/small.json', Buffer.from('{}'), 'application/json');
+      expect((await getObject(bucket, 'db/small.json')).toString()).toBe('{}');
+    },
+  );
+
   test('a stream within one part is a single PutObject', async () => {
     const bucket = await createBucket('lb-s3-single');
     const storage = storageFor(bucket, { partSizeMiB: 5 });

@@ -151,14 +151,16 @@ async function runFake(exitCode: number) {
   return { result, storage, scratch };
 }
 
-test('a file is stored (and deleted locally) once no process of the dump holds it open; toc.dat last', async () => {
+test('a file is stored (and deleted locally) once no process of the dump holds it open, a small one in a bundle; toc.dat last', async () => {
   const { result, storage, scratch } = await runFake(0);
   const r = await result;
-  expect(r.files.map((f) => [f.name, f.rawBytes])).toEqual([
-    ['1.dat', 300000],
-    ['2.dat', 9],
-    ['toc.dat', 3],
+  expect(r.files.map((f) => [f.name, f.rawBytes, f.members])).toEqual([
+    ['1.dat', 300000, undefined],
+    // 2.dat (9 bytes) in a tar archive: its header, one block of data, the two end blocks.
+    ['bundle-000001.tar', 2048, [{ name: '2.dat', rawBytes: 9 }]],
+    ['toc.dat', 3, undefined],
   ]);
+  expect(r.rawBytes).toBe(300000 + 9 + 3);
   for (const f of r.files) {
     const stored = readFileSync(path.join(storage.describe(`k/${f.name}.zst`)));
     expect([f.name, stored.length, sha256(stored)]).toEqual([f.name, f.bytes, f.sha256]);

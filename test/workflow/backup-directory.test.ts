@@ -110,14 +110,27 @@ async function expectStoredFiles(m: Manifest): Promise<void> {
   expect(m.format).toBe('pg_dump-directory');
   const names = m.artifact.files!.map((f) => f.name);
   expect(names).toContain('toc.dat');
+  // The small files (the extras, empty_one, most sample tables) are stored together in a bundle.
+  const bundles = m.artifact.files!.filter((f) => f.members);
+  expect(bundles.map((f) => f.name)).toEqual(['bundle-000001.tar']);
+  const dumped = m.artifact.files!.flatMap((f) => f.members ?? [f]);
+  expect(bundles[0]!.members!.length).toBeGreaterThanOrEqual(EXTRA_TABLES + 1);
   // One data file per table with data at least (sample tables, extras, big, empty_one).
-  expect(names.filter((n) => /^\d+\.dat$/.test(n)).length).toBeGreaterThanOrEqual(EXTRA_TABLES + 5);
+  expect(dumped.filter((f) => /^\d+\.dat$/.test(f.name)).length).toBeGreaterThanOrEqual(EXTRA_TABLES + 5);
+  expect(new Set(dumped.map((f) => f.name)).size).toBe(dumped.length);
   expect(m.artifact.bytes).toBe(m.artifact.files!.reduce((n, f) => n + f.bytes, 0));
-  expect(m.rawBytes).toBe(m.artifact.files!.reduce((n, f) => n + f.rawBytes, 0));
+  expect(m.rawBytes).toBe(dumped.reduce((n, f) => n + f.rawBytes, 0));
   expect(m.artifact.sha256).toBe(directoryChecksum(m.artifact.files!, m.artifact));
   for (const part of storedParts(m.artifact)) {
     const stored = await getObject(bucket, part.key);
     expect([part.key, stored.length, sha256(stored)]).toEqual([part.key, part.bytes, part.sha256]);
+    if (part.file?.members && !m.artifact.encryption) {
+      // A bundle is a plain tar archive: the stock tar lists its members in the manifest's order and sizes.
+      const tar = execFileSync(m.artifact.compression.codec === 'gzip' ? 'gzip' : 'zstd', ['-d', '-c'], { input: stored, maxBuffer: 1 << 30 });
+      expect(tar.length).toBe(part.file.rawBytes);
+      const listing = execFileSync('tar', ['-tv'], { input: tar }).toString().trim().split('\n');
+      expect(listing.map((l) => [l.split(/\s+/)[5], Number(l.split(/\s+/)[2])])).toEqual(part.file.members.map((f) => [f.name, f.rawBytes]));
+    }
   }
   expect((await listKeys(bucket, `${m.artifact.key}/`)).length).toBe(names.length);
 }
