@@ -79,3 +79,40 @@ export async function backupBreakdown(
     noticeMs: cli.endedAt - completed,
   };
 }
+
+export interface RestoreBreakdown {
+  /** CLI start (Node, configuration, connection) to the workflow's start event. */
+  startWorkflowMs: number;
+  /** The workflow outside its restore activity: the target's inspection, dispatch, the audit record. */
+  workflowMs: number;
+  /** The restore activity outside the data's way back: checks, creating the database, row counts. */
+  aroundDataMs: number;
+  /** Download, checksum, decryption, decompression and the restore tool (`restoreDurationMs`). */
+  dataBackMs: number;
+  /** Workflow completion to the CLI's exit. */
+  noticeMs: number;
+}
+
+/** Builds the breakdown of one restore from its workflow history and its result. */
+export async function restoreBreakdown(
+  client: Client,
+  workflowId: string,
+  result: { restoreDurationMs: number },
+  cli: { startedAt: number; endedAt: number },
+): Promise<RestoreBreakdown> {
+  const events = (await client.workflow.getHandle(workflowId).fetchHistory()).events ?? [];
+  const started = eventMs(events[0]!);
+  const completed = eventMs(events[events.length - 1]!);
+  const scheduled = events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'restoreBackup');
+  const id = Number(scheduled?.eventId ?? NaN);
+  const begun = events.find((e) => Number(e.activityTaskStartedEventAttributes?.scheduledEventId ?? NaN) === id);
+  const ended = events.find((e) => Number(e.activityTaskCompletedEventAttributes?.scheduledEventId ?? NaN) === id);
+  const activityMs = begun && ended ? eventMs(ended) - eventMs(begun) : NaN;
+  return {
+    startWorkflowMs: started - cli.startedAt,
+    workflowMs: completed - started - activityMs,
+    aroundDataMs: activityMs - result.restoreDurationMs,
+    dataBackMs: result.restoreDurationMs,
+    noticeMs: cli.endedAt - completed,
+  };
+}

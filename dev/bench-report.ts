@@ -1,5 +1,5 @@
 // The benchmark's table and JSON: medians, MB/s of dump bytes, ratios, CPU seconds, breakdown.
-import type { Breakdown } from './bench-breakdown.js';
+import type { Breakdown, RestoreBreakdown } from './bench-breakdown.js';
 import { median } from './bench-measure.js';
 import type { DatasetResult } from './bench-run.js';
 
@@ -23,6 +23,13 @@ export interface DatasetSummary {
   workerPeakRssMiB: number;
   contenders: ContenderSummary[];
   breakdownMedianMs: Record<keyof Breakdown, number>;
+  /** Of the streamed restore; absent with --backups-only. */
+  restoreBreakdownMedianMs?: Record<keyof RestoreBreakdown, number>;
+}
+
+function medians<T extends object>(rows: T[]): Record<keyof T, number> {
+  const keys = Object.keys(rows[0] ?? {}) as Array<keyof T>;
+  return Object.fromEntries(keys.map((k) => [k, Math.round(median(rows.map((b) => b[k] as number)))])) as Record<keyof T, number>;
 }
 
 function medianCpu(runs: Array<Record<string, number>>): Record<string, number> {
@@ -45,7 +52,6 @@ export function summarize(r: DatasetResult): DatasetSummary {
     ...(c.kind === 'backup' ? { ratioToStock: Number((med[i]! / stock).toFixed(3)) } : {}),
     cpuSeconds: medianCpu(c.runs.map((m) => m.cpu)),
   }));
-  const keys = Object.keys(r.breakdowns[0] ?? {}) as Array<keyof Breakdown>;
   return {
     dataset: r.dataset.label,
     databaseBytes: r.dataset.bytes,
@@ -54,7 +60,8 @@ export function summarize(r: DatasetResult): DatasetSummary {
     compressedRatio: Number((r.rawBytes / Math.max(1, r.storedBytes)).toFixed(2)),
     workerPeakRssMiB: r.workerPeakRssMiB,
     contenders,
-    breakdownMedianMs: Object.fromEntries(keys.map((k) => [k, Math.round(median(r.breakdowns.map((b) => b[k])))])) as Record<keyof Breakdown, number>,
+    breakdownMedianMs: medians(r.breakdowns),
+    ...(r.restoreBreakdowns.length ? { restoreBreakdownMedianMs: medians(r.restoreBreakdowns) } : {}),
   };
 }
 
@@ -82,5 +89,12 @@ export function formatSummary(s: DatasetSummary): string {
     `  lifeboat backup breakdown (median ms): start workflow ${b.startWorkflowMs}, dispatch ${b.dispatchMs}, dump start ${b.dumpStartMs}, streaming ${b.streamingMs}, ` +
       `row counts ${b.rowCountsMs}, upload completion ${b.uploadCompletionMs}, manifest commit ${b.manifestCommitMs}, after activity ${b.afterActivityMs}, --wait notice ${b.noticeMs}`,
   );
+  const rb = s.restoreBreakdownMedianMs;
+  if (rb) {
+    lines.push(
+      `  lifeboat restore breakdown (median ms): start workflow ${rb.startWorkflowMs}, inspection and audit ${rb.workflowMs}, ` +
+        `checks, create database and row counts ${rb.aroundDataMs}, data back (download to pg_restore's end) ${rb.dataBackMs}, --wait notice ${rb.noticeMs}`,
+    );
+  }
   return lines.join('\n');
 }

@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import pg from 'pg';
-import { backupBreakdown, type Breakdown } from './bench-breakdown.js';
+import { backupBreakdown, restoreBreakdown, type Breakdown, type RestoreBreakdown } from './bench-breakdown.js';
 import type { Dataset } from './bench-datasets.js';
 import { dropMariadbDatabase, mariadbConn, mariadbdPid, mariadbLocalDumpScript, mariadbScripts } from './bench-mariadb.js';
 import { measure, peakRssMiB, q, type Measured, type Watched } from './bench-measure.js';
@@ -41,6 +41,8 @@ export interface DatasetResult {
   storedBytes: number;
   contenders: ContenderRuns[];
   breakdowns: Breakdown[];
+  /** Of the streamed Lifeboat restore. */
+  restoreBreakdowns: RestoreBreakdown[];
   workerPeakRssMiB: number;
 }
 
@@ -214,6 +216,7 @@ export async function runDataset(ctx: RunContext, ds: Dataset): Promise<DatasetR
   const list = contenders(ctx, ds, configFile, local);
   const results: ContenderRuns[] = list.map((c) => ({ name: c.name, kind: c.kind, runs: [] }));
   const breakdowns: Breakdown[] = [];
+  const restoreBreakdowns: RestoreBreakdown[] = [];
   let rawBytes = 0;
   let storedBytes = 0;
   let n = 0;
@@ -229,6 +232,10 @@ export async function runDataset(ctx: RunContext, ds: Dataset): Promise<DatasetR
           storedBytes = r.bytes;
           if (round > 0) breakdowns.push(await backupBreakdown(ctx.client, r.workflowId, r.backupId, m, worker.lines));
         }
+        if (c.name.startsWith('lifeboat restore') && round > 0) {
+          const r = JSON.parse(m.stdout) as { workflowId: string; restoreDurationMs: number };
+          restoreBreakdowns.push(await restoreBreakdown(ctx.client, r.workflowId, r, m));
+        }
         if (c.kind === 'restore') {
           const db = c.restoredInto?.(id) ?? (c.name.startsWith('raw') ? `bench_raw_${id}` : `bench_lb_${id}`);
           await (ds.engine === 'mysql' ? dropMariadbDatabase(side.adminUrl, db) : dropDatabase(side.adminUrl, db));
@@ -236,7 +243,7 @@ export async function runDataset(ctx: RunContext, ds: Dataset): Promise<DatasetR
         if (round > 0) results[i]!.runs.push(m);
       }
     }
-    return { dataset: ds, rawBytes, storedBytes, contenders: results, breakdowns, workerPeakRssMiB: peakRssMiB(worker.child.pid!) };
+    return { dataset: ds, rawBytes, storedBytes, contenders: results, breakdowns, restoreBreakdowns, workerPeakRssMiB: peakRssMiB(worker.child.pid!) };
   } finally {
     worker.child.kill('SIGTERM');
     await new Promise((r) => worker.child.once('exit', r));

@@ -79,16 +79,14 @@ export async function compareRowCounts(
   try {
     const present = new Map((await s.listTables()).map((t) => [tableKey(t), t]));
     const wanted = only ? (await s.leafTables(only)).map(tableKey) : Object.keys(expected);
+    const keys = [...new Set(wanted)].filter((key) => key in expected).sort();
+    const counted = await s.countRows(keys.flatMap((key) => present.get(key) ?? []));
     const mismatches: RowCountMismatch[] = [];
-    let compared = 0;
-    for (const key of [...new Set(wanted)].sort()) {
-      if (!(key in expected)) continue;
-      compared++;
-      const t = present.get(key);
-      const actual = t ? (await s.countRows([t]))[key]! : null;
+    for (const key of keys) {
+      const actual = counted[key] ?? null;
       if (actual !== expected[key]) mismatches.push({ table: key, expected: expected[key]!, actual });
     }
-    return { compared, mismatches };
+    return { compared: keys.length, mismatches };
   } catch (err) {
     throw engine.classifyError(err, label, 'Restore');
   } finally {

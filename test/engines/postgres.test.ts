@@ -151,3 +151,21 @@ test('a backup through the engine reports the server size as its estimate, then 
   expect(dumping.every((p) => p.estimateBytes === size)).toBe(true);
   expect(seen[seen.length - 1]).toMatchObject({ phase: 'committing', rawBytes: manifest.rawBytes, storedBytes: manifest.artifact.bytes, estimateBytes: size });
 });
+
+test('exact row counts of 250 tables, counted 100 to a query, each under its own (quoted) name', async () => {
+  const many = uniqueName('lb_counts');
+  await withPg('postgres', (c) => c.query(`create database ${many}`));
+  await withPg(many, (c) =>
+    c.query(`do $$ begin for i in 1..250 loop execute format('create table %I as select generate_series(1, %s) as id', 'T ' || i, i % 7); end loop; end $$`),
+  );
+  const s = await postgresEngine.openDatabase(postgresEngine.parseUrl(pgUrl(many)), 'counts');
+  try {
+    const tables = await s.listTables();
+    expect(tables).toHaveLength(250);
+    const counts = await s.countRows(tables);
+    expect(Object.keys(counts)).toHaveLength(250);
+    for (let i = 1; i <= 250; i++) expect([i, counts[`public.T ${i}`]]).toEqual([i, i % 7]);
+  } finally {
+    await s.close();
+  }
+});
