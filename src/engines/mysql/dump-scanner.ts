@@ -11,6 +11,14 @@
 const INSERT = Buffer.from('INSERT INTO `');
 const VALUES = 'VALUES';
 const MAX_LINE = 4096;
+/** The bytes the row loop acts on outside a string: ' ( ) ; */
+const SPECIAL = new Uint8Array(256);
+for (const b of [39, 40, 41, 59]) SPECIAL[b] = 1;
+
+const nextOf = (chunk: Buffer, b: number, from: number): number => {
+  const k = chunk.indexOf(b, from);
+  return k < 0 ? chunk.length : k;
+};
 
 const enum S {
   Line,
@@ -138,27 +146,37 @@ export class DumpScanner {
     }
   }
 
-  /** The hot loop over an INSERT's rows, with its state in locals; returns the index it stopped at. */
+  /**
+   * The hot loop over an INSERT's rows, with its state in locals; returns the index it stopped at.
+   * Inside a string only quotes and backslashes matter, so it jumps to the nearer one (`indexOf`);
+   * outside, only quotes, parentheses and semicolons, found with one table look-up a byte.
+   */
   private rows(chunk: Buffer, start: number): number {
     let { inString, escape, quote, depth, count } = this;
+    const n = chunk.length;
+    let nq = -1; // the next quote at or after the index it was looked for from
+    let nb = -1; // the next backslash, likewise
     let i = start;
-    for (; i < chunk.length; i++) {
+    for (; i < n; i++) {
       const b = chunk[i]!;
       if (inString) {
-        if (escape) {
-          escape = false;
-          continue;
-        }
-        if (quote) {
+        if (escape) escape = false;
+        else if (quote) {
           quote = false;
-          if (b === 39) continue; // '' inside a string
-          inString = false;
-        } else {
-          if (b === 92) escape = true;
-          else if (b === 39) quote = true;
-          continue;
+          if (b !== 39) {
+            inString = false; // the string ended before b: look at b again, outside it
+            i--;
+          }
+        } else if (b === 92) escape = true;
+        else if (b === 39) quote = true;
+        else {
+          if (nq < i) nq = nextOf(chunk, 39, i);
+          if (nb < i) nb = nextOf(chunk, 92, i);
+          i = (nq < nb ? nq : nb) - 1;
         }
+        continue;
       }
+      if (SPECIAL[b] === 0) continue;
       if (b === 39) inString = true;
       else if (b === 40) {
         if (depth === 0) count++;
