@@ -74,15 +74,27 @@ export function killOnAbort(signal: AbortSignal | undefined, children: ChildProc
   else signal.addEventListener('abort', kill, { once: true });
 }
 
-/** Bytes a process has read (`rchar`) or written (`wchar`) so far (Linux `/proc/<pid>/io`), or undefined. */
-export function ioBytes(pid: number | undefined, field: 'rchar' | 'wchar' = 'rchar'): number | undefined {
-  if (!pid) return undefined;
-  try {
-    const m = new RegExp(`^${field}: (\\d+)$`, 'm').exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+const IO_FIELDS = { rchar: /^rchar: (\d+)$/m, wchar: /^wchar: (\d+)$/m };
+
+/**
+ * How many bytes `child` has read (`rchar`) or written (`wchar`) so far, from Linux
+ * `/proc/<pid>/io`, read at most every 250 ms (the last reading in between; 0 where /proc has none).
+ */
+export function ioMeter(child: ChildProcess, field: keyof typeof IO_FIELDS): () => number {
+  let last = 0;
+  let polled = 0;
+  return () => {
+    if (child.pid && Date.now() - polled > 250) {
+      polled = Date.now();
+      try {
+        const m = IO_FIELDS[field].exec(readFileSync(`/proc/${child.pid}/io`, 'utf8'));
+        if (m) last = Number(m[1]);
+      } catch {
+        // exited meanwhile, or no /proc: keep the last reading
+      }
+    }
+    return last;
+  };
 }
 
 function compressFailure(e: ExitInfo): LifeboatError {
@@ -106,8 +118,7 @@ function zeroCopyChain(opts: DumpChainOptions): DumpChain {
   killOnAbort(opts.signal, [dump.child, zstd]);
   const stderr = new TailBuffer(4096);
   const zstdExit = childExit(zstd, 'zstd', stderr);
-  let live = 0;
-  let lastPoll = 0;
+  const read = ioMeter(zstd, 'rchar');
   const done = Promise.all([dump.exit, zstdExit]).then(([, e]) => {
     if (!e.ok) throw compressFailure(e);
     const m = SUMMARY_RE.exec(e.stderr);
@@ -117,13 +128,7 @@ function zeroCopyChain(opts: DumpChainOptions): DumpChain {
   return {
     output: zstd.stdout!,
     done,
-    rawBytes() {
-      if (Date.now() - lastPoll > 250) {
-        lastPoll = Date.now();
-        live = ioBytes(zstd.pid) ?? live;
-      }
-      return live;
-    },
+    rawBytes: read,
     release() {
       zstd.stdout?.destroy();
       // A grandchild of the tool may hold its stderr open; the dump has ended for us.

@@ -9,7 +9,7 @@ import { LifeboatError } from '../errors.js';
 import type { Manifest } from '../catalog/manifest.js';
 import type { Storage } from '../storage/index.js';
 import { startZstd } from '../pipeline/child.js';
-import { PATH_ENV, childExit, ioBytes, killOnAbort } from '../pipeline/dump-chain.js';
+import { PATH_ENV, childExit, ioMeter, killOnAbort } from '../pipeline/dump-chain.js';
 import { TailBuffer, describeExit } from '../pipeline/process.js';
 import type { Filter } from '../crypto/filter.js';
 
@@ -71,8 +71,7 @@ function startHandoffDecoder(into: Writable, signal: AbortSignal): Decoder {
   into.destroy();
   killOnAbort(signal, [child], 2000);
   child.stdin!.on('error', () => undefined); // EPIPE: reported as zstd's own failure
-  let raw = 0;
-  let polled = 0;
+  const written = ioMeter(child, 'wchar');
   let exact: number | undefined;
   const done = childExit(child, 'zstd', new TailBuffer(4096)).then((e) => {
     if (!e.ok) throw new Error(`zstd ${describeExit(e)}`);
@@ -83,13 +82,7 @@ function startHandoffDecoder(into: Writable, signal: AbortSignal): Decoder {
   return {
     input: child.stdin!,
     done,
-    rawBytes() {
-      if (exact === undefined && Date.now() - polled > 250) {
-        polled = Date.now();
-        raw = ioBytes(child.pid, 'wchar') ?? raw;
-      }
-      return exact ?? raw;
-    },
+    rawBytes: () => exact ?? written(),
   };
 }
 

@@ -77,32 +77,28 @@ test('with jobs asked for, the restore goes through the checksummed temporary fi
   expect(await ordersIn(target)).toBe(await ordersIn(source));
 });
 
-test('a flipped byte in a row of an uncompressed artifact restores cleanly but fails the checksum at the end: the new database is dropped', async () => {
-  const b = await backup('plain');
+/** Backs up `database`, flips a byte of its stored artifact (`at` picks it), restores into a new database: it must fail the checksum and leave nothing. */
+async function expectCorruptRestoreDropped(database: string, at: (stored: Buffer) => number, bit: number): Promise<void> {
+  const b = await backup(database);
   const stored = await getObject(bucket, b.key);
-  const at = stored.indexOf(Buffer.from('@example.com'));
-  expect(at).toBeGreaterThan(0);
-  stored[at + 1] ^= 0x01; // "example" -> "dxample": still valid text for pg_restore
+  const i = at(stored);
+  expect(i).toBeGreaterThan(0);
+  stored[i] ^= bit;
   await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: b.key, Body: stored }));
 
   const target = uniqueName('lb_dropped');
-  const f = await failureOf(restore({ database: 'plain', target }));
+  const f = await failureOf(restore({ database, target }));
   expect(f.type).toBe('CHECKSUM_MISMATCH');
-  expect(f.message).toContain(`Restore of plain into ${target} failed: checksum mismatch`);
+  expect(f.message).toContain(`Restore of ${database} into ${target} failed: checksum mismatch`);
   expect(await databaseExists(target)).toBe(false);
   expect(readdirSync(tempDir)).toEqual([]);
+}
+
+test('a flipped byte in a row of an uncompressed artifact restores cleanly but fails the checksum at the end: the new database is dropped', async () => {
+  // "example" -> "dxample": still valid text for pg_restore
+  await expectCorruptRestoreDropped('plain', (stored) => stored.indexOf(Buffer.from('@example.com')) + 1, 0x01);
 });
 
 test('a flipped byte inside a zstd frame: zstd stops the stream into pg_restore, the checksum names the cause, the new database is dropped', async () => {
-  const b = await backup('zstd');
-  const stored = await getObject(bucket, b.key);
-  stored[Math.floor(stored.length / 2)] ^= 0x40;
-  await s3Client().send(new PutObjectCommand({ Bucket: bucket, Key: b.key, Body: stored }));
-
-  const target = uniqueName('lb_zdropped');
-  const f = await failureOf(restore({ database: 'zstd', target }));
-  expect(f.type).toBe('CHECKSUM_MISMATCH');
-  expect(f.message).toContain(`Restore of zstd into ${target} failed: checksum mismatch`);
-  expect(await databaseExists(target)).toBe(false);
-  expect(readdirSync(tempDir)).toEqual([]);
+  await expectCorruptRestoreDropped('zstd', (stored) => Math.floor(stored.length / 2), 0x40);
 });
